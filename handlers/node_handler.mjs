@@ -1,0 +1,206 @@
+// polytask handler for Node.js: speaks docs/protocol.md on fd 3 (requests) and fd 4
+// (responses). Plain JavaScript so that children run it without a build step.
+//
+// Each call runs handler(event, context) at once, so async handlers overlap; what an item
+// writes to process.stdout/stderr (console.log included) is captured for that item
+// through AsyncLocalStorage, even while other items are running.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { writeFileSync, unlinkSync, mkdtempSync, rmdirSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const workerId = Number(process.env.POLYTASK_WORKER_ID ?? 0);
+const capture = new AsyncLocalStorage();
+const input = new net.Socket({ fd: 3, readable: true, writable: false });
+const output = new net.Socket({ fd: 4, readable: false, writable: true });
+let handler;
+let pendingOut = [];
+let flushScheduled = false;
+let running = 0;
+let inputEnded = false;
+
+// Routes writes made during an item into that item's capture buffer
+function captureStream(stream, key) {
+  const original = stream.write.bind(stream);
+  stream.write = (chunk, encoding, callback) => {
+    const store = capture.getStore();
+    if (store === undefined) return original(chunk, encoding, callback);
+    store[key] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (typeof done === 'function') queueMicrotask(done);
+    return true;
+  };
+}
+captureStream(process.stdout, 'stdout');
+captureStream(process.stderr, 'stderr');
+
+// Queues a response line; all lines of one event-loop turn go out in one write
+function send(message) {
+  pendingOut.push(JSON.stringify(message));
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+
+function flush() {
+  flushScheduled = false;
+  if (pendingOut.length === 0) return;
+  const text = pendingOut.join('\n') + '\n';
+  pendingOut = [];
+  output.write(text);
+  maybeExit();
+}
+
+function maybeExit() {
+  if (inputEnded && running === 0 && pendingOut.length === 0) {
+    output.end(() => process.exit(0));
+  }
+}
+
+function errorInfo(error) {
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, stack: error.stack ?? String(error) };
+  }
+  return { name: 'Error', message: String(error), stack: String(error) };
+}
+
+// Builds a result message from the handler's return value
+function resultMessage(id, value, store) {
+  let encoded;
+  try {
+    encoded = JSON.stringify(value);
+    // JSON.stringify turns NaN and Infinity into null without a word: refuse them instead
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${value} is not a JSON number`);
+  } catch (error) {
+    return {
+      type: 'result', id, exit: 1, stdout: store.stdout, stderr: store.stderr,
+      error: { name: 'SerializationError', message: `return value is not JSON-serialisable: ${error.message}`, stack: '' },
+    };
+  }
+  const exit = Number.isInteger(value) ? value : 0;
+  const message = { type: 'result', id, exit, stdout: store.stdout, stderr: store.stderr };
+  if (encoded !== undefined) message.value = value;
+  return message;
+}
+
+function failureMessage(id, error, store) {
+  const info = errorInfo(error);
+  const stderr = store.stderr + (info.stack.endsWith('\n') ? info.stack : info.stack + '\n');
+  return { type: 'result', id, exit: 1, stdout: store.stdout, stderr, error: info };
+}
+
+function call(message) {
+  const store = { stdout: '', stderr: '' };
+  const context = { workerId, itemId: message.id, attempt: message.attempt ?? 1 };
+  running += 1;
+  const finish = (response) => {
+    running -= 1;
+    send(response);
+  };
+  let returned;
+  try {
+    returned = capture.run(store, () => handler(message.data, context));
+  } catch (error) {
+    finish(failureMessage(message.id, error, store));
+    return;
+  }
+  if (returned !== null && typeof returned?.then === 'function') {
+    returned.then(
+      (value) => finish(resultMessage(message.id, value, store)),
+      (error) => finish(failureMessage(message.id, error, store)),
+    );
+  } else {
+    finish(resultMessage(message.id, returned, store));
+  }
+}
+
+// Loads the user's code: a file path (ESM or CommonJS) or a string of source
+async function loadCode(code) {
+  if (code.type === 'path') return import(pathToFileURL(code.data).href);
+  const looksCommonJs = /\b(module\.exports|exports\.\w+\s*=|require\()/.test(code.data)
+    && !/^\s*(import|export)\s/m.test(code.data);
+  const dir = mkdtempSync(path.join(tmpdir(), 'polytask-'));
+  const file = path.join(dir, looksCommonJs ? 'code.cjs' : 'code.mjs');
+  writeFileSync(file, code.data);
+  try {
+    return await import(pathToFileURL(file).href);
+  } finally {
+    // the module is loaded: the file is no longer needed
+    unlinkSync(file);
+    rmdirSync(dir);
+  }
+}
+
+function lookup(mod, name) {
+  const direct = mod[name];
+  if (typeof direct === 'function') return direct;
+  const fromDefault = mod.default?.[name];
+  if (typeof fromDefault === 'function') return fromDefault;
+  return undefined;
+}
+
+async function init(message) {
+  const store = { stdout: '', stderr: '' };
+  try {
+    await capture.run(store, async () => {
+      const mod = await loadCode(message.code);
+      handler = lookup(mod, message.handler);
+      if (handler === undefined) {
+        const where = message.code.type === 'path' ? message.code.data : 'the code string';
+        throw Object.assign(new Error(`handler function "${message.handler}" is not exported by ${where}`), { name: 'HandlerNotFoundError' });
+      }
+      if (message.setup_hook) {
+        const setup = lookup(mod, message.setup_hook);
+        if (setup === undefined) {
+          throw Object.assign(new Error(`setup hook "${message.setup_hook}" is not exported`), { name: 'HandlerNotFoundError' });
+        }
+        await setup();
+      }
+    });
+  } catch (error) {
+    output.write(JSON.stringify({ type: 'init_error', error: errorInfo(error), ...store }) + '\n', () => process.exit(1));
+    return;
+  }
+  send({ type: 'ready', pid: process.pid, language: 'node', version: process.versions.node, ...store });
+}
+
+// Splits fd 3 into lines; init is handled before any call
+let buffered = '';
+let initialising;
+const queued = [];
+function onLine(line) {
+  if (line === '') return;
+  const message = JSON.parse(line);
+  if (message.type === 'init') {
+    initialising = init(message).then(() => {
+      initialising = undefined;
+      for (const m of queued.splice(0)) call(m);
+      maybeExit();
+    });
+  } else if (message.type === 'call') {
+    if (initialising !== undefined) queued.push(message);
+    else call(message);
+  }
+}
+
+input.setEncoding('utf8');
+input.on('data', (chunk) => {
+  const parts = (buffered + chunk).split('\n');
+  buffered = parts.pop() ?? '';
+  for (const line of parts) onLine(line);
+});
+input.on('end', () => {
+  inputEnded = true;
+  if (initialising === undefined) maybeExit();
+});
+input.on('error', () => process.exit(1));
+output.on('error', () => process.exit(1));
+
+// Ends this child when the parent is gone, even while an item is running
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) process.exit(1);
+}, 500).unref();

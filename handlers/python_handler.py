@@ -1,0 +1,414 @@
+# -*- coding: utf-8 -*-
+"""The Python side of a polytask worker (protocol version 1, docs/protocol.md).
+
+polytask starts this file once per pool slot, under Python 2.7 or any Python
+3.6+, using nothing but the standard library.  Requests arrive on file
+descriptor 3 and responses leave on file descriptor 4, one JSON object per
+line.  File descriptors 1 and 2 belong to the user's code: we never write our
+own messages there.
+
+What happens, in order:
+
+1. The first message, ``init``, names the user's code (a file path or a source
+   string), the handler function and an optional setup hook.  We load the code
+   into a fresh module, call the setup hook and answer ``ready``, or answer
+   ``init_error`` and exit with status 1 when anything goes wrong.
+2. Each ``call`` runs ``handler(event, context)``.  While it runs, sys.stdout
+   and sys.stderr are swapped for small capture objects, so what the item
+   prints travels back inside its ``result``.  An ``async def`` handler is run
+   to completion on one event loop that lives as long as the process.
+3. At end of file on fd 3 we write the results we still owe and exit 0.
+
+Speed matters (a trivial handler should do well over 100,000 items a second),
+so results are not written one at a time: all the lines of one read are
+processed and their results go out in one write, with an extra flush when 5 ms
+have passed.  A background thread flushes results that wait behind a slow item,
+and ends the process when the parent dies (its parent pid changes).
+Ctrl-C ends the process quietly with status 130.
+"""
+import errno
+import json
+import linecache
+import os
+import select
+import sys
+import threading
+import time
+import traceback
+import types
+
+PY2 = sys.version_info[0] == 2
+if PY2:
+    text_type, int_types = unicode, (int, long)  # noqa: F821 (Python 2 names)
+    PLAIN = frozenset([type(None), bool, int, float, str, unicode, list, dict, tuple])  # noqa: F821
+else:
+    text_type, int_types = str, (int,)
+    PLAIN = frozenset([type(None), bool, int, float, str, bytes, list, dict, tuple])
+
+IN_FD, OUT_FD = 3, 4
+OWN_FILE = (lambda: 0).__code__.co_filename  # to hide our own frames in tracebacks
+STRING_CODE_NAME = '<polytask code>'
+clock = getattr(time, 'monotonic', time.time)
+
+
+class Capture(object):
+    """Stands in for sys.stdout or sys.stderr during an item and keeps the text."""
+    encoding = 'utf-8'
+    errors = 'replace'
+    softspace = 0  # the Python 2 print statement sets and reads this
+    closed = False
+
+    def __init__(self, fd):
+        self.parts = []
+        self.fd = fd
+        if not PY2:
+            self.buffer = BytesCapture(self.parts)
+
+    def write(self, s):
+        if s.__class__ is not text_type:
+            if PY2 and isinstance(s, str):
+                s = s.decode('utf-8', 'replace')
+            elif not isinstance(s, text_type):
+                raise TypeError('write() argument must be str, not %s' % type(s).__name__)
+        self.parts.append(s)
+        return len(s)
+
+    def writelines(self, lines):
+        for s in lines:
+            self.write(s)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self.fd  # the real fd 1 or 2: writes there are simply not captured
+
+    def take(self):
+        text = u''.join(self.parts)
+        del self.parts[:]
+        return text
+
+
+class BytesCapture(object):
+    """sys.stdout.buffer of a Capture (Python 3): bytes are decoded as UTF-8."""
+    def __init__(self, parts):
+        self.parts = parts
+
+    def write(self, b):
+        self.parts.append(bytes(b).decode('utf-8', 'replace'))
+        return len(b)
+
+    def flush(self):
+        pass
+
+
+class Context(object):
+    """The handler's second argument; context.attempt and context['attempt'] both work."""
+    __slots__ = ('worker_id', 'item_id', 'attempt')
+
+    def __init__(self, worker_id, item_id, attempt):
+        self.worker_id = worker_id
+        self.item_id = item_id
+        self.attempt = attempt
+
+    def __getitem__(self, key):
+        if key in Context.__slots__:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        return getattr(self, key) if key in Context.__slots__ else default
+
+    def __repr__(self):
+        return 'Context(worker_id=%r, item_id=%r, attempt=%r)' % (
+            self.worker_id, self.item_id, self.attempt)
+
+
+def write_all(data):
+    """Write bytes to fd 4, however many writes it takes; exit quietly if the parent is gone."""
+    try:
+        while data:
+            try:
+                data = data[os.write(OUT_FD, data):]
+            except OSError as e:
+                if e.errno == errno.EINTR:  # Python 2 does not retry by itself
+                    continue
+                if e.errno == errno.EAGAIN:  # a non-blocking pipe was handed to us
+                    select.select([], [OUT_FD], [])
+                    continue
+                raise
+    except OSError as e:
+        if e.errno in (errno.EPIPE, errno.EBADF, errno.ECONNRESET):
+            os._exit(1)
+        raise
+
+
+class Output(object):
+    """Encoded messages waiting for fd 4.  Both threads flush, under a lock."""
+    def __init__(self):
+        self.pending = []
+        self.lock = threading.Lock()
+        self.last = clock()
+
+    def flush(self, wait=True):
+        if not self.lock.acquire(wait):
+            return  # the other thread is writing right now
+        try:
+            n = len(self.pending)  # the main thread may append meanwhile: take only n
+            if n:
+                data = ('\n'.join(self.pending[:n]) + '\n').encode('ascii')
+                del self.pending[:n]
+                write_all(data)
+            self.last = clock()
+        finally:
+            self.lock.release()
+
+
+out = Output()
+encode = json.JSONEncoder(separators=(',', ':'), allow_nan=False).encode
+
+
+def watchdog(parent):
+    """Daemon thread: exit when the parent dies; flush results stuck behind a slow item."""
+    while True:
+        time.sleep(0.1)
+        if os.getppid() != parent:
+            os._exit(1)
+        if out.pending:
+            out.flush(False)
+
+
+def batches():
+    """Yield the complete lines of each read from fd 3, as text, until end of file."""
+    tail = b''
+    while True:
+        try:
+            chunk = os.read(IN_FD, 65536)
+        except OSError as e:
+            if e.errno == errno.EINTR:
+                continue
+            if e.errno == errno.EAGAIN:
+                select.select([IN_FD], [], [])
+                continue
+            raise
+        if not chunk:
+            if tail.strip():
+                yield [tail.decode('utf-8')]  # be lenient with a last line without '\n'
+            return
+        tail += chunk
+        end = tail.rfind(b'\n')
+        if end >= 0:
+            block, tail = tail[:end], tail[end + 1:]
+            yield block.decode('utf-8').split(u'\n')
+
+
+def message_of(e):
+    """str(e), also for unicode or undecodable messages on Python 2."""
+    try:
+        return text_type(e)
+    except Exception:
+        try:
+            return str(e).decode('utf-8', 'replace')
+        except Exception:
+            return u'<unprintable %s object>' % type(e).__name__
+
+
+def describe(exc_info):
+    """The protocol's {name, message, stack} for an exception, without our own frames."""
+    etype, value, tb = exc_info
+    while tb is not None and tb.tb_frame.f_code.co_filename == OWN_FILE:
+        tb = tb.tb_next
+    stack = ''.join(traceback.format_exception(etype, value, tb))
+    if PY2 and isinstance(stack, str):
+        stack = stack.decode('utf-8', 'replace')
+    return {'name': etype.__name__, 'message': message_of(value), 'stack': stack}
+
+
+def load_module(code):
+    """Run the user's code in a fresh module called __polytask_code__."""
+    kind, data = code.get('type'), code.get('data')
+    module = types.ModuleType('__polytask_code__')
+    if kind == 'path':
+        if PY2 and isinstance(data, unicode):  # noqa: F821
+            data = data.encode('utf-8')  # a native str, as __file__ always is on Python 2
+        with open(data, 'rb') as f:
+            source = f.read()
+        filename = module.__file__ = data
+        sys.path.insert(0, os.path.dirname(os.path.abspath(data)))  # sibling imports
+    elif kind == 'string':
+        filename = STRING_CODE_NAME
+        source = data.encode('utf-8') if PY2 else data
+        lines = source.splitlines(True)
+        if lines and not lines[-1].endswith(b'\n' if PY2 else '\n'):
+            lines[-1] += b'\n' if PY2 else '\n'
+        linecache.cache[filename] = (len(source), None, lines, filename)  # for tracebacks
+        sys.path.insert(0, os.getcwd())  # like python -c
+    else:
+        raise ValueError('unknown code type %r (expected "path" or "string")' % (kind,))
+    sys.modules['__polytask_code__'] = module
+    # dont_inherit: this file's compiler flags must not leak into the user's code
+    exec(compile(source, filename, 'exec', 0, True), module.__dict__)
+    return module
+
+
+def lookup(module, name, what, where):
+    fn = getattr(module, str(name), None)
+    if fn is None:
+        raise AttributeError("%s function '%s' not found in %s" % (what, name, where))
+    if not callable(fn):
+        raise TypeError("%s '%s' in %s is not a function (it is a %s)"
+                        % (what, name, where, type(fn).__name__))
+    return fn
+
+
+def initialise(init):
+    """Load the code and run the setup hook; answer ready, or init_error and exit 1."""
+    code = init.get('code') or {}
+    where = code.get('data') if code.get('type') == 'path' else STRING_CODE_NAME
+    cap_out, cap_err = Capture(1), Capture(2)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cap_out, cap_err
+    try:
+        module = load_module(code)
+        handler = lookup(module, init.get('handler') or 'main', 'handler', where)
+        if init.get('setup_hook'):
+            lookup(module, init['setup_hook'], 'setup hook', where)()
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        error = describe(sys.exc_info())
+        sys.stdout, sys.stderr = saved
+        write_all((encode({'type': 'init_error', 'error': error, 'stdout': cap_out.take(),
+                           'stderr': cap_err.take()}) + '\n').encode('ascii'))
+        sys.exit(1)
+    finally:
+        sys.stdout, sys.stderr = saved
+    version = '%d.%d.%d' % tuple(sys.version_info[:3])
+    write_all((encode({'type': 'ready', 'pid': os.getpid(), 'language': 'python', 'version': version,
+                       'stdout': cap_out.take(), 'stderr': cap_err.take()}) + '\n').encode('ascii'))
+    return handler
+
+
+event_loop = []
+
+
+def run_awaitable(awaitable):
+    """Run a coroutine (async def handler) on the one event loop of this process."""
+    if not event_loop:
+        import asyncio
+        event_loop.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(event_loop[0])
+    return event_loop[0].run_until_complete(awaitable)
+
+
+def serve(handler, worker_id, batches):
+    """Answer every call; the hot loop, hence all the local names."""
+    loads = json.JSONDecoder().decode
+    cap_out, cap_err = Capture(1), Capture(2)
+    out_parts, err_parts = cap_out.parts, cap_err.parts
+    pending, flush, append = out.pending, out.flush, out.pending.append
+    saved = sys.stdout, sys.stderr
+    plain, sys_, clock_, Context_, encode_ = PLAIN, sys, clock, Context, encode
+    try:
+        for lines in batches:
+            out.last = clock_()
+            for line in lines:
+                if not line:
+                    continue
+                msg = loads(line)
+                if msg.get('type') != 'call':
+                    continue  # nothing else is expected after init; ignore it
+                cid = msg['id']
+                sys_.stdout, sys_.stderr = cap_out, cap_err
+                try:
+                    value = handler(msg.get('data'), Context_(worker_id, cid, msg.get('attempt', 1)))
+                    if type(value) not in plain and hasattr(value, '__await__'):
+                        value = run_awaitable(value)
+                except KeyboardInterrupt:
+                    raise
+                except BaseException:
+                    sys_.stdout, sys_.stderr = saved
+                    error = describe(sys_.exc_info())
+                    se = (cap_err.take() if err_parts else u'') + error['stack']
+                    append(encode_({'type': 'result', 'id': cid, 'exit': 1, 'error': error,
+                                    'stdout': cap_out.take() if out_parts else u'', 'stderr': se}))
+                else:
+                    sys_.stdout, sys_.stderr = saved
+                    t = type(value)
+                    code = value if t is int else 0 if t in plain else exit_code_of(value)
+                    so = cap_out.take() if out_parts else u''
+                    se = cap_err.take() if err_parts else u''
+                    try:
+                        append(encode_({'type': 'result', 'id': cid, 'exit': code, 'value': value,
+                                        'stdout': so, 'stderr': se}))
+                    except Exception as e:
+                        append(serialization_error(cid, value, e, so, se))
+                if clock_() - out.last > 0.005:
+                    flush()
+            if pending:
+                flush()
+    finally:
+        sys.stdout, sys.stderr = saved
+        if pending:
+            flush(False)
+
+
+def exit_code_of(value):
+    """The item's exit status for a return value that is not a plain JSON type."""
+    if isinstance(value, int_types) and not isinstance(value, bool):
+        return int(value)
+    return 0
+
+
+def serialization_error(cid, value, exc, so, se):
+    message = u'return value of type %s is not JSON-serialisable: %s' % (
+        type(value).__name__, message_of(exc))
+    error = {'name': 'SerializationError', 'message': message,
+             'stack': u'SerializationError: %s\n' % message}
+    return encode({'type': 'result', 'id': cid, 'exit': 1, 'error': error,
+                   'stdout': so, 'stderr': se + error['stack']})
+
+
+def main():
+    try:
+        os.fstat(IN_FD)
+        os.fstat(OUT_FD)
+    except OSError:
+        sys.stderr.write('python_handler.py is started by polytask, with requests on fd 3 '
+                         'and responses on fd 4 (see docs/protocol.md)\n')
+        return 2
+    thread = threading.Thread(target=watchdog, args=(os.getppid(),))
+    thread.daemon = True
+    thread.start()
+    stream = batches()
+    for lines in stream:  # the first non-empty line is init; the rest are calls
+        lines = [line for line in lines if line]
+        if lines:
+            break
+    else:
+        return 0  # end of file before init
+    init = json.loads(lines[0])
+    worker_id = init.get('worker_id', int(os.environ.get('POLYTASK_WORKER_ID', 0)))
+    handler = initialise(init)
+
+    def all_batches():
+        yield lines[1:]
+        for batch in stream:
+            yield batch
+    serve(handler, worker_id, all_batches())
+    return 0
+
+
+if __name__ == '__main__':
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        out.flush(False)  # results already finished still reach the parent
+        os._exit(130)

@@ -1,0 +1,122 @@
+// `polytask run -s spec.yml [-d data.jsonl]`: JSON lines in, one JSON result per line out
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
+import { AbortError } from '../errors.js';
+import { ProcessPool, type ItemResult } from '../pool/process-pool.js';
+import { streamResults } from '../job/stream.js';
+import { readJsonLines, type InputLine } from './input.js';
+import { LineWriter } from './output.js';
+import { exitCodes, loadSpecForCli, reportError } from './common.js';
+
+export class RunCommand extends Command {
+  static override paths = [['run'], Command.Default];
+  static override usage = Command.Usage({
+    description: 'run a job spec over JSON lines',
+    details: `
+      Reads one JSON item per line from \`--data\` (or stdin), runs the spec's handler on each
+      item in a pool of long-lived children, and writes one JSON result per line:
+      \`{"line", "data", "exit", "value"?, "error"?, "stdout", "stderr", "timedOut"?}\`.
+
+      Exit status: 0 when every item exited 0, 1 when any item failed, 2 for usage, spec or
+      setup errors, 130 after Ctrl-C.
+    `,
+    examples: [
+      ['Run a spec over a file', '$0 run -s spec.yml -d items.jsonl'],
+      ['Read stdin, 4 children, 30 s per item, results in input order', 'cat items.jsonl | $0 run -s spec.yml -p 4 --timeout 30 --keep-order'],
+    ],
+  });
+
+  spec = Option.String('-s,--spec', { required: true, description: 'job spec file (YAML or JSON)' });
+  data = Option.String('-d,--data', { description: 'JSON lines input file; - or nothing for stdin' });
+  output = Option.String('-o,--output', { description: 'write results to this file instead of stdout' });
+  processes = Option.String('-p,--processes', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'number of children (default: number of CPUs)' });
+  timeout = Option.String('--timeout', { validator: t.cascade(t.isNumber(), [t.isPositive()]), description: 'per-item timeout in seconds; the child is killed and replaced' });
+  keepOrder = Option.Boolean('--keep-order', false, { description: 'write results in input order (default: completion order)' });
+  handler = Option.String('--handler', { description: 'handler function name (overrides exec_info.handler)' });
+  setupHook = Option.String('--setup-hook', { description: 'setup hook name (overrides exec_info.setup_hook)' });
+  onBadLine = Option.String('--on-bad-line', 'result', { validator: t.isEnum(['result', 'fail'] as const), description: 'for a line that is not JSON: "result" (an exit 65 result, the default) or "fail" (stop the run)' });
+  pipeline = Option.String('--pipeline', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'items in flight per child (default: adapts to the item time)' });
+
+  override async execute(): Promise<number> {
+    const { stdout, stderr } = this.context;
+    const spec = await loadSpecForCli(this.spec, { handler: this.handler, setupHook: this.setupHook }, stderr);
+    if (typeof spec === 'number') return spec;
+    const pool = new ProcessPool(spec, {
+      ...(this.processes === undefined ? {} : { processes: this.processes }),
+      ...(this.timeout === undefined ? {} : { timeout: Math.max(1, Math.round(this.timeout * 1000)) }),
+      ...(this.pipeline === undefined ? {} : { pipeline: this.pipeline }),
+      onWorkerOutput: (chunk) => stderr.write(chunk),
+    });
+    try {
+      await pool.start();
+    } catch (error) {
+      return reportError(stderr, error);
+    }
+
+    const input = this.data === undefined || this.data === '-' ? this.context.stdin : createReadStream(this.data);
+    const inputOpened = new Promise<void>((resolve, reject) => {
+      if (input === this.context.stdin) resolve();
+      else input.once('open', () => resolve()).once('error', reject);
+    });
+    try {
+      await inputOpened;
+    } catch (error) {
+      await pool.close();
+      return reportError(stderr, new Error(`cannot read --data ${this.data}: ${(error as Error).message}`));
+    }
+    const toFile = this.output !== undefined;
+    const writer = new LineWriter(toFile ? createWriteStream(this.output!) : stdout);
+
+    const abort = new AbortController();
+    const onSigint = () => {
+      process.once('SIGINT', () => process.exit(exitCodes.interrupted));
+      abort.abort();
+    };
+    process.once('SIGINT', onSigint);
+    const failFast = this.onBadLine === 'fail';
+    let failures = 0;
+    let total = 0;
+    try {
+      const batches = streamResults(pool, readJsonLines(input), {
+        ordered: this.keepOrder,
+        signal: abort.signal,
+        submit: (p, item: InputLine, done) => {
+          if (item.error === undefined) p.submitJson(item.text, done);
+          else if (failFast) abort.abort(item.error);
+          else done({ exit: exitCodes.badLine, error: { name: 'ParseError', message: item.error.message }, stdout: '', stderr: '' });
+        },
+        toResult: (item, _index, result) => ({ text: resultLine(item, result), exit: result.exit }),
+      });
+      for await (const batch of batches) {
+        total += batch.length;
+        let text = '';
+        for (const result of batch) {
+          if (result.exit !== 0) failures++;
+          text += result.text;
+        }
+        await writer.write(text);
+      }
+      return failures > 0 ? exitCodes.itemFailed : exitCodes.ok;
+    } catch (error) {
+      if (error instanceof AbortError) {
+        const reason = abort.signal.reason;
+        if (reason instanceof Error && reason.name === 'ParseError') return reportError(stderr, reason, exitCodes.itemFailed);
+        stderr.write(`polytask: interrupted; ${total} results written\n`);
+        return exitCodes.interrupted;
+      }
+      throw error;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+      await pool.close();
+      await writer.end(toFile);
+      if (input !== this.context.stdin) input.destroy();
+      if (failures > 0) stderr.write(`polytask: ${failures} of ${total} items failed\n`);
+    }
+  }
+}
+
+// One output line; the item's JSON text is copied as it came, never re-encoded
+function resultLine(item: InputLine, result: ItemResult): string {
+  return `{"line":${item.line},"data":${item.error === undefined ? item.text : JSON.stringify(item.text)},${JSON.stringify(result).slice(1)}\n`;
+}

@@ -1,0 +1,99 @@
+// The error classes every layer throws. Callers match on classes (or `name`), never on text.
+
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+// Base of every error polytask throws
+export class PolytaskError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+// A job spec or an option has a bad value; `path` names the field
+export class SpecError extends PolytaskError {
+  readonly path: string;
+  readonly value: unknown;
+  constructor(path: string, message: string, value?: unknown, options?: { cause?: unknown }) {
+    super(path === '' ? message : `${path}: ${message}`, options);
+    this.path = path;
+    this.value = value;
+  }
+}
+
+// An option passed to the API or the CLI has a bad value
+export class OptionError extends PolytaskError {}
+
+// An error raised by user code in a child, with its remote type and traceback
+export class RemoteError extends PolytaskError {
+  readonly type: string;
+  readonly traceback: string;
+  constructor(info: ErrorInfo, options?: { cause?: unknown }) {
+    super(info.message, options);
+    this.type = info.name;
+    this.traceback = info.stack ?? '';
+    if (info.stack) this.stack = `${this.name} (${info.name}): ${info.message}\n--- remote stack ---\n${info.stack}`;
+  }
+}
+
+// A child could not be started or initialised (interpreter missing, code that fails to load)
+export class SetupError extends PolytaskError {
+  readonly stderr: string;
+  constructor(message: string, options?: { cause?: unknown; stderr?: string }) {
+    super(message, options);
+    this.stderr = options?.stderr ?? '';
+  }
+}
+
+// A child exited while an item was running
+export class WorkerExitedError extends PolytaskError {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  constructor(message: string, exitCode: number | null, signal: NodeJS.Signals | null) {
+    super(message);
+    this.exitCode = exitCode;
+    this.signal = signal;
+  }
+}
+
+// An item ran longer than its timeout
+export class TimeoutError extends PolytaskError {
+  readonly timeout: number;
+  constructor(timeout: number) {
+    super(`item timed out after ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+// An input line is not valid JSON
+export class ParseError extends PolytaskError {
+  readonly line: number;
+  constructor(line: number, detail: string) {
+    super(`line ${line}: invalid JSON: ${detail}`);
+    this.line = line;
+  }
+}
+
+// The work was stopped by an AbortSignal or Ctrl-C
+export class AbortError extends PolytaskError {
+  constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+// The pool was used after close()
+export class PoolClosedError extends PolytaskError {
+  constructor() {
+    super('the pool is closed');
+  }
+}
+
+// Plain-data form of an error, as carried in results
+export function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack ?? '' };
+  return { name: 'Error', message: String(error) };
+}

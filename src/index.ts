@@ -1,0 +1,5 @@
+export * from './errors.js';
+export { loadSpec, resolveSpec, type ResolvedSpec } from './spec/load.js';
+export type { JobSpec, CodeSource } from './spec/schema.js';
+export { ProcessPool, type PoolOptions, type ItemResult } from './pool/process-pool.js';
+export { JobRunner, type JobRunnerOptions, type JobResult } from './job/runner.js';

@@ -1,0 +1,119 @@
+// Streams items through a pool with bounded memory: the input is read only while fewer than
+// `limit` items are submitted and not yet handed to the consumer, so a slow consumer slows
+// the reading, and an ordered run buffers at most `limit` results.
+import { AbortError } from '../errors.js';
+import type { ItemResult, ProcessPool, ResultCallback } from '../pool/process-pool.js';
+
+export interface StreamOptions<I, R> {
+  ordered?: boolean;
+  signal?: AbortSignal | undefined;
+  // sends one item to the pool (or answers it at once, e.g. an unparsable line)
+  submit: (pool: ProcessPool, item: I, done: ResultCallback) => void;
+  // builds what the consumer sees from the item, its 0-based position and its result
+  toResult: (item: I, index: number, result: ItemResult) => R;
+}
+
+// Yields results in batches (all that are ready at once), so the per-item cost stays low
+export async function* streamResults<I, R>(
+  pool: ProcessPool,
+  items: Iterable<I> | AsyncIterable<I>,
+  options: StreamOptions<I, R>,
+): AsyncGenerator<R[], void, undefined> {
+  const { signal, submit, toResult } = options;
+  const ordered = options.ordered ?? false;
+  let ready: R[] = [];
+  const parked = new Map<number, R>();
+  let nextToEmit = 0;
+  let submitted = 0;
+  let handedOut = 0;
+  let inputDone = false;
+  let inputError: { error: unknown } | undefined;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let space: (() => void) | undefined;
+
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const limit = () => pool.capacity * 2;
+
+  const deliver = (index: number, value: R) => {
+    if (!ordered) ready.push(value);
+    else if (index !== nextToEmit) parked.set(index, value);
+    else {
+      ready.push(value);
+      nextToEmit++;
+      for (let next = parked.get(nextToEmit); next !== undefined; next = parked.get(nextToEmit)) {
+        parked.delete(nextToEmit);
+        ready.push(next);
+        nextToEmit++;
+      }
+    }
+    notify();
+  };
+
+  const isAsync = Symbol.asyncIterator in items;
+  const iterator = isAsync
+    ? (items as AsyncIterable<I>)[Symbol.asyncIterator]()
+    : (items as Iterable<I>)[Symbol.iterator]();
+
+  // Reads the input while there is room; pauses until the consumer takes results
+  const feed = async () => {
+    try {
+      while (!stopped) {
+        while (!stopped && submitted - handedOut < limit()) {
+          const step = isAsync ? await iterator.next() : (iterator.next() as IteratorResult<I>);
+          if (step.done || stopped) return;
+          const index = submitted++;
+          const item = step.value;
+          submit(pool, item, (result) => {
+            if (!stopped) deliver(index, toResult(item, index, result));
+          });
+        }
+        if (stopped) return;
+        await new Promise<void>((resolve) => (space = resolve));
+      }
+    } catch (error) {
+      inputError = { error };
+    } finally {
+      inputDone = true;
+      notify();
+    }
+  };
+
+  const onAbort = () => {
+    stopped = true;
+    notify();
+    space?.();
+  };
+  if (signal?.aborted) throw new AbortError('the run was aborted', { cause: signal.reason });
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const feeding = feed();
+  try {
+    while (true) {
+      if (signal?.aborted) throw new AbortError('the run was aborted', { cause: signal.reason });
+      if (ready.length > 0) {
+        const batch = ready;
+        ready = [];
+        handedOut += batch.length;
+        const resume = space;
+        space = undefined;
+        resume?.();
+        yield batch;
+        continue;
+      }
+      if (inputError !== undefined) throw inputError.error;
+      if (inputDone && handedOut === submitted) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stopped = true;
+    signal?.removeEventListener('abort', onAbort);
+    space?.();
+    // an input still waiting for its next item (stdin, say) must not hold the consumer up
+    if (!inputDone) void Promise.resolve(iterator.return?.()).catch(() => {});
+    void feeding;
+  }
+}

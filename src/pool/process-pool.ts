@@ -1,0 +1,327 @@
+// The cross-language pool: N long-lived children, each with several calls in flight.
+//
+//   submit(data) --> pending queue --> dispatch --> slot.inflight (ordered by send time)
+//                                                      |  call lines on fd 3
+//                                                      v
+//                                                   child (handlers/*) runs handler(event, context)
+//                                                      |  result lines on fd 4
+//   callback(result) <-- onResults <-------------------+
+//
+// A child that exits fails the oldest call it was running (WorkerExitedError, or TimeoutError
+// when the pool killed it) and hands its other calls back to the pending queue; a
+// replacement child takes its slot. Every submitted item gets exactly one result.
+import { availableParallelism } from 'node:os';
+import { errorInfo, OptionError, PoolClosedError, type ErrorInfo } from '../errors.js';
+import { callLine, type ResultMessage } from '../protocol/messages.js';
+import type { ResolvedSpec } from '../spec/load.js';
+import { Worker, type ChildExit, type OutputSink } from './worker.js';
+import { Depth } from './depth.js';
+
+// What one item gave
+export interface ItemResult {
+  exit: number;
+  value?: unknown;
+  error?: ErrorInfo;
+  stdout: string;
+  stderr: string;
+  timedOut?: boolean;
+  cancelled?: boolean;
+}
+
+export type ResultCallback = (result: ItemResult) => void;
+
+export interface PoolOptions {
+  // number of children (default: the number of CPUs)
+  processes?: number;
+  // per-item timeout in ms; the child is killed and replaced (default: none)
+  timeout?: number;
+  // calls in flight per child: a number, or 'auto' to adapt to the item time (default)
+  pipeline?: number | 'auto';
+  // ms a child may take to load the code and run the setup hook (default 120000)
+  setupTimeout?: number;
+  // where the children's own fd 1/2 output goes (default: this process's stderr)
+  onWorkerOutput?: OutputSink;
+}
+
+interface Call {
+  id: number;
+  json: string;
+  attempt: number;
+  done: ResultCallback;
+}
+
+interface Slot {
+  worker: Worker | undefined;
+  inflight: Map<number, Call>;
+  depth: Depth;
+  timer: NodeJS.Timeout | undefined;
+  timedHead: number | undefined;
+  timedOut: number | undefined;
+}
+
+const exitCodes = { timeout: 124, dataError: 65, cancelled: 130 } as const;
+
+export class ProcessPool {
+  readonly spec: ResolvedSpec;
+  readonly processes: number;
+  readonly #timeout: number | undefined;
+  readonly #setupTimeout: number;
+  readonly #pipeline: number | 'auto';
+  readonly #onOutput: OutputSink;
+  readonly #slots: Slot[] = [];
+  #pending: Call[] = [];
+  #pendingHead = 0;
+  #nextId = 1;
+  #dispatchQueued = false;
+  #started: Promise<void> | undefined;
+  #closed = false;
+  #inflightCount = 0;
+
+  constructor(spec: ResolvedSpec, options: PoolOptions = {}) {
+    this.spec = spec;
+    this.processes = positiveInteger('processes', options.processes ?? availableParallelism());
+    this.#timeout = options.timeout === undefined ? undefined : positiveInteger('timeout', options.timeout);
+    this.#setupTimeout = positiveInteger('setupTimeout', options.setupTimeout ?? 120_000);
+    const pipeline = options.pipeline ?? 'auto';
+    this.#pipeline = pipeline === 'auto' ? pipeline : positiveInteger('pipeline', pipeline);
+    this.#onOutput = options.onWorkerOutput ?? ((chunk) => process.stderr.write(chunk));
+  }
+
+  // Items submitted and not yet answered
+  get size(): number {
+    return this.#pending.length - this.#pendingHead + this.#inflightCount;
+  }
+
+  // How many items the pool can usefully hold at once (children x pipeline depth)
+  get capacity(): number {
+    let total = 0;
+    for (const slot of this.#slots) total += slot.depth.value;
+    return Math.max(total, this.processes);
+  }
+
+  // Starts every child and waits until all are ready; rejects with a SetupError
+  start(): Promise<void> {
+    this.#started ??= this.#startAll();
+    return this.#started;
+  }
+
+  async #startAll(): Promise<void> {
+    for (let id = 0; id < this.processes; id++) {
+      const depth = new Depth(this.#pipeline);
+      this.#slots.push({ worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, timedOut: undefined });
+    }
+    const results = await Promise.allSettled(this.#slots.map((_, id) => this.#startWorker(id)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      const info = { name: 'SetupError', message: errorInfo(failed.reason).message };
+      for (const call of this.#takePending()) call.done(failure(1, info));
+      await this.close();
+      throw failed.reason;
+    }
+  }
+
+  async #startWorker(id: number): Promise<void> {
+    const worker = new Worker(id, this.spec, {
+      onResults: (w, results) => this.#onResults(w, results),
+      onExit: (w, exit) => this.#onExit(w, exit),
+      onOutput: this.#onOutput,
+    });
+    const slot = this.#slots[id]!;
+    slot.worker = worker;
+    await worker.start(this.#setupTimeout);
+    if (this.#closed) {
+      await worker.close(0, true);
+      return;
+    }
+    this.#scheduleDispatch();
+  }
+
+  // Queues one item; `done` is called exactly once with its result
+  submit(data: unknown, done: ResultCallback): void {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(data);
+    } catch (error) {
+      done(failure(exitCodes.dataError, { name: 'SerializationError', message: `the item cannot be sent as JSON: ${errorInfo(error).message}` }));
+      return;
+    }
+    if (json === undefined) {
+      done(failure(exitCodes.dataError, { name: 'SerializationError', message: `the item cannot be sent as JSON: got ${typeof data}` }));
+      return;
+    }
+    this.submitJson(json, done);
+  }
+
+  // Queues an item already encoded as JSON text (the CLI passes input lines through unchanged)
+  submitJson(json: string, done: ResultCallback): void {
+    if (this.#closed) {
+      done(cancelled(new PoolClosedError().message));
+      return;
+    }
+    this.#pending.push({ id: this.#nextId++, json, attempt: 1, done });
+    if (this.#started === undefined) void this.start().catch(() => {});
+    this.#scheduleDispatch();
+  }
+
+  // Runs one item and resolves with its result (never rejects for an item failure)
+  run(data: unknown): Promise<ItemResult> {
+    return new Promise((resolve) => this.submit(data, resolve));
+  }
+
+  #scheduleDispatch(): void {
+    if (this.#dispatchQueued) return;
+    this.#dispatchQueued = true;
+    queueMicrotask(() => {
+      this.#dispatchQueued = false;
+      this.#dispatch();
+    });
+  }
+
+  // Fills every ready child up to its pipeline depth, one write per child
+  #dispatch(): void {
+    if (this.#closed) return;
+    for (const slot of this.#slots) {
+      if (this.#pendingHead >= this.#pending.length) break;
+      const worker = slot.worker;
+      if (worker?.ready === undefined || !worker.alive) continue;
+      let text = '';
+      const wasIdle = slot.inflight.size === 0;
+      while (slot.inflight.size < slot.depth.value && this.#pendingHead < this.#pending.length) {
+        const call = this.#pending[this.#pendingHead]!;
+        this.#pending[this.#pendingHead++] = undefined as unknown as Call;
+        slot.inflight.set(call.id, call);
+        this.#inflightCount++;
+        text += callLine(call.id, call.attempt, call.json);
+      }
+      if (text !== '') {
+        if (wasIdle) slot.depth.busySince(performance.now());
+        worker.send(text);
+        this.#armTimer(slot);
+      }
+    }
+    if (this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+  }
+
+  #onResults(worker: Worker, results: ResultMessage[]): void {
+    const slot = this.#slots[worker.id]!;
+    if (slot.worker !== worker) return;
+    let answered = 0;
+    for (const message of results) {
+      const call = slot.inflight.get(message.id);
+      if (call === undefined) continue;
+      slot.inflight.delete(message.id);
+      this.#inflightCount--;
+      answered++;
+      const result: ItemResult = { exit: message.exit, stdout: message.stdout ?? '', stderr: message.stderr ?? '' };
+      if ('value' in message) result.value = message.value;
+      if (message.error !== undefined) result.error = message.error;
+      call.done(result);
+    }
+    slot.depth.answered(answered, performance.now());
+    this.#armTimer(slot);
+    this.#scheduleDispatch();
+  }
+
+  // Times the oldest call of a child; the clock starts when it becomes the oldest
+  #armTimer(slot: Slot): void {
+    if (this.#timeout === undefined) return;
+    const head = slot.inflight.keys().next();
+    const headId = head.done ? undefined : head.value;
+    if (headId === slot.timedHead) return;
+    clearTimeout(slot.timer);
+    slot.timedHead = headId;
+    slot.timer = headId === undefined ? undefined : setTimeout(() => {
+      if (slot.inflight.keys().next().value !== headId) return;
+      slot.timedOut = headId;
+      slot.worker?.kill('SIGKILL');
+    }, this.#timeout);
+  }
+
+  #onExit(worker: Worker, exit: ChildExit): void {
+    const slot = this.#slots[worker.id]!;
+    if (slot.worker !== worker) return;
+    clearTimeout(slot.timer);
+    slot.timedHead = undefined;
+    const calls = [...slot.inflight.values()];
+    slot.inflight.clear();
+    this.#inflightCount -= calls.length;
+    const timedOut = slot.timedOut;
+    slot.timedOut = undefined;
+    if (this.#closed) {
+      for (const call of calls) call.done(cancelled('the pool was closed while the item was running'));
+      return;
+    }
+    const [first, ...rest] = calls;
+    // the calls it had not started go back to the front of the queue, in order
+    this.#pending.splice(this.#pendingHead, 0, ...rest);
+    if (first !== undefined) {
+      if (first.id === timedOut) {
+        first.done({ ...failure(exitCodes.timeout, { name: 'TimeoutError', message: `item timed out after ${this.#timeout} ms; its child was killed and replaced` }), timedOut: true });
+      } else {
+        const how = exit.signal === null ? `exited with status ${exit.code}` : `was killed by ${exit.signal}`;
+        first.done(failure(exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }));
+      }
+    }
+    slot.depth.reset();
+    this.#startWorker(worker.id).catch((error: unknown) => this.#onRestartFailed(worker.id, error));
+  }
+
+  // A replacement that cannot start leaves its slot empty; with no child left, pending items fail
+  #onRestartFailed(id: number, error: unknown): void {
+    if (this.#closed) return;
+    const slot = this.#slots[id]!;
+    slot.worker = undefined;
+    process.stderr.write(`polytask: child ${id} could not be restarted: ${errorInfo(error).message}\n`);
+    if (this.#slots.some((s) => s.worker !== undefined)) return;
+    const info = { name: 'SetupError', message: `no child is left to run the item: ${errorInfo(error).message}` };
+    for (const call of this.#takePending()) call.done(failure(1, info));
+  }
+
+  #takePending(): Call[] {
+    const pending = this.#pending.slice(this.#pendingHead);
+    this.#pending = [];
+    this.#pendingHead = 0;
+    return pending;
+  }
+
+  // Ends every child (EOF, then SIGTERM, then SIGKILL) and answers unfinished items as cancelled
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const call of this.#takePending()) call.done(cancelled('the pool was closed before the item started'));
+    await Promise.all(this.#slots.map((slot) => {
+      clearTimeout(slot.timer);
+      return slot.worker?.close(options.graceMs ?? 2000, slot.inflight.size > 0);
+    }));
+  }
+
+  // e.g. 'python 3.11.7, 2 children' once started
+  readyInfo(): string {
+    const ready = this.#slots.flatMap((slot) => (slot.worker?.ready === undefined ? [] : [slot.worker.ready]));
+    const first = ready[0];
+    return first === undefined ? 'no child ready' : `${first.language} ${first.version}, ${ready.length} ${ready.length === 1 ? 'child' : 'children'} ready`;
+  }
+
+  // Process ids of the running children (for tests and stats)
+  pids(): number[] {
+    return this.#slots.flatMap((slot) => (slot.worker?.alive && slot.worker.pid !== undefined ? [slot.worker.pid] : []));
+  }
+}
+
+function failure(exit: number, error: ErrorInfo): ItemResult {
+  return { exit, error, stdout: '', stderr: '' };
+}
+
+function cancelled(message: string): ItemResult {
+  return { ...failure(exitCodes.cancelled, { name: 'AbortError', message }), cancelled: true };
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new OptionError(`Expected the \`${name}\` option to be a positive integer, got \`${String(value)}\` (${typeof value})`);
+  }
+  return value;
+}

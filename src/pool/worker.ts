@@ -1,0 +1,203 @@
+// One child process of the pool: starts it, performs the init handshake, sends calls on fd 3,
+// reads results from fd 4, and reports how it ended. Scheduling decisions live in the pool.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { SetupError, RemoteError } from '../errors.js';
+import type { ChildMessage, ReadyMessage, ResultMessage } from '../protocol/messages.js';
+import { initLine } from '../protocol/messages.js';
+import { LineSplitter } from '../protocol/lines.js';
+import type { ResolvedSpec } from '../spec/load.js';
+
+export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr', workerId: number) => void;
+
+export interface WorkerEvents {
+  onResults(worker: Worker, results: ResultMessage[]): void;
+  onExit(worker: Worker, exit: ChildExit): void;
+  onOutput: OutputSink;
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  // the exit status as a shell reports it: the code, or 128 + the signal number
+  status: number;
+}
+
+const stderrKept = 16 * 1024;
+
+export class Worker {
+  readonly id: number;
+  readonly #spec: ResolvedSpec;
+  readonly #events: WorkerEvents;
+  #child: ChildProcess | undefined;
+  #toChild: Writable | undefined;
+  #exited: Promise<ChildExit> | undefined;
+  #stderrTail = '';
+  #ready = false;
+  #exitInfo: ChildExit | undefined;
+  pid: number | undefined;
+  ready: ReadyMessage | undefined;
+
+  constructor(id: number, spec: ResolvedSpec, events: WorkerEvents) {
+    this.id = id;
+    this.#spec = spec;
+    this.#events = events;
+  }
+
+  get alive(): boolean {
+    return this.#child !== undefined && this.#exitInfo === undefined;
+  }
+
+  // Spawns the child and resolves once it has answered `ready`; rejects with a SetupError
+  start(setupTimeout: number): Promise<void> {
+    const { launch } = this.#spec;
+    const child = spawn(launch.command, [...launch.args], {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, POLYTASK_PROTOCOL: '1', POLYTASK_WORKER_ID: String(this.id) },
+    });
+    this.#child = child;
+    this.pid = child.pid;
+    this.#toChild = child.stdio[3] as Writable;
+    const fromChild = child.stdio[4] as Readable;
+    // an EPIPE after the child died is reported through the exit path, not as an exception
+    this.#toChild.on('error', () => {});
+    fromChild.on('error', () => {});
+    child.stdout!.on('data', (chunk: Buffer) => this.#events.onOutput(chunk, 'stdout', this.id));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (!this.#ready) this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-stderrKept);
+      this.#events.onOutput(chunk, 'stderr', this.id);
+    });
+
+    const fromChildEnded = new Promise<void>((resolve) => fromChild.once('close', resolve));
+    let spawnError: Error | undefined;
+    this.#exited = new Promise<ChildExit>((resolve) => {
+      child.once('error', (error) => {
+        spawnError = error;
+        // a failed spawn emits no 'exit'
+        if (child.pid === undefined) resolve(this.#recordExit(127, null));
+      });
+      child.once('exit', (code, signal) => {
+        // results written just before exiting may still be in the pipe: read them first
+        const grace = new Promise((r) => setTimeout(r, 200).unref());
+        void Promise.race([fromChildEnded, grace]).then(() => resolve(this.#recordExit(code, signal)));
+      });
+    });
+
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        fail(new SetupError(`${this.#describe()} did not answer the init message within ${setupTimeout} ms`, { stderr: this.#stderrTail }));
+        this.kill('SIGKILL');
+      }, setupTimeout);
+      const fail = (error: SetupError) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      const splitter = new LineSplitter();
+      fromChild.setEncoding('utf8');
+      fromChild.on('data', (chunk: string) => {
+        const results: ResultMessage[] = [];
+        for (const line of splitter.push(chunk)) {
+          if (line === '') continue;
+          const message = JSON.parse(line) as ChildMessage;
+          if (message.type === 'result') results.push(message);
+          else if (message.type === 'ready') {
+            const mismatch = this.#checkVersion(message);
+            if (mismatch !== undefined) {
+              fail(new SetupError(mismatch));
+              this.kill('SIGKILL');
+              continue;
+            }
+            this.#onReady(message);
+            clearTimeout(timer);
+            resolve();
+          } else if (message.type === 'init_error') {
+            this.#forwardSetupOutput(message);
+            const remote = new RemoteError(message.error);
+            fail(new SetupError(`${this.#describe()} failed to load the code: ${message.error.name}: ${message.error.message}`, { cause: remote, stderr: message.error.stack ?? '' }));
+          }
+        }
+        if (results.length > 0) this.#events.onResults(this, results);
+      });
+      void this.#exited!.then((exit) => {
+        if (!this.#ready) {
+          fail(spawnError === undefined ? this.#exitedDuringSetup(exit) : this.#spawnFailed(spawnError));
+          return;
+        }
+        this.#events.onExit(this, exit);
+      });
+      this.#toChild!.write(initLine({
+        worker_id: this.id,
+        code: this.#spec.code,
+        handler: this.#spec.handler,
+        setup_hook: this.#spec.setupHook,
+      }));
+    });
+  }
+
+  // Sends call lines (already framed) in one write
+  send(text: string): void {
+    this.#toChild?.write(text);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.alive) this.#child!.kill(signal);
+  }
+
+  // Ends the child: EOF on fd 3 first (or SIGTERM when `force`), SIGTERM after `graceMs`, SIGKILL 500 ms later
+  async close(graceMs: number, force = false): Promise<ChildExit | undefined> {
+    if (this.#exited === undefined) return undefined;
+    this.#toChild?.end();
+    if (force) this.kill('SIGTERM');
+    const timers: NodeJS.Timeout[] = [];
+    if (!force) timers.push(setTimeout(() => this.kill('SIGTERM'), graceMs));
+    timers.push(setTimeout(() => this.kill('SIGKILL'), force ? 500 : graceMs + 500));
+    try {
+      return await this.#exited;
+    } finally {
+      for (const t of timers) clearTimeout(t);
+    }
+  }
+
+  #recordExit(code: number | null, signal: NodeJS.Signals | null): ChildExit {
+    const status = code ?? 128 + (signal === null ? 0 : constants.signals[signal] ?? 0);
+    this.#exitInfo = { code, signal, status };
+    return this.#exitInfo;
+  }
+
+  #onReady(message: ReadyMessage): void {
+    this.ready = message;
+    this.#forwardSetupOutput(message);
+    this.#ready = true;
+    this.#stderrTail = '';
+  }
+
+  // python2 must really be Python 2 (and python3 Python 3): a wrong interpreter fails setup
+  #checkVersion(message: ReadyMessage): string | undefined {
+    const expect = this.#spec.launch.expectMajor;
+    if (expect === undefined || Number(message.version.split('.')[0]) === expect) return undefined;
+    return `${this.#describe()} is ${message.language} ${message.version}, not Python ${expect}; ${this.#spec.launch.hint}`;
+  }
+
+  #forwardSetupOutput(message: { stdout?: string; stderr?: string }): void {
+    if (message.stdout) this.#events.onOutput(Buffer.from(message.stdout), 'stdout', this.id);
+    if (message.stderr) this.#events.onOutput(Buffer.from(message.stderr), 'stderr', this.id);
+  }
+
+  #describe(): string {
+    return `${this.#spec.launch.execType} child ${this.id} (${this.#spec.launch.description})`;
+  }
+
+  #spawnFailed(error: Error): SetupError {
+    const code = (error as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not executable' : error.message;
+    return new SetupError(`cannot start ${this.#spec.launch.execType}: tried ${this.#spec.launch.description}: ${what}; ${this.#spec.launch.hint}`, { cause: error });
+  }
+
+  #exitedDuringSetup(exit: ChildExit): SetupError {
+    const tail = this.#stderrTail.trim();
+    const how = exit.signal === null ? `exited with status ${exit.code}` : `was killed by ${exit.signal}`;
+    const message = `${this.#describe()} ${how} before it was ready${tail === '' ? '' : `; its stderr:\n${tail}`}\n${this.#spec.launch.hint}`;
+    return new SetupError(message, { stderr: this.#stderrTail });
+  }
+}

@@ -1,0 +1,50 @@
+// Shared by the tests: time limits, fixtures, interpreters, process checks
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures');
+export const repoRoot = path.join(fixturesDir, '..', '..');
+export const bin = path.join(repoRoot, 'bin', 'polytask.js');
+
+export function fixture(name: string): string {
+  return path.join(fixturesDir, name);
+}
+
+// Wraps a test body so that it fails (instead of hanging the run) after `ms`
+export function timed(ms: number, body: () => Promise<void>): () => Promise<void> {
+  return () => {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`test timed out after ${ms} ms`)), ms);
+    });
+    return Promise.race([body(), limit]).finally(() => clearTimeout(timer));
+  };
+}
+
+// Why an interpreter cannot be used, or undefined when it runs
+export function missingInterpreter(command: string): string | undefined {
+  const probe = spawnSync(command, ['-c', 'import sys; print(sys.version_info[0])'], { encoding: 'utf8' });
+  if (probe.error !== undefined) return `${command} not found (${probe.error.message})`;
+  if (probe.status !== 0) return `${command} does not run: ${probe.stderr.trim().split('\n')[0]}`;
+  return undefined;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // a zombie still answers kill(0): look at its state
+  const stat = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
+  return stat !== '' && !stat.startsWith('Z');
+}
+
+export async function waitUntil(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
