@@ -5,7 +5,7 @@
 // writes to process.stdout/stderr (console.log included) is captured for that item
 // through AsyncLocalStorage, even while other items are running.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { writeFileSync, unlinkSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { writeFileSync, writeSync, unlinkSync, mkdtempSync, rmdirSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,8 +16,6 @@ const capture = new AsyncLocalStorage();
 const input = new net.Socket({ fd: 3, readable: true, writable: false });
 const output = new net.Socket({ fd: 4, readable: false, writable: true });
 let handler;
-let pendingOut = [];
-let flushScheduled = false;
 let running = 0;
 let inputEnded = false;
 
@@ -36,31 +34,19 @@ function captureStream(stream, key) {
 captureStream(process.stdout, 'stdout');
 captureStream(process.stderr, 'stderr');
 
-// Queues a response line; all lines of one event-loop turn go out in one write
+// Writes a response at once: if the child dies during the next item, the results it already
+// finished must have left the process (the parent blames the oldest unanswered item)
 function send(message) {
-  pendingOut.push(JSON.stringify(message));
-  if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(flush);
-  }
-}
-
-function flush() {
-  flushScheduled = false;
-  if (pendingOut.length === 0) return;
-  const text = pendingOut.join('\n') + '\n';
-  pendingOut = [];
-  output.write(text);
-  maybeExit();
+  output.write(JSON.stringify(message) + '\n');
 }
 
 function maybeExit() {
-  if (inputEnded && running === 0 && pendingOut.length === 0) {
-    output.end(() => process.exit(0));
-  }
+  if (inputEnded && running === 0) output.end(() => process.exit(0));
 }
 
 function errorInfo(error) {
+  // our own loading errors need no stack: the message says it all
+  if (error?.name === 'HandlerNotFoundError') return { name: error.name, message: error.message, stack: '' };
   if (error instanceof Error) {
     return { name: error.name, message: error.message, stack: error.stack ?? String(error) };
   }
@@ -93,12 +79,14 @@ function failureMessage(id, error, store) {
 }
 
 function call(message) {
-  const store = { stdout: '', stderr: '' };
+  const store = { id: undefined, stdout: '', stderr: '' };
   const context = { workerId, itemId: message.id, attempt: message.attempt ?? 1 };
+  store.id = message.id;
   running += 1;
   const finish = (response) => {
     running -= 1;
     send(response);
+    maybeExit();
   };
   let returned;
   try {
@@ -164,7 +152,7 @@ async function init(message) {
     output.write(JSON.stringify({ type: 'init_error', error: errorInfo(error), ...store }) + '\n', () => process.exit(1));
     return;
   }
-  send({ type: 'ready', pid: process.pid, language: 'node', version: process.versions.node, ...store });
+  send({ type: 'ready', pid: process.pid, language: 'node', version: process.versions.node, concurrent: true, ...store });
 }
 
 // Splits fd 3 into lines; init is handled before any call
@@ -198,6 +186,21 @@ input.on('end', () => {
 });
 input.on('error', () => process.exit(1));
 output.on('error', () => process.exit(1));
+
+// An item that calls process.exit() names itself, so that the parent blames the right item
+// even when several run at once
+const realExit = process.exit.bind(process);
+process.exit = (code) => {
+  const id = capture.getStore()?.id;
+  if (id !== undefined) {
+    try {
+      writeSync(4, JSON.stringify({ type: 'exiting', id }) + '\n');
+    } catch {
+      // the parent is gone or the pipe is full: it will blame the oldest item instead
+    }
+  }
+  return realExit(code);
+};
 
 // Ends this child when the parent is gone, even while an item is running
 const parentPid = process.ppid;

@@ -18,7 +18,7 @@ export function timed(ms: number, body: () => Promise<void>): () => Promise<void
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`test timed out after ${ms} ms`)), ms);
     });
-    return Promise.race([body(), limit]).finally(() => clearTimeout(timer));
+    return Promise.race([Promise.resolve().then(body), limit]).finally(() => clearTimeout(timer));
   };
 }
 

@@ -48,6 +48,8 @@ interface Call {
   json: string;
   attempt: number;
   done: ResultCallback;
+  // was in flight on a concurrent child that died without naming the culprit: runs alone next
+  suspect?: boolean;
 }
 
 interface Slot {
@@ -57,6 +59,8 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
   timedHead: number | undefined;
   timedOut: number | undefined;
+  // a suspect call is in flight: nothing else goes to this child until it is answered
+  isolating: boolean;
 }
 
 const exitCodes = { timeout: 124, dataError: 65, cancelled: 130 } as const;
@@ -108,7 +112,7 @@ export class ProcessPool {
   async #startAll(): Promise<void> {
     for (let id = 0; id < this.processes; id++) {
       const depth = new Depth(this.#pipeline);
-      this.#slots.push({ worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, timedOut: undefined });
+      this.#slots.push({ worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, timedOut: undefined, isolating: false });
     }
     const results = await Promise.allSettled(this.#slots.map((_, id) => this.#startWorker(id)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -184,14 +188,20 @@ export class ProcessPool {
       if (this.#pendingHead >= this.#pending.length) break;
       const worker = slot.worker;
       if (worker?.ready === undefined || !worker.alive) continue;
+      if (slot.isolating) continue;
       let text = '';
       const wasIdle = slot.inflight.size === 0;
       while (slot.inflight.size < slot.depth.value && this.#pendingHead < this.#pending.length) {
         const call = this.#pending[this.#pendingHead]!;
+        if (call.suspect && slot.inflight.size > 0) break;
         this.#pending[this.#pendingHead++] = undefined as unknown as Call;
         slot.inflight.set(call.id, call);
         this.#inflightCount++;
         text += callLine(call.id, call.attempt, call.json);
+        if (call.suspect) {
+          slot.isolating = true;
+          break;
+        }
       }
       if (text !== '') {
         if (wasIdle) slot.depth.busySince(performance.now());
@@ -214,6 +224,7 @@ export class ProcessPool {
       if (call === undefined) continue;
       slot.inflight.delete(message.id);
       this.#inflightCount--;
+      if (call.suspect) slot.isolating = false;
       answered++;
       const result: ItemResult = { exit: message.exit, stdout: message.stdout ?? '', stderr: message.stderr ?? '' };
       if ('value' in message) result.value = message.value;
@@ -254,15 +265,22 @@ export class ProcessPool {
       for (const call of calls) call.done(cancelled('the pool was closed while the item was running'));
       return;
     }
-    const [first, ...rest] = calls;
-    // the calls it had not started go back to the front of the queue, in order
-    this.#pending.splice(this.#pendingHead, 0, ...rest);
-    if (first !== undefined) {
-      if (first.id === timedOut) {
-        first.done({ ...failure(exitCodes.timeout, { name: 'TimeoutError', message: `item timed out after ${this.#timeout} ms; its child was killed and replaced` }), timedOut: true });
+    slot.isolating = false;
+    // the item to blame: the one the pool timed out, the one that said it exits, or the oldest
+    // when the child runs one item at a time; on a concurrent child that died without a word,
+    // every item in flight is a suspect and runs again alone, so that only the culprit fails
+    const knownId = timedOut ?? worker.exitingId;
+    const concurrent = worker.ready?.concurrent === true && calls.length > 1;
+    const blamed = knownId !== undefined ? calls.find((call) => call.id === knownId) : concurrent ? undefined : calls[0];
+    const requeued = calls.filter((call) => call !== blamed);
+    if (blamed === undefined) for (const call of requeued) call.suspect = true;
+    this.#pending.splice(this.#pendingHead, 0, ...requeued);
+    if (blamed !== undefined) {
+      if (blamed.id === timedOut) {
+        blamed.done({ ...failure(exitCodes.timeout, { name: 'TimeoutError', message: `item timed out after ${this.#timeout} ms; its child was killed and replaced` }), timedOut: true });
       } else {
         const how = exit.signal === null ? `exited with status ${exit.code}` : `was killed by ${exit.signal}`;
-        first.done(failure(exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }));
+        blamed.done(failure(exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }));
       }
     }
     slot.depth.reset();

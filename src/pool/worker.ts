@@ -38,6 +38,8 @@ export class Worker {
   #exitInfo: ChildExit | undefined;
   pid: number | undefined;
   ready: ReadyMessage | undefined;
+  // the item that announced it is ending the child, if one did
+  exitingId: number | undefined;
 
   constructor(id: number, spec: ResolvedSpec, events: WorkerEvents) {
     this.id = id;
@@ -101,6 +103,7 @@ export class Worker {
           if (line === '') continue;
           const message = JSON.parse(line) as ChildMessage;
           if (message.type === 'result') results.push(message);
+          else if (message.type === 'exiting') this.exitingId = message.id;
           else if (message.type === 'ready') {
             const mismatch = this.#checkVersion(message);
             if (mismatch !== undefined) {

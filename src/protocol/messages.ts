@@ -17,6 +17,8 @@ export interface ReadyMessage {
   pid: number;
   language: string;
   version: string;
+  // true when the handler may run several calls at once (Node); false or absent: one at a time
+  concurrent?: boolean;
   stdout?: string;
   stderr?: string;
 }
@@ -39,7 +41,13 @@ export interface ResultMessage {
   stderr: string;
 }
 
-export type ChildMessage = ReadyMessage | InitErrorMessage | ResultMessage;
+// child -> parent, optional: the item `id` is making the child exit (Node's process.exit())
+export interface ExitingMessage {
+  type: 'exiting';
+  id: number;
+}
+
+export type ChildMessage = ReadyMessage | InitErrorMessage | ResultMessage | ExitingMessage;
 
 // The call message is built by string concatenation so the item's JSON is never encoded twice
 export function callLine(id: number, attempt: number, json: string): string {

@@ -1,0 +1,153 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bin, fixture, isAlive, timed, waitUntil } from '../helpers.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'polytask-cli-'));
+const nodeSpec = fixture('specs/node.json');
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function cli(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', timeout: 30_000 });
+  const lines = () => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, get lines() { return lines(); } };
+}
+
+function childrenOf(pid: number): number[] {
+  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+test('runs a file of JSON lines and writes one result per line', timed(20_000, async () => {
+  const data = write('items.jsonl', '1.5\n{"a": [1, 2]}\n"text"\n');
+  const r = cli(['run', '-s', nodeSpec, '-d', data, '--keep-order']);
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(r.lines.map((l) => l.data), [1.5, { a: [1, 2] }, 'text']);
+  assert.equal(r.lines.map((l) => l.line), [1, 2, 3]);
+  assert.equal(r.lines.map((l) => l.value), [1.5, { a: [1, 2] }, 'text']);
+  assert.equal(r.lines.map((l) => l.exit), [0, 0, 0]);
+  assert.equal(r.lines.map((l) => [l.stdout, l.stderr]), [['', ''], ['', ''], ['', '']]);
+}));
+
+test('an item whose handler returns a non-zero integer makes the status 1', timed(20_000, async () => {
+  const r = cli(['run', '-s', nodeSpec], '0\n7\n');
+  assert.is(r.status, 1);
+  assert.equal(r.lines.map((l) => l.exit).sort(), [0, 7]);
+  assert.match(r.stderr, '1 of 2 items failed');
+}));
+
+test('reads stdin without -d and with -d -, and accepts multirunner\'s form without "run"', timed(20_000, async () => {
+  for (const args of [['run', '-s', nodeSpec], ['run', '-s', nodeSpec, '-d', '-'], ['-s', nodeSpec]]) {
+    const r = cli(args, '"a"\n"b"\n');
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(r.lines.map((l) => l.data).sort(), ['a', 'b']);
+  }
+}));
+
+test('blank lines are skipped; a bad line gives an exit 65 result naming it; status 1', timed(20_000, async () => {
+  const r = cli(['run', '-s', nodeSpec, '--keep-order'], '\ufeff"a"\n\n  \nnot json\r\n"b"');
+  assert.is(r.status, 1);
+  assert.equal(r.lines.map((l) => l.line), [1, 4, 5]);
+  const bad = r.lines[1]!;
+  assert.is(bad.exit, 65);
+  assert.is(bad.data, 'not json');
+  assert.equal((bad.error as { name: string }).name, 'ParseError');
+  assert.match((bad.error as { message: string }).message, 'line 4');
+  assert.match(r.stderr, '1 of 3 items failed');
+}));
+
+test('--on-bad-line fail stops the run with an error naming the line', timed(20_000, async () => {
+  const r = cli(['run', '-s', nodeSpec, '--on-bad-line', 'fail'], '"a"\n{oops\n"b"\n');
+  assert.is(r.status, 1);
+  assert.match(r.stderr, 'line 2: invalid JSON');
+  assert.not.match(r.stderr, '    at ');
+}));
+
+test('-o writes the results to a file; stdout stays empty', timed(20_000, async () => {
+  const out = path.join(dir, 'results.jsonl');
+  const r = cli(['run', '-s', nodeSpec, '-o', out], '"x"\n"y"\n');
+  assert.is(r.status, 0);
+  assert.is(r.stdout, '');
+  assert.is(readFileSync(out, 'utf8').trim().split('\n').length, 2);
+}));
+
+test('--handler overrides the spec; --timeout is in seconds', timed(30_000, async () => {
+  const r = cli(['run', '-s', nodeSpec, '--handler', 'double', '--keep-order'], '2\n3\n');
+  assert.equal(r.lines.map((l) => l.value), [4, 6]);
+  const t = cli(['run', '-s', nodeSpec, '--timeout', '0.5', '--keep-order'], '"hang"\n"ok"\n');
+  assert.is(t.status, 1);
+  assert.equal(t.lines.map((l) => l.exit), [124, 0]);
+  assert.is(t.lines[0]!.timedOut, true);
+}));
+
+test('spec, usage and setup errors exit 2 with one clear message and no stack', timed(30_000, async () => {
+  const cases: [string[], string][] = [
+    [['run', '-s', fixture('specs/bad_code_type.yml')], 'exec_info.code.type: expected "path" or "string", got "file"'],
+    [['run', '-s', fixture('specs/unknown_key.yml')], 'processes: unknown field'],
+    [['run', '-s', path.join(dir, 'missing.yml')], 'cannot read job spec'],
+    [['run', '-s', nodeSpec, '-p', 'many'], 'Invalid value for -p'],
+    [['run', '-s', nodeSpec, '--on-bad-line', 'skip'], '--on-bad-line'],
+    [['run', '-s', nodeSpec, '--handler', 'nope'], 'handler function "nope" is not exported'],
+    [['run'], '-s,--spec'],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli(args, '');
+    assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.not.match(r.stderr, 'dist/src', 'nothing of polytask\'s own code');
+    assert.is(r.stdout, '');
+  }
+}));
+
+test('validate loads the spec and starts a child', timed(20_000, async () => {
+  const ok = cli(['validate', '-s', nodeSpec]);
+  assert.is(ok.status, 0);
+  assert.match(ok.stdout, 'ok:');
+  const bad = cli(['validate', '-s', write('bad.yml', 'exec_type: node\nexec_info:\n  code: "export const main = ("\n')]);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, 'SyntaxError');
+}));
+
+test('--help and --version', timed(20_000, async () => {
+  assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/);
+  const help = cli(['run', '--help']);
+  assert.is(help.status, 0);
+  assert.match(help.stdout, '--keep-order');
+}));
+
+test('Ctrl-C: exit 130, results so far kept, children gone within a second', timed(30_000, async () => {
+  const child = spawn(process.execPath, [bin, 'run', '-s', nodeSpec, '--handler', 'sleepy', '-p', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stdin.write('1\n');
+  for (let i = 0; i < 20; i++) child.stdin.write('60000\n');
+  await waitUntil(() => stdout.includes('"data":1'), 10_000, 'the first result');
+  const kids = childrenOf(child.pid!);
+  assert.is(kids.length, 2);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGINT');
+  assert.is(await exited, 130);
+  assert.is(stdout.trim().split('\n').length, 1);
+  await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
+}));
+
+test('kill -9 of the parent leaves no orphan, even mid-item', timed(30_000, async () => {
+  const child = spawn(process.execPath, [bin, 'run', '-s', nodeSpec, '--handler', 'sleepy', '-p', '2'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.write('60000\n60000\n');
+  await waitUntil(() => childrenOf(child.pid!).length === 2, 10_000, 'two children');
+  await new Promise((r) => setTimeout(r, 300));
+  const kids = childrenOf(child.pid!);
+  child.kill('SIGKILL');
+  await waitUntil(() => kids.every((pid) => !isAlive(pid)), 2000, 'orphans to exit');
+}));
+
+test.run();

@@ -1,0 +1,185 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ProcessPool, type ItemResult } from '../../src/pool/process-pool.js';
+import { resolveSpec } from '../../src/spec/load.js';
+import { SetupError } from '../../src/errors.js';
+import { isAlive, timed, waitUntil } from '../helpers.js';
+import { availableRuntimes, makePool, type Runtime } from '../runtimes.js';
+
+function runAll(pool: ProcessPool, items: unknown[]): Promise<ItemResult[]> {
+  return Promise.all(items.map((item) => pool.run(item)));
+}
+
+for (const runtime of availableRuntimes()) {
+  const it = suite(`pool on ${runtime.name}`);
+  const pools: ProcessPool[] = [];
+  const pool = (...args: Parameters<typeof makePool> extends [Runtime, ...infer R] ? R : never) => {
+    const p = makePool(runtime, ...args);
+    pools.push(p);
+    return p;
+  };
+  it.after.each(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.close()));
+  });
+
+  it('runs items and returns values', timed(20_000, async () => {
+    const results = await runAll(pool('double'), [1, 2, 3, 4, 5]);
+    assert.equal(results.map((r) => r.value), [2, 4, 6, 8, 10]);
+    assert.equal(results.map((r) => r.exit), [2, 4, 6, 8, 10]);
+  }));
+
+  it('passes a context and runs the setup hook once per child before any item', timed(20_000, async () => {
+    const p = pool('withContext', { setupHook: true, processes: 2 });
+    const results = await runAll(p, [1, 2, 3, 4, 5, 6]);
+    for (const r of results) {
+      const value = r.value as Record<string, number>;
+      assert.is(r.exit, 0);
+      assert.is(value.setupCalls ?? value.setup_calls, 1);
+      const context = (value.context ?? value) as Record<string, number>;
+      assert.ok([0, 1].includes(context.workerId ?? context.worker_id!), 'worker id is the slot');
+      assert.is(context.attempt, 1);
+    }
+  }));
+
+  it('captures each item\'s stdout and stderr', timed(20_000, async () => {
+    const results = await runAll(pool('printer'), ['a', 'b', 'c']);
+    results.forEach((r, i) => {
+      const item = ['a', 'b', 'c'][i];
+      assert.is(r.stdout, `out ${item}\nraw\n`);
+      assert.is(r.stderr, `err ${item}\n`);
+    });
+  }));
+
+  it('an exception gives exit 1, the error and the traceback in stderr', timed(20_000, async () => {
+    const [r] = await runAll(pool('fails'), [7]);
+    assert.is(r!.exit, 1);
+    assert.is(r!.error!.name, runtime.name === 'node' ? 'RangeError' : 'ZeroDivisionError');
+    assert.ok(r!.error!.stack!.length > 0);
+    assert.match(r!.stderr, runtime.name === 'node' ? 'bad item 7' : 'Traceback');
+  }));
+
+  it('exit codes follow the return value: integers only, booleans are not integers', timed(20_000, async () => {
+    const items = [true, false, 3.9, -2, 0, 'text', null, { a: 1 }, [1]];
+    const results = await runAll(pool('identity'), items);
+    assert.equal(results.map((r) => r.exit), [0, 0, 0, -2, 0, 0, 0, 0, 0]);
+    assert.equal(results.map((r) => r.value), items);
+  }));
+
+  it('a crash mid-item fails that item only, the child is replaced, the other items return', timed(60_000, async () => {
+    const items = Array.from({ length: 1000 }, (_, i) => (i === 300 ? 'crash' : i === 600 ? 'kill' : i));
+    const results = await runAll(pool('faulty'), items);
+    assert.is(results.length, 1000);
+    results.forEach((r, i) => {
+      if (i === 300) {
+        assert.is(r.error?.name, 'WorkerExitedError');
+        assert.is(r.exit, 3);
+      } else if (i === 600) {
+        assert.is(r.error?.name, 'WorkerExitedError');
+        assert.is(r.exit, 128 + 9);
+      } else {
+        assert.is(r.error, undefined, `item ${i}: ${JSON.stringify(r)}`);
+        assert.is(r.value, i);
+      }
+    });
+  }));
+
+  it('a timeout kills only the stuck child; the item gets exit 124 and the run goes on', timed(60_000, async () => {
+    const p = pool('faulty', { timeout: 1000 });
+    const items = Array.from({ length: 1000 }, (_, i) => (i === 500 ? 'hang' : i));
+    await p.start();
+    const before = p.pids();
+    const results = await runAll(p, items);
+    const hung = results[500]!;
+    assert.is(hung.exit, 124);
+    assert.is(hung.timedOut, true);
+    assert.is(hung.error?.name, 'TimeoutError');
+    assert.is(results.filter((r, i) => r.error === undefined && r.value === i).length, 999);
+    const after = p.pids();
+    assert.is(after.length, 2);
+    assert.is(after.filter((pid) => before.includes(pid)).length, 1, 'exactly one child was replaced');
+  }));
+
+  it('writes straight to fd 1 and 1 MB on fd 2 neither corrupt the protocol nor deadlock', timed(30_000, async () => {
+    const chunks: Buffer[] = [];
+    const p = pool('fdWriter', { onWorkerOutput: (chunk) => chunks.push(chunk) });
+    const results = await runAll(p, [1, 2, 3]);
+    assert.equal(results.map((r) => r.value), [1, 2, 3]);
+    await p.close();
+    const forwarded = Buffer.concat(chunks).toString();
+    assert.ok(forwarded.includes('straight to fd 1 2'));
+    assert.ok(forwarded.length >= 3 * 1024 * 1024);
+  }));
+
+  it('closing the pool ends and reaps every child', timed(20_000, async () => {
+    const p = pool('sleepy');
+    await p.start();
+    const pids = p.pids();
+    assert.is(pids.length, 2);
+    const running = p.run(60_000);
+    await new Promise((r) => setTimeout(r, 200));
+    await p.close();
+    assert.is((await running).cancelled, true);
+    for (const pid of pids) assert.not.ok(isAlive(pid), `child ${pid} is gone`);
+  }));
+
+  it.run();
+}
+
+const errors = suite('pool setup errors');
+
+errors('a missing interpreter says what was tried and how to point at another', timed(20_000, async () => {
+  const saved = process.env.POLYTASK_PYTHON2;
+  process.env.POLYTASK_PYTHON2 = '/nonexistent/python2.7';
+  try {
+    const pool = new ProcessPool(resolveSpec({ exec_type: 'python2', exec_info: { code: 'def main(e, c): return e' } }), { processes: 1 });
+    try {
+      await pool.start();
+      assert.unreachable('start should fail');
+    } catch (error) {
+      assert.instance(error, SetupError);
+      const message = (error as Error).message;
+      assert.match(message, '/nonexistent/python2.7 (from POLYTASK_PYTHON2): not found');
+      assert.match(message, 'set POLYTASK_PYTHON2=');
+    } finally {
+      await pool.close();
+    }
+  } finally {
+    if (saved === undefined) delete process.env.POLYTASK_PYTHON2;
+    else process.env.POLYTASK_PYTHON2 = saved;
+  }
+}));
+
+errors('an interpreter of the wrong major version is refused', timed(20_000, async () => {
+  const pool = new ProcessPool(resolveSpec({ exec_type: { executable: process.execPath, handler: 'node' }, exec_info: { code: 'export const main = (e) => e' } }), { processes: 1 });
+  await pool.start();
+  await pool.close();
+  const python3 = availableRuntimes().find((r) => r.name === 'python3');
+  if (python3 === undefined) return;
+  const saved = process.env.POLYTASK_PYTHON2;
+  process.env.POLYTASK_PYTHON2 = 'python3';
+  try {
+    const wrong = new ProcessPool(resolveSpec({ exec_type: 'python2', exec_info: { code: 'def main(e, c): return e' } }), { processes: 1 });
+    try {
+      await wrong.start();
+      assert.unreachable('start should fail');
+    } catch (error) {
+      assert.instance(error, SetupError);
+      assert.match((error as Error).message, 'not Python 2');
+    } finally {
+      await wrong.close();
+    }
+  } finally {
+    if (saved === undefined) delete process.env.POLYTASK_PYTHON2;
+    else process.env.POLYTASK_PYTHON2 = saved;
+  }
+}));
+
+errors('items submitted before a failed start get a SetupError result', timed(20_000, async () => {
+  const pool = new ProcessPool(resolveSpec({ exec_type: { executable: '/nonexistent/thing' }, exec_info: {} }), { processes: 1 });
+  const result = await pool.run(1);
+  assert.is(result.error?.name, 'SetupError');
+  assert.is(result.exit, 1);
+  await pool.close();
+}));
+
+errors.run();
