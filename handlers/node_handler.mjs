@@ -12,6 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const workerId = Number(process.env.POLYTASK_WORKER_ID ?? 0);
+Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 50);
 const capture = new AsyncLocalStorage();
 const input = new net.Socket({ fd: 3, readable: true, writable: false });
 const output = new net.Socket({ fd: 4, readable: false, writable: true });
@@ -44,11 +45,18 @@ function maybeExit() {
   if (inputEnded && running === 0) output.end(() => process.exit(0));
 }
 
+// Drops the frames of this file and below: the user wants the frames of their own code
+function userStack(stack) {
+  const lines = stack.split('\n');
+  const cut = lines.findIndex((line) => line.includes(import.meta.url));
+  return cut === -1 ? stack : lines.slice(0, cut).join('\n');
+}
+
 function errorInfo(error) {
   // our own loading errors need no stack: the message says it all
   if (error?.name === 'HandlerNotFoundError') return { name: error.name, message: error.message, stack: '' };
   if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack ?? String(error) };
+    return { name: error.name, message: error.message, stack: userStack(error.stack ?? String(error)) };
   }
   return { name: 'Error', message: String(error), stack: String(error) };
 }
