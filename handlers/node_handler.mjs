@@ -15,7 +15,6 @@ const workerId = Number(process.env.POLYTASK_WORKER_ID ?? 0);
 Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 50);
 const capture = new AsyncLocalStorage();
 const input = new net.Socket({ fd: 3, readable: true, writable: false });
-const output = new net.Socket({ fd: 4, readable: false, writable: true });
 let handler;
 let running = 0;
 let inputEnded = false;
@@ -36,13 +35,21 @@ captureStream(process.stdout, 'stdout');
 captureStream(process.stderr, 'stderr');
 
 // Writes a response at once: if the child dies during the next item, the results it already
-// finished must have left the process (the parent blames the oldest unanswered item)
+// finished have left the process (the parent blames the oldest unanswered item). fd 4 is a
+// blocking descriptor (it is never wrapped in a stream), so a write is whole or waits.
 function send(message) {
-  output.write(JSON.stringify(message) + '\n');
+  const buffer = Buffer.from(JSON.stringify(message) + '\n');
+  let offset = 0;
+  try {
+    while (offset < buffer.length) offset += writeSync(4, buffer, offset);
+  } catch {
+    // the parent is gone
+    process.exit(1);
+  }
 }
 
 function maybeExit() {
-  if (inputEnded && running === 0) output.end(() => process.exit(0));
+  if (inputEnded && running === 0) process.exit(0);
 }
 
 // Drops the frames of this file and below: the user wants the frames of their own code
@@ -157,10 +164,10 @@ async function init(message) {
       }
     });
   } catch (error) {
-    output.write(JSON.stringify({ type: 'init_error', error: errorInfo(error), ...store }) + '\n', () => process.exit(1));
-    return;
+    send({ type: 'init_error', error: errorInfo(error), ...store });
+    process.exit(1);
   }
-  send({ type: 'ready', pid: process.pid, language: 'node', version: process.versions.node, concurrent: true, ...store });
+  send({ type: 'ready', pid: process.pid, language: 'node', version: process.versions.node, ...store });
 }
 
 // Splits fd 3 into lines; init is handled before any call
@@ -193,7 +200,6 @@ input.on('end', () => {
   if (initialising === undefined) maybeExit();
 });
 input.on('error', () => process.exit(1));
-output.on('error', () => process.exit(1));
 
 // An item that calls process.exit() names itself, so that the parent blames the right item
 // even when several run at once

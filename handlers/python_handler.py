@@ -27,6 +27,7 @@ and ends the process when the parent dies (its parent pid changes).
 Ctrl-C ends the process quietly with status 130.
 """
 import errno
+import itertools
 import json
 import linecache
 import os
@@ -40,7 +41,7 @@ import types
 PY2 = sys.version_info[0] == 2
 if PY2:
     text_type, int_types = unicode, (int, long)  # noqa: F821 (Python 2 names)
-    PLAIN = frozenset([type(None), bool, int, float, str, unicode, list, dict, tuple])  # noqa: F821
+    PLAIN = frozenset([type(None), bool, int, float, str, unicode, list, dict, tuple])  # noqa
 else:
     text_type, int_types = str, (int,)
     PLAIN = frozenset([type(None), bool, int, float, str, bytes, list, dict, tuple])
@@ -48,21 +49,19 @@ else:
 IN_FD, OUT_FD = 3, 4
 OWN_FILE = (lambda: 0).__code__.co_filename  # to hide our own frames in tracebacks
 STRING_CODE_NAME = '<polytask code>'
+ASYNCIO_DIR = os.sep + 'asyncio' + os.sep
 clock = getattr(time, 'monotonic', time.time)
 
 
 class Capture(object):
     """Stands in for sys.stdout or sys.stderr during an item and keeps the text."""
     encoding = 'utf-8'
-    errors = 'replace'
     softspace = 0  # the Python 2 print statement sets and reads this
     closed = False
 
     def __init__(self, fd):
         self.parts = []
         self.fd = fd
-        if not PY2:
-            self.buffer = BytesCapture(self.parts)
 
     def write(self, s):
         if s.__class__ is not text_type:
@@ -83,9 +82,6 @@ class Capture(object):
     def isatty(self):
         return False
 
-    def writable(self):
-        return True
-
     def fileno(self):
         return self.fd  # the real fd 1 or 2: writes there are simply not captured
 
@@ -93,19 +89,6 @@ class Capture(object):
         text = u''.join(self.parts)
         del self.parts[:]
         return text
-
-
-class BytesCapture(object):
-    """sys.stdout.buffer of a Capture (Python 3): bytes are decoded as UTF-8."""
-    def __init__(self, parts):
-        self.parts = parts
-
-    def write(self, b):
-        self.parts.append(bytes(b).decode('utf-8', 'replace'))
-        return len(b)
-
-    def flush(self):
-        pass
 
 
 class Context(object):
@@ -122,27 +105,30 @@ class Context(object):
             return getattr(self, key)
         raise KeyError(key)
 
-    def get(self, key, default=None):
-        return getattr(self, key) if key in Context.__slots__ else default
-
     def __repr__(self):
         return 'Context(worker_id=%r, item_id=%r, attempt=%r)' % (
             self.worker_id, self.item_id, self.attempt)
+
+
+def retry(call, fd, arg):
+    """os.read or os.write, retried on EINTR (Python 2 does not) and EAGAIN (in case
+    the parent handed us a non-blocking pipe)."""
+    while True:
+        try:
+            return call(fd, arg)
+        except OSError as e:
+            if e.errno == errno.EAGAIN:
+                reading = call is os.read
+                select.select([fd] if reading else [], [] if reading else [fd], [])
+            elif e.errno != errno.EINTR:
+                raise
 
 
 def write_all(data):
     """Write bytes to fd 4, however many writes it takes; exit quietly if the parent is gone."""
     try:
         while data:
-            try:
-                data = data[os.write(OUT_FD, data):]
-            except OSError as e:
-                if e.errno == errno.EINTR:  # Python 2 does not retry by itself
-                    continue
-                if e.errno == errno.EAGAIN:  # a non-blocking pipe was handed to us
-                    select.select([], [OUT_FD], [])
-                    continue
-                raise
+            data = data[retry(os.write, OUT_FD, data):]
     except OSError as e:
         if e.errno in (errno.EPIPE, errno.EBADF, errno.ECONNRESET):
             os._exit(1)
@@ -171,7 +157,22 @@ class Output(object):
 
 
 out = Output()
-encode = json.JSONEncoder(separators=(',', ':'), allow_nan=False).encode
+encode = json.JSONEncoder(separators=(',', ':'), allow_nan=False).encode  # whole messages
+RESULT = '{"type":"result","id":%s,"exit":%d,"value":%s,"stdout":%s,"stderr":%s}'
+
+
+def make_chunks():
+    """The C encoder behind `encode`, built once: JSONEncoder.encode builds a new one
+    on every call, which is half the cost for a small value.  chunks(o, 0) returns
+    pieces of JSON text; after a failure, markers (its record of the containers being
+    encoded, to catch cycles) must be cleared."""
+    make = getattr(json.encoder, 'c_make_encoder', None)
+    if make is None:  # no C accelerator (e.g. PyPy)
+        return (lambda o, level: [encode(o)]), {}
+    markers = {}
+    default = json.JSONEncoder().default
+    return make(markers, default, json.encoder.encode_basestring_ascii, None,
+                ':', ',', False, False, False), markers
 
 
 def watchdog(parent):
@@ -185,27 +186,24 @@ def watchdog(parent):
 
 
 def batches():
-    """Yield the complete lines of each read from fd 3, as text, until end of file."""
-    tail = b''
+    """Yield the complete lines of each read from fd 3 until end of file (as text on
+    Python 3; on Python 2 the json module is quicker with the raw UTF-8 bytes)."""
+    def lines(block):
+        return (block if PY2 else block.decode('utf-8')).split('\n')
+    partial = []  # the pieces of a line not yet complete (a big message spans many reads)
     while True:
-        try:
-            chunk = os.read(IN_FD, 65536)
-        except OSError as e:
-            if e.errno == errno.EINTR:
-                continue
-            if e.errno == errno.EAGAIN:
-                select.select([IN_FD], [], [])
-                continue
-            raise
+        chunk = retry(os.read, IN_FD, 65536)
         if not chunk:
-            if tail.strip():
-                yield [tail.decode('utf-8')]  # be lenient with a last line without '\n'
+            if partial:
+                yield lines(b''.join(partial))  # be lenient with a last line without '\n'
             return
-        tail += chunk
-        end = tail.rfind(b'\n')
-        if end >= 0:
-            block, tail = tail[:end], tail[end + 1:]
-            yield block.decode('utf-8').split(u'\n')
+        end = chunk.rfind(b'\n')
+        if end < 0:
+            partial.append(chunk)
+            continue
+        partial.append(chunk[:end])
+        yield lines(b''.join(partial))
+        partial = [chunk[end + 1:]] if end + 1 < len(chunk) else []
 
 
 def message_of(e):
@@ -220,9 +218,11 @@ def message_of(e):
 
 
 def describe(exc_info):
-    """The protocol's {name, message, stack} for an exception, without our own frames."""
+    """The protocol's {name, message, stack} for an exception.  The stack starts at the
+    user's code: our own frames and asyncio's run_until_complete are left out."""
     etype, value, tb = exc_info
-    while tb is not None and tb.tb_frame.f_code.co_filename == OWN_FILE:
+    while tb is not None and (tb.tb_frame.f_code.co_filename == OWN_FILE
+                              or ASYNCIO_DIR in tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     stack = ''.join(traceback.format_exception(etype, value, tb))
     if PY2 and isinstance(stack, str):
@@ -267,6 +267,10 @@ def lookup(module, name, what, where):
     return fn
 
 
+def send(message):
+    write_all((encode(message) + '\n').encode('ascii'))
+
+
 def initialise(init):
     """Load the code and run the setup hook; answer ready, or init_error and exit 1."""
     code = init.get('code') or {}
@@ -284,14 +288,14 @@ def initialise(init):
     except BaseException:
         error = describe(sys.exc_info())
         sys.stdout, sys.stderr = saved
-        write_all((encode({'type': 'init_error', 'error': error, 'stdout': cap_out.take(),
-                           'stderr': cap_err.take()}) + '\n').encode('ascii'))
+        send({'type': 'init_error', 'error': error,
+              'stdout': cap_out.take(), 'stderr': cap_err.take()})
         sys.exit(1)
     finally:
         sys.stdout, sys.stderr = saved
     version = '%d.%d.%d' % tuple(sys.version_info[:3])
-    write_all((encode({'type': 'ready', 'pid': os.getpid(), 'language': 'python', 'version': version,
-                       'stdout': cap_out.take(), 'stderr': cap_err.take()}) + '\n').encode('ascii'))
+    send({'type': 'ready', 'pid': os.getpid(), 'language': 'python', 'version': version,
+          'stdout': cap_out.take(), 'stderr': cap_err.take()})
     return handler
 
 
@@ -308,26 +312,31 @@ def run_awaitable(awaitable):
 
 
 def serve(handler, worker_id, batches):
-    """Answer every call; the hot loop, hence all the local names."""
-    loads = json.JSONDecoder().decode
+    """Answer every call.  This is the hot loop, hence the local names."""
+    scan, loads = json.JSONDecoder().scan_once, json.loads
+    chunks, markers = make_chunks()
     cap_out, cap_err = Capture(1), Capture(2)
     out_parts, err_parts = cap_out.parts, cap_err.parts
     pending, flush, append = out.pending, out.flush, out.pending.append
     saved = sys.stdout, sys.stderr
-    plain, sys_, clock_, Context_, encode_ = PLAIN, sys, clock, Context, encode
+    plain, sys_, clock_, Context_, join, RESULT_ = PLAIN, sys, clock, Context, ''.join, RESULT
     try:
         for lines in batches:
             out.last = clock_()
             for line in lines:
                 if not line:
                     continue
-                msg = loads(line)
+                try:
+                    msg = scan(line, 0)[0]  # the parent writes plain lines: skip the checks
+                except Exception:
+                    msg = loads(line)  # and let this one report what is wrong
                 if msg.get('type') != 'call':
-                    continue  # nothing else is expected after init; ignore it
+                    continue  # nothing else is expected after init
                 cid = msg['id']
                 sys_.stdout, sys_.stderr = cap_out, cap_err
                 try:
-                    value = handler(msg.get('data'), Context_(worker_id, cid, msg.get('attempt', 1)))
+                    context = Context_(worker_id, cid, msg.get('attempt', 1))
+                    value = handler(msg.get('data'), context)
                     if type(value) not in plain and hasattr(value, '__await__'):
                         value = run_awaitable(value)
                 except KeyboardInterrupt:
@@ -335,20 +344,23 @@ def serve(handler, worker_id, batches):
                 except BaseException:
                     sys_.stdout, sys_.stderr = saved
                     error = describe(sys_.exc_info())
-                    se = (cap_err.take() if err_parts else u'') + error['stack']
-                    append(encode_({'type': 'result', 'id': cid, 'exit': 1, 'error': error,
-                                    'stdout': cap_out.take() if out_parts else u'', 'stderr': se}))
+                    se = cap_err.take() + error['stack']  # the traceback goes to stderr too
+                    append(encode({'type': 'result', 'id': cid, 'exit': 1, 'error': error,
+                                   'stdout': cap_out.take(), 'stderr': se}))
                 else:
                     sys_.stdout, sys_.stderr = saved
                     t = type(value)
                     code = value if t is int else 0 if t in plain else exit_code_of(value)
-                    so = cap_out.take() if out_parts else u''
-                    se = cap_err.take() if err_parts else u''
                     try:
-                        append(encode_({'type': 'result', 'id': cid, 'exit': code, 'value': value,
-                                        'stdout': so, 'stderr': se}))
+                        value_json = join(chunks(value, 0))
                     except Exception as e:
-                        append(serialization_error(cid, value, e, so, se))
+                        markers.clear()
+                        append(serialization_error(cid, value, e, cap_out.take(), cap_err.take()))
+                    else:
+                        cid_json = str(cid) if cid.__class__ is int else join(chunks(cid, 0))
+                        append(RESULT_ % (cid_json, code, value_json,
+                                          join(chunks(cap_out.take(), 0)) if out_parts else '""',
+                                          join(chunks(cap_err.take(), 0)) if err_parts else '""'))
                 if clock_() - out.last > 0.005:
                     flush()
             if pending:
@@ -396,12 +408,7 @@ def main():
     init = json.loads(lines[0])
     worker_id = init.get('worker_id', int(os.environ.get('POLYTASK_WORKER_ID', 0)))
     handler = initialise(init)
-
-    def all_batches():
-        yield lines[1:]
-        for batch in stream:
-            yield batch
-    serve(handler, worker_id, all_batches())
+    serve(handler, worker_id, itertools.chain([lines[1:]], stream))
     return 0
 
 

@@ -189,6 +189,9 @@ export class ProcessPool {
       const worker = slot.worker;
       if (worker?.ready === undefined || !worker.alive) continue;
       if (slot.isolating) continue;
+      // refill a busy child only once it has room for a good batch: fewer, larger writes
+      const room = slot.depth.value - slot.inflight.size;
+      if (room <= 0 || (slot.inflight.size > 0 && room * 2 < slot.depth.value && this.#pendingHead + room < this.#pending.length)) continue;
       let text = '';
       const wasIdle = slot.inflight.size === 0;
       while (slot.inflight.size < slot.depth.value && this.#pendingHead < this.#pending.length) {
@@ -266,12 +269,13 @@ export class ProcessPool {
       return;
     }
     slot.isolating = false;
-    // the item to blame: the one the pool timed out, the one that said it exits, or the oldest
-    // when the child runs one item at a time; on a concurrent child that died without a word,
-    // every item in flight is a suspect and runs again alone, so that only the culprit fails
+    // the item to blame: the one the pool timed out, the one that said it exits, or the only
+    // one that can have been running. Otherwise (a child that runs items concurrently or
+    // batches its results died without a word) every item in flight is a suspect and runs
+    // again alone, so that only the culprit fails.
     const knownId = timedOut ?? worker.exitingId;
-    const concurrent = worker.ready?.concurrent === true && calls.length > 1;
-    const blamed = knownId !== undefined ? calls.find((call) => call.id === knownId) : concurrent ? undefined : calls[0];
+    const certain = calls.length === 1 || worker.ready?.one_at_a_time === true;
+    const blamed = knownId !== undefined ? calls.find((call) => call.id === knownId) : certain ? calls[0] : undefined;
     const requeued = calls.filter((call) => call !== blamed);
     if (blamed === undefined) for (const call of requeued) call.suspect = true;
     this.#pending.splice(this.#pendingHead, 0, ...requeued);

@@ -17,8 +17,9 @@ export interface ReadyMessage {
   pid: number;
   language: string;
   version: string;
-  // true when the handler may run several calls at once (Node); false or absent: one at a time
-  concurrent?: boolean;
+  // true when the handler runs one call at a time and writes each result before it starts
+  // the next call: the parent can then blame the oldest unanswered call when the child dies
+  one_at_a_time?: boolean;
   stdout?: string;
   stderr?: string;
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bin, fixture, isAlive, timed, waitUntil } from '../helpers.js';
+import { runtimes } from '../runtimes.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'polytask-cli-'));
 const nodeSpec = fixture('specs/node.json');
@@ -140,14 +141,19 @@ test('Ctrl-C: exit 130, results so far kept, children gone within a second', tim
   await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
 }));
 
-test('kill -9 of the parent leaves no orphan, even mid-item', timed(30_000, async () => {
-  const child = spawn(process.execPath, [bin, 'run', '-s', nodeSpec, '--handler', 'sleepy', '-p', '2'], { stdio: ['pipe', 'ignore', 'ignore'] });
-  child.stdin.write('60000\n60000\n');
-  await waitUntil(() => childrenOf(child.pid!).length === 2, 10_000, 'two children');
-  await new Promise((r) => setTimeout(r, 300));
-  const kids = childrenOf(child.pid!);
-  child.kill('SIGKILL');
-  await waitUntil(() => kids.every((pid) => !isAlive(pid)), 2000, 'orphans to exit');
-}));
+const orphanSpecs: [string, string][] = [['node', nodeSpec]];
+const python3 = runtimes.find((r) => r.name === 'python3' && r.missing === undefined);
+if (python3 !== undefined) orphanSpecs.push(['python3', fixture('specs/python3.yml')]);
+for (const [name, spec] of orphanSpecs) {
+  test(`kill -9 of the parent leaves no ${name} orphan, even mid-item`, timed(30_000, async () => {
+    const child = spawn(process.execPath, [bin, 'run', '-s', spec, '--handler', 'sleepy', '-p', '2'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.stdin.write('60000\n60000\n');
+    await waitUntil(() => childrenOf(child.pid!).length === 2, 10_000, 'two children');
+    await new Promise((r) => setTimeout(r, 300));
+    const kids = childrenOf(child.pid!);
+    child.kill('SIGKILL');
+    await waitUntil(() => kids.every((pid) => !isAlive(pid)), 2000, 'orphans to exit');
+  }));
+}
 
 test.run();
