@@ -2,8 +2,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { AbortError } from '../errors.js';
-import { ProcessPool, type ItemResult } from '../pool/process-pool.js';
+import { AbortError, type ParseError } from '../errors.js';
+import { ProcessPool, type RawResult } from '../pool/process-pool.js';
 import { streamResults } from '../job/stream.js';
 import { readJsonLines, type InputLine } from './input.js';
 import { LineWriter } from './output.js';
@@ -81,10 +81,10 @@ export class RunCommand extends Command {
       const batches = streamResults(pool, readJsonLines(input), {
         ordered: this.keepOrder,
         signal: abort.signal,
-        submit: (p, item: InputLine, done) => {
-          if (item.error === undefined) p.submitJson(item.text, done);
+        submit: (p, item: InputLine, done: (result: RawResult) => void) => {
+          if (item.error === undefined) p.submitRawJson(item.text, done);
           else if (failFast) abort.abort(item.error);
-          else done({ exit: exitCodes.badLine, error: { name: 'ParseError', message: item.error.message }, stdout: '', stderr: '' });
+          else done(badLineResult(item.error));
         },
         toResult: (item, _index, result) => ({ text: resultLine(item, result), exit: result.exit }),
       });
@@ -116,7 +116,13 @@ export class RunCommand extends Command {
   }
 }
 
-// One output line; the item's JSON text is copied as it came, never re-encoded
-function resultLine(item: InputLine, result: ItemResult): string {
-  return `{"line":${item.line},"data":${item.error === undefined ? item.text : JSON.stringify(item.text)},${JSON.stringify(result).slice(1)}\n`;
+function badLineResult(error: ParseError): RawResult {
+  const fields = { error: { name: error.name, message: error.message }, stdout: '', stderr: '' };
+  return { exit: exitCodes.badLine, rest: JSON.stringify(fields).slice(1) };
+}
+
+// One output line; the item's text and the child's fields are copied as they came, never re-encoded
+function resultLine(item: InputLine, result: RawResult): string {
+  const data = item.error === undefined ? item.text : JSON.stringify(item.text);
+  return `{"line":${item.line},"data":${data},"exit":${result.exit}${result.rest === '}' ? '' : ','}${result.rest}\n`;
 }

@@ -63,7 +63,7 @@ export class JobRunner<T = unknown> {
       yield* streamResults(this.pool, this.#items, {
         ordered: this.#options.ordered ?? false,
         signal: this.#options.signal,
-        submit: (pool, item, done) => pool.submit(item, done),
+        submit: (pool, item, done: (result: ItemResult) => void) => pool.submit(item, done),
         toResult: (data, index, result) => ({ data, index, ...result }),
       });
     } finally {

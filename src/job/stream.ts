@@ -2,22 +2,22 @@
 // `limit` items are submitted and not yet handed to the consumer, so a slow consumer slows
 // the reading, and an ordered run buffers at most `limit` results.
 import { AbortError } from '../errors.js';
-import type { ItemResult, ProcessPool, ResultCallback } from '../pool/process-pool.js';
+import type { ProcessPool } from '../pool/process-pool.js';
 
-export interface StreamOptions<I, R> {
+export interface StreamOptions<I, R, P> {
   ordered?: boolean;
   signal?: AbortSignal | undefined;
   // sends one item to the pool (or answers it at once, e.g. an unparsable line)
-  submit: (pool: ProcessPool, item: I, done: ResultCallback) => void;
+  submit: (pool: ProcessPool, item: I, done: (result: P) => void) => void;
   // builds what the consumer sees from the item, its 0-based position and its result
-  toResult: (item: I, index: number, result: ItemResult) => R;
+  toResult: (item: I, index: number, result: P) => R;
 }
 
 // Yields results in batches (all that are ready at once), so the per-item cost stays low
-export async function* streamResults<I, R>(
+export async function* streamResults<I, R, P>(
   pool: ProcessPool,
   items: Iterable<I> | AsyncIterable<I>,
-  options: StreamOptions<I, R>,
+  options: StreamOptions<I, R, P>,
 ): AsyncGenerator<R[], void, undefined> {
   const { signal, submit, toResult } = options;
   const ordered = options.ordered ?? false;

@@ -12,7 +12,7 @@
 // replacement child takes its slot. Every submitted item gets exactly one result.
 import { availableParallelism } from 'node:os';
 import { errorInfo, OptionError, PoolClosedError, type ErrorInfo } from '../errors.js';
-import { callLine, type ResultMessage } from '../protocol/messages.js';
+import { callLine } from '../protocol/messages.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { Worker, type ChildExit, type OutputSink } from './worker.js';
 import { Depth } from './depth.js';
@@ -29,6 +29,15 @@ export interface ItemResult {
 }
 
 export type ResultCallback = (result: ItemResult) => void;
+
+// A result as the child wrote it: the exit status, and the other fields as the JSON text that
+// follows it (`"value":1,"stdout":"","stderr":""}`). The CLI copies it out without re-encoding.
+export interface RawResult {
+  exit: number;
+  rest: string;
+}
+
+export type RawResultCallback = (result: RawResult) => void;
 
 export interface PoolOptions {
   // number of children (default: the number of CPUs)
@@ -47,7 +56,9 @@ interface Call {
   id: number;
   json: string;
   attempt: number;
-  done: ResultCallback;
+  // exactly one of the two is set
+  done: ResultCallback | undefined;
+  rawDone: RawResultCallback | undefined;
   // was in flight on a concurrent child that died without naming the culprit: runs alone next
   suspect?: boolean;
 }
@@ -118,7 +129,7 @@ export class ProcessPool {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
       const info = { name: 'SetupError', message: errorInfo(failed.reason).message };
-      for (const call of this.#takePending()) call.done(failure(1, info));
+      for (const call of this.#takePending()) settle(call, failure(1, info));
       await this.close();
       throw failed.reason;
     }
@@ -126,7 +137,7 @@ export class ProcessPool {
 
   async #startWorker(id: number): Promise<void> {
     const worker = new Worker(id, this.spec, {
-      onResults: (w, results) => this.#onResults(w, results),
+      onResults: (w, results, ids) => this.#onResults(w, results, ids),
       onExit: (w, exit) => this.#onExit(w, exit),
       onOutput: this.#onOutput,
     });
@@ -158,11 +169,20 @@ export class ProcessPool {
 
   // Queues an item already encoded as JSON text (the CLI passes input lines through unchanged)
   submitJson(json: string, done: ResultCallback): void {
+    this.#enqueue({ id: this.#nextId++, json, attempt: 1, done, rawDone: undefined });
+  }
+
+  // Same, with the result as the child wrote it (see RawResult)
+  submitRawJson(json: string, rawDone: RawResultCallback): void {
+    this.#enqueue({ id: this.#nextId++, json, attempt: 1, done: undefined, rawDone });
+  }
+
+  #enqueue(call: Call): void {
     if (this.#closed) {
-      done(cancelled(new PoolClosedError().message));
+      settle(call, cancelled(new PoolClosedError().message));
       return;
     }
-    this.#pending.push({ id: this.#nextId++, json, attempt: 1, done });
+    this.#pending.push(call);
     if (this.#started === undefined) void this.start().catch(() => {});
     this.#scheduleDispatch();
   }
@@ -218,21 +238,20 @@ export class ProcessPool {
     }
   }
 
-  #onResults(worker: Worker, results: ResultMessage[]): void {
+  #onResults(worker: Worker, results: RawResult[], ids: number[]): void {
     const slot = this.#slots[worker.id]!;
     if (slot.worker !== worker) return;
     let answered = 0;
-    for (const message of results) {
-      const call = slot.inflight.get(message.id);
+    for (let i = 0; i < results.length; i++) {
+      const call = slot.inflight.get(ids[i]!);
       if (call === undefined) continue;
-      slot.inflight.delete(message.id);
+      slot.inflight.delete(call.id);
       this.#inflightCount--;
-      if (call.suspect) slot.isolating = false;
       answered++;
-      const result: ItemResult = { exit: message.exit, stdout: message.stdout ?? '', stderr: message.stderr ?? '' };
-      if ('value' in message) result.value = message.value;
-      if (message.error !== undefined) result.error = message.error;
-      call.done(result);
+      if (call.suspect) slot.isolating = false;
+      const raw = results[i]!;
+      if (call.rawDone !== undefined) call.rawDone(raw);
+      else call.done!(parseRaw(raw));
     }
     slot.depth.answered(answered, performance.now());
     this.#armTimer(slot);
@@ -265,7 +284,7 @@ export class ProcessPool {
     const timedOut = slot.timedOut;
     slot.timedOut = undefined;
     if (this.#closed) {
-      for (const call of calls) call.done(cancelled('the pool was closed while the item was running'));
+      for (const call of calls) settle(call, cancelled('the pool was closed while the item was running'));
       return;
     }
     slot.isolating = false;
@@ -281,10 +300,10 @@ export class ProcessPool {
     this.#pending.splice(this.#pendingHead, 0, ...requeued);
     if (blamed !== undefined) {
       if (blamed.id === timedOut) {
-        blamed.done({ ...failure(exitCodes.timeout, { name: 'TimeoutError', message: `item timed out after ${this.#timeout} ms; its child was killed and replaced` }), timedOut: true });
+        settle(blamed, { ...failure(exitCodes.timeout, { name: 'TimeoutError', message: `item timed out after ${this.#timeout} ms; its child was killed and replaced` }), timedOut: true });
       } else {
         const how = exit.signal === null ? `exited with status ${exit.code}` : `was killed by ${exit.signal}`;
-        blamed.done(failure(exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }));
+        settle(blamed, failure(exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }));
       }
     }
     slot.depth.reset();
@@ -299,7 +318,7 @@ export class ProcessPool {
     process.stderr.write(`polytask: child ${id} could not be restarted: ${errorInfo(error).message}\n`);
     if (this.#slots.some((s) => s.worker !== undefined)) return;
     const info = { name: 'SetupError', message: `no child is left to run the item: ${errorInfo(error).message}` };
-    for (const call of this.#takePending()) call.done(failure(1, info));
+    for (const call of this.#takePending()) settle(call, failure(1, info));
   }
 
   #takePending(): Call[] {
@@ -313,7 +332,7 @@ export class ProcessPool {
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const call of this.#takePending()) call.done(cancelled('the pool was closed before the item started'));
+    for (const call of this.#takePending()) settle(call, cancelled('the pool was closed before the item started'));
     await Promise.all(this.#slots.map((slot) => {
       clearTimeout(slot.timer);
       return slot.worker?.close(options.graceMs ?? 2000, slot.inflight.size > 0);
@@ -331,6 +350,21 @@ export class ProcessPool {
   pids(): number[] {
     return this.#slots.flatMap((slot) => (slot.worker?.alive && slot.worker.pid !== undefined ? [slot.worker.pid] : []));
   }
+}
+
+// Answers a call with a result made here (a failure, a timeout, a cancellation)
+function settle(call: Call, result: ItemResult): void {
+  if (call.done !== undefined) {
+    call.done(result);
+    return;
+  }
+  const { exit, ...rest } = result;
+  call.rawDone!({ exit, rest: JSON.stringify(rest).slice(1) });
+}
+
+function parseRaw(raw: RawResult): ItemResult {
+  const fields = JSON.parse(`{${raw.rest}`) as Omit<ItemResult, 'exit'>;
+  return { exit: raw.exit, ...fields, stdout: fields.stdout ?? '', stderr: fields.stderr ?? '' };
 }
 
 function failure(exit: number, error: ErrorInfo): ItemResult {

@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { SetupError, RemoteError } from '../errors.js';
-import type { ChildMessage, ReadyMessage, ResultMessage } from '../protocol/messages.js';
+import type { ChildMessage, ReadyMessage } from '../protocol/messages.js';
+import type { RawResult } from './process-pool.js';
 import { initLine } from '../protocol/messages.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { ResolvedSpec } from '../spec/load.js';
@@ -12,7 +13,8 @@ import type { ResolvedSpec } from '../spec/load.js';
 export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr', workerId: number) => void;
 
 export interface WorkerEvents {
-  onResults(worker: Worker, results: ResultMessage[]): void;
+  // results[i] answers the call ids[i]
+  onResults(worker: Worker, results: RawResult[], ids: number[]): void;
   onExit(worker: Worker, exit: ChildExit): void;
   onOutput: OutputSink;
 }
@@ -25,6 +27,7 @@ export interface ChildExit {
 }
 
 const stderrKept = 16 * 1024;
+const resultHead = /^\{"type":"result","id":(\d+),"exit":(-?\d+),(?=")/;
 
 export class Worker {
   readonly id: number;
@@ -98,11 +101,29 @@ export class Worker {
       const splitter = new LineSplitter();
       fromChild.setEncoding('utf8');
       fromChild.on('data', (chunk: string) => {
-        const results: ResultMessage[] = [];
+        const results: RawResult[] = [];
+        const ids: number[] = [];
         for (const line of splitter.push(chunk)) {
           if (line === '') continue;
-          const message = JSON.parse(line) as ChildMessage;
-          if (message.type === 'result') results.push(message);
+          // the bundled handlers start every result the same way: read it without a full parse
+          const head = resultHead.exec(line);
+          if (head !== null) {
+            ids.push(Number(head[1]));
+            results.push({ exit: Number(head[2]), rest: line.slice(head[0].length) });
+            continue;
+          }
+          let message: ChildMessage;
+          try {
+            message = JSON.parse(line) as ChildMessage;
+          } catch {
+            this.#protocolError(line);
+            break;
+          }
+          if (message.type === 'result') {
+            const { type: _type, id, exit, ...rest } = message;
+            ids.push(id);
+            results.push({ exit, rest: JSON.stringify(rest).slice(1) });
+          }
           else if (message.type === 'exiting') this.exitingId = message.id;
           else if (message.type === 'ready') {
             const mismatch = this.#checkVersion(message);
@@ -120,7 +141,7 @@ export class Worker {
             fail(new SetupError(`${this.#describe()} failed to load the code: ${message.error.name}: ${message.error.message}`, { cause: remote, stderr: message.error.stack ?? '' }));
           }
         }
-        if (results.length > 0) this.#events.onResults(this, results);
+        if (results.length > 0) this.#events.onResults(this, results, ids);
       });
       void this.#exited!.then((exit) => {
         if (!this.#ready) {
@@ -160,6 +181,14 @@ export class Worker {
     } finally {
       for (const t of timers) clearTimeout(t);
     }
+  }
+
+  // A line that is not a message: the child is broken, so it is ended (its items are then
+  // answered like those of any child that died)
+  #protocolError(line: string): void {
+    const shown = line.length > 200 ? `${line.slice(0, 200)}...` : line;
+    this.#events.onOutput(Buffer.from(`polytask: child ${this.id} wrote a line that is not a protocol message, ending it: ${shown}\n`), 'stderr', this.id);
+    this.kill('SIGKILL');
   }
 
   #recordExit(code: number | null, signal: NodeJS.Signals | null): ChildExit {
