@@ -11,7 +11,8 @@ export interface InputLine {
   error?: ParseError;
 }
 
-export async function* readJsonLines(stream: Readable): AsyncGenerator<InputLine, void, undefined> {
+// Yields the items of each chunk read as one array: one step of the iterator per chunk, not per line
+export async function* readJsonLines(stream: Readable): AsyncGenerator<InputLine[], void, undefined> {
   stream.setEncoding('utf8');
   let tail = '';
   let lineNo = 0;
@@ -25,15 +26,17 @@ export async function* readJsonLines(stream: Readable): AsyncGenerator<InputLine
     }
     const lines = text.split('\n');
     tail = lines.pop() ?? '';
+    const items: InputLine[] = [];
     for (const raw of lines) {
       lineNo++;
       const item = parseLine(raw, lineNo);
-      if (item !== undefined) yield item;
+      if (item !== undefined) items.push(item);
     }
+    if (items.length > 0) yield items;
   }
   if (tail !== '') {
     const item = parseLine(tail, lineNo + 1);
-    if (item !== undefined) yield item;
+    if (item !== undefined) yield [item];
   }
 }
 

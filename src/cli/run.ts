@@ -80,6 +80,7 @@ export class RunCommand extends Command {
     try {
       const batches = streamResults(pool, readJsonLines(input), {
         ordered: this.keepOrder,
+        chunked: true,
         signal: abort.signal,
         submit: (p, item: InputLine, done: (result: RawResult) => void) => {
           if (item.error === undefined) p.submitRawJson(item.text, done);

@@ -6,6 +6,8 @@ import type { ProcessPool } from '../pool/process-pool.js';
 
 export interface StreamOptions<I, R, P> {
   ordered?: boolean;
+  // the input yields arrays of items (read a chunk at a time), not single items
+  chunked?: boolean;
   signal?: AbortSignal | undefined;
   // sends one item to the pool (or answers it at once, e.g. an unparsable line)
   submit: (pool: ProcessPool, item: I, done: (result: P) => void) => void;
@@ -16,7 +18,8 @@ export interface StreamOptions<I, R, P> {
 // Yields results in batches (all that are ready at once), so the per-item cost stays low
 export async function* streamResults<I, R, P>(
   pool: ProcessPool,
-  items: Iterable<I> | AsyncIterable<I>,
+  // single items, or arrays of items with `chunked: true`
+  items: Iterable<I> | AsyncIterable<I> | AsyncIterable<I[]>,
   options: StreamOptions<I, R, P>,
 ): AsyncGenerator<R[], void, undefined> {
   const { signal, submit, toResult } = options;
@@ -54,9 +57,16 @@ export async function* streamResults<I, R, P>(
     notify();
   };
 
+  const submitOne = (item: I) => {
+    const index = submitted++;
+    submit(pool, item, (result) => {
+      if (!stopped) deliver(index, toResult(item, index, result));
+    });
+  };
+  const chunked = options.chunked ?? false;
   const isAsync = Symbol.asyncIterator in items;
   const iterator = isAsync
-    ? (items as AsyncIterable<I>)[Symbol.asyncIterator]()
+    ? (items as AsyncIterable<I | I[]>)[Symbol.asyncIterator]()
     : (items as Iterable<I>)[Symbol.iterator]();
 
   // Reads the input while there is room; pauses until the consumer takes results
@@ -64,13 +74,10 @@ export async function* streamResults<I, R, P>(
     try {
       while (!stopped) {
         while (!stopped && submitted - handedOut < limit()) {
-          const step = isAsync ? await iterator.next() : (iterator.next() as IteratorResult<I>);
+          const step = isAsync ? await iterator.next() : (iterator.next() as IteratorResult<I | I[]>);
           if (step.done || stopped) return;
-          const index = submitted++;
-          const item = step.value;
-          submit(pool, item, (result) => {
-            if (!stopped) deliver(index, toResult(item, index, result));
-          });
+          if (chunked) for (const item of step.value as I[]) submitOne(item);
+          else submitOne(step.value as I);
         }
         if (stopped) return;
         await new Promise<void>((resolve) => (space = resolve));
