@@ -85,6 +85,16 @@ export class AbortError extends PolytaskError {
   }
 }
 
+// A future was cancelled before it finished
+export class CancelledError extends PolytaskError {
+  constructor(id: number) {
+    super(`future ${id} was cancelled`);
+  }
+}
+
+// A future's result was asked for before it was done
+export class InvalidStateError extends PolytaskError {}
+
 // The pool was used after close()
 export class PoolClosedError extends PolytaskError {
   constructor() {

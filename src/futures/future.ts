@@ -1,0 +1,114 @@
+// Future<T>: the result of one call that runs elsewhere. States as in concurrent.futures:
+// pending -> running -> finished, or pending/running -> cancelled.
+import { CancelledError, InvalidStateError } from '../errors.js';
+
+export type FutureState = 'pending' | 'running' | 'cancelled' | 'finished';
+
+let nextId = 1;
+
+export class Future<T = unknown> implements PromiseLike<T> {
+  readonly id: number;
+  readonly args: readonly unknown[];
+  #state: FutureState = 'pending';
+  #value: T | undefined;
+  #error: Error | undefined;
+  readonly #promise: Promise<T>;
+  #resolve!: (value: T) => void;
+  #reject!: (error: Error) => void;
+  readonly #abort = new AbortController();
+
+  constructor(args: readonly unknown[]) {
+    this.id = nextId++;
+    this.args = Object.freeze([...args]);
+    this.#promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // a failure read later through result(), exception() or waitFor() is not "unhandled"
+    this.#promise.catch(() => {});
+  }
+
+  // Aborted when the future is cancelled: the executor stops (or never starts) the call
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get state(): FutureState {
+    return this.#state;
+  }
+
+  done(): boolean {
+    return this.#state === 'finished' || this.#state === 'cancelled';
+  }
+
+  running(): boolean {
+    return this.#state === 'running';
+  }
+
+  cancelled(): boolean {
+    return this.#state === 'cancelled';
+  }
+
+  // The value; throws the call's error, CancelledError, or InvalidStateError while not done
+  result(): T {
+    if (this.#state === 'cancelled') throw new CancelledError(this.id);
+    if (this.#state !== 'finished') throw new InvalidStateError(`future ${this.id} is ${this.#state}: its result is not available yet`);
+    if (this.#error !== undefined) throw this.#error;
+    return this.#value as T;
+  }
+
+  // The call's error, or undefined when it succeeded; throws like result() when not finished
+  exception(): Error | undefined {
+    if (this.#state === 'cancelled') throw new CancelledError(this.id);
+    if (this.#state !== 'finished') throw new InvalidStateError(`future ${this.id} is ${this.#state}: its exception is not available yet`);
+    return this.#error;
+  }
+
+  // Stops the call: a pending one never starts, a running one has its worker stopped and
+  // replaced. Returns false when the future is already done.
+  cancel(): boolean {
+    if (this.done()) return this.#state === 'cancelled';
+    this.#state = 'cancelled';
+    const error = new CancelledError(this.id);
+    this.#error = error;
+    this.#reject(error);
+    this.#abort.abort(error);
+    return true;
+  }
+
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#promise.then(onFulfilled, onRejected);
+  }
+
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.#promise.catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.#promise.finally(onFinally);
+  }
+
+  // --- for executors ---
+
+  // The call has started on a worker
+  setRunning(): void {
+    if (this.#state === 'pending') this.#state = 'running';
+  }
+
+  setResult(value: T): void {
+    if (this.done()) return;
+    this.#state = 'finished';
+    this.#value = value;
+    this.#resolve(value);
+  }
+
+  setException(error: Error): void {
+    if (this.done()) return;
+    this.#state = 'finished';
+    this.#error = error;
+    this.#reject(error);
+  }
+}
