@@ -50,6 +50,8 @@ export interface PoolOptions {
   setupTimeout?: number;
   // where the children's own fd 1/2 output goes (default: this process's stderr)
   onWorkerOutput?: OutputSink;
+  // false: idle children do not keep this process alive (default true)
+  keepAlive?: boolean;
 }
 
 interface Call {
@@ -59,6 +61,8 @@ interface Call {
   // exactly one of the two is set
   done: ResultCallback | undefined;
   rawDone: RawResultCallback | undefined;
+  // called when the call is sent to a child
+  onStart: (() => void) | undefined;
   // was in flight on a concurrent child that died without naming the culprit: runs alone next
   suspect?: boolean;
 }
@@ -69,7 +73,8 @@ interface Slot {
   depth: Depth;
   timer: NodeJS.Timeout | undefined;
   timedHead: number | undefined;
-  timedOut: number | undefined;
+  // the call the pool killed this child for (a timeout or a cancel), and the result it gets
+  killedFor: { id: number; result: ItemResult } | undefined;
   // a suspect call is in flight: nothing else goes to this child until it is answered
   isolating: boolean;
 }
@@ -91,6 +96,8 @@ export class ProcessPool {
   #started: Promise<void> | undefined;
   #closed = false;
   #inflightCount = 0;
+  readonly #keepAlive: boolean;
+  #referenced = true;
 
   constructor(spec: ResolvedSpec, options: PoolOptions = {}) {
     this.spec = spec;
@@ -100,6 +107,16 @@ export class ProcessPool {
     const pipeline = options.pipeline ?? 'auto';
     this.#pipeline = pipeline === 'auto' ? pipeline : positiveInteger('pipeline', pipeline);
     this.#onOutput = options.onWorkerOutput ?? ((chunk) => process.stderr.write(chunk));
+    this.#keepAlive = options.keepAlive ?? true;
+  }
+
+  // Without keepAlive, children hold the event loop only while there is work
+  #updateRef(): void {
+    if (this.#keepAlive) return;
+    const busy = this.size > 0;
+    if (busy === this.#referenced) return;
+    this.#referenced = busy;
+    for (const slot of this.#slots) slot.worker?.setRef(busy);
   }
 
   // Items submitted and not yet answered
@@ -123,7 +140,7 @@ export class ProcessPool {
   async #startAll(): Promise<void> {
     for (let id = 0; id < this.processes; id++) {
       const depth = new Depth(this.#pipeline);
-      this.#slots.push({ worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, timedOut: undefined, isolating: false });
+      this.#slots.push({ worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, killedFor: undefined, isolating: false });
     }
     const results = await Promise.allSettled(this.#slots.map((_, id) => this.#startWorker(id)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -148,43 +165,61 @@ export class ProcessPool {
       await worker.close(0, true);
       return;
     }
+    if (!this.#keepAlive) worker.setRef(this.#referenced);
     this.#scheduleDispatch();
   }
 
-  // Queues one item; `done` is called exactly once with its result
-  submit(data: unknown, done: ResultCallback): void {
+  // Queues one item; `done` is called exactly once with its result. Returns the call's id
+  // (for cancel()), or 0 when the item was answered at once.
+  submit(data: unknown, done: ResultCallback, onStart?: () => void): number {
     let json: string | undefined;
     try {
       json = JSON.stringify(data);
     } catch (error) {
       done(failure(exitCodes.dataError, { name: 'SerializationError', message: `the item cannot be sent as JSON: ${errorInfo(error).message}` }));
-      return;
+      return 0;
     }
     if (json === undefined) {
       done(failure(exitCodes.dataError, { name: 'SerializationError', message: `the item cannot be sent as JSON: got ${typeof data}` }));
-      return;
+      return 0;
     }
-    this.submitJson(json, done);
+    return this.#enqueue({ id: this.#nextId++, json, attempt: 1, done, rawDone: undefined, onStart });
   }
 
   // Queues an item already encoded as JSON text (the CLI passes input lines through unchanged)
-  submitJson(json: string, done: ResultCallback): void {
-    this.#enqueue({ id: this.#nextId++, json, attempt: 1, done, rawDone: undefined });
-  }
-
-  // Same, with the result as the child wrote it (see RawResult)
+  // Queues an item already encoded as JSON text, with the result as the child wrote it
+  // (see RawResult): the CLI passes input lines through and copies results out unchanged
   submitRawJson(json: string, rawDone: RawResultCallback): void {
-    this.#enqueue({ id: this.#nextId++, json, attempt: 1, done: undefined, rawDone });
+    this.#enqueue({ id: this.#nextId++, json, attempt: 1, done: undefined, rawDone, onStart: undefined });
   }
 
-  #enqueue(call: Call): void {
+  #enqueue(call: Call): number {
     if (this.#closed) {
       settle(call, cancelled(new PoolClosedError().message));
-      return;
+      return 0;
     }
     this.#pending.push(call);
     if (this.#started === undefined) void this.start().catch(() => {});
+    this.#updateRef();
     this.#scheduleDispatch();
+    return call.id;
+  }
+
+  // Cancels a call: a queued one never starts; a running one has its child killed and
+  // replaced. Its result says `cancelled: true`. False when the call is already answered.
+  cancel(id: number, message = 'the item was cancelled'): boolean {
+    const index = this.#pending.findIndex((call, i) => i >= this.#pendingHead && call.id === id);
+    if (index !== -1) {
+      const [call] = this.#pending.splice(index, 1);
+      settle(call!, cancelled(message));
+      this.#updateRef();
+      return true;
+    }
+    const slot = this.#slots.find((s) => s.inflight.has(id));
+    if (slot === undefined || slot.killedFor !== undefined) return false;
+    slot.killedFor = { id, result: cancelled(message) };
+    slot.worker?.kill('SIGKILL');
+    return true;
   }
 
   // Runs one item and resolves with its result (never rejects for an item failure)
@@ -221,6 +256,7 @@ export class ProcessPool {
         slot.inflight.set(call.id, call);
         this.#inflightCount++;
         text += callLine(call.id, call.attempt, call.json);
+        call.onStart?.();
         if (call.suspect) {
           slot.isolating = true;
           break;
@@ -255,6 +291,7 @@ export class ProcessPool {
     }
     slot.depth.answered(answered, performance.now());
     this.#armTimer(slot);
+    this.#updateRef();
     this.#scheduleDispatch();
   }
 
@@ -268,7 +305,8 @@ export class ProcessPool {
     slot.timedHead = headId;
     slot.timer = headId === undefined ? undefined : setTimeout(() => {
       if (slot.inflight.keys().next().value !== headId) return;
-      slot.timedOut = headId;
+      const message = `item timed out after ${this.#timeout} ms; its child was killed and replaced`;
+      slot.killedFor = { id: headId, result: { ...failure(exitCodes.timeout, { name: 'TimeoutError', message }), timedOut: true } };
       slot.worker?.kill('SIGKILL');
     }, this.#timeout);
   }
@@ -281,8 +319,8 @@ export class ProcessPool {
     const calls = [...slot.inflight.values()];
     slot.inflight.clear();
     this.#inflightCount -= calls.length;
-    const timedOut = slot.timedOut;
-    slot.timedOut = undefined;
+    const killedFor = slot.killedFor;
+    slot.killedFor = undefined;
     if (this.#closed) {
       for (const call of calls) settle(call, cancelled('the pool was closed while the item was running'));
       return;
@@ -292,15 +330,15 @@ export class ProcessPool {
     // one that can have been running. Otherwise (a child that runs items concurrently or
     // batches its results died without a word) every item in flight is a suspect and runs
     // again alone, so that only the culprit fails.
-    const knownId = timedOut ?? worker.exitingId;
+    const knownId = killedFor?.id ?? worker.exitingId;
     const certain = calls.length === 1 || worker.ready?.one_at_a_time === true;
     const blamed = knownId !== undefined ? calls.find((call) => call.id === knownId) : certain ? calls[0] : undefined;
     const requeued = calls.filter((call) => call !== blamed);
     if (blamed === undefined) for (const call of requeued) call.suspect = true;
     this.#pending.splice(this.#pendingHead, 0, ...requeued);
     if (blamed !== undefined) {
-      if (blamed.id === timedOut) {
-        settle(blamed, { ...failure(exitCodes.timeout, { name: 'TimeoutError', message: `item timed out after ${this.#timeout} ms; its child was killed and replaced` }), timedOut: true });
+      if (blamed.id === killedFor?.id) {
+        settle(blamed, killedFor.result);
       } else {
         const how = exit.signal === null ? `exited with status ${exit.code}` : `was killed by ${exit.signal}`;
         settle(blamed, failure(exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }));

@@ -164,6 +164,19 @@ export class Worker {
     this.#toChild?.write(text);
   }
 
+  // Whether this child keeps the parent's event loop alive (it does by default)
+  setRef(ref: boolean): void {
+    const child = this.#child;
+    if (child === undefined) return;
+    if (ref) child.ref();
+    else child.unref();
+    for (const stream of child.stdio) {
+      const handle = stream as { ref?: () => void; unref?: () => void } | null;
+      if (ref) handle?.ref?.();
+      else handle?.unref?.();
+    }
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.alive) this.#child!.kill(signal);
   }

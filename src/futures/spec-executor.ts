@@ -1,0 +1,53 @@
+// The cross-language pool behind the Executor interface: a call is one item, its value the
+// item's result ({exit, value, stdout, stderr}); a handler exception rejects with a RemoteError.
+import { RemoteError, TimeoutError, WorkerExitedError, AbortError, PolytaskError } from '../errors.js';
+import type { Executor, RunOptions } from '../pool/executor.js';
+import { ProcessPool, type ItemResult, type PoolOptions } from '../pool/process-pool.js';
+import type { ResolvedSpec } from '../spec/load.js';
+
+export class SpecExecutor implements Executor<unknown> {
+  readonly pool: ProcessPool;
+
+  constructor(spec: ResolvedSpec, options: PoolOptions = {}) {
+    this.pool = new ProcessPool(spec, options);
+  }
+
+  run(item: unknown, options: RunOptions): Promise<ItemResult> {
+    const { signal } = options;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<ItemResult>((resolve, reject) => {
+      const onAbort = () => this.pool.cancel(id, 'the future was cancelled');
+      const id = this.pool.submit(item, (result) => {
+        signal.removeEventListener('abort', onAbort);
+        if (result.error === undefined) resolve(result);
+        else reject(signal.aborted ? signal.reason : toError(result));
+      }, options.onStart);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+// The error class for a failed item, with the item's result attached as `result`
+function toError(result: ItemResult): Error {
+  const info = result.error!;
+  let error: PolytaskError;
+  switch (info.name) {
+    case 'TimeoutError':
+      error = new TimeoutError(0);
+      error.message = info.message;
+      break;
+    case 'WorkerExitedError':
+      error = new WorkerExitedError(info.message, result.exit, null);
+      break;
+    case 'AbortError':
+      error = new AbortError(info.message);
+      break;
+    default:
+      error = new RemoteError(info);
+  }
+  return Object.assign(error, { result });
+}
