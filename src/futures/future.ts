@@ -4,6 +4,10 @@ import { CancelledError, InvalidStateError } from '../errors.js';
 
 export type FutureState = 'pending' | 'running' | 'cancelled' | 'finished';
 
+// What waitFor() yields: the Future itself, typed without its promise methods, because
+// TypeScript types a `for await` variable as the awaited value of a thenable
+export type DoneFuture<T> = Pick<Future<T>, 'id' | 'args' | 'state' | 'signal' | 'done' | 'running' | 'cancelled' | 'result' | 'exception' | 'cancel'>;
+
 let nextId = 1;
 
 export class Future<T = unknown> implements PromiseLike<T> {

@@ -32,7 +32,7 @@ export class SpecExecutor implements Executor<unknown> {
 }
 
 // The error class for a failed item, with the item's result attached as `result`
-function toError(result: ItemResult): Error {
+export function toError(result: ItemResult): Error {
   const info = result.error!;
   let error: PolytaskError;
   switch (info.name) {

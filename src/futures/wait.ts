@@ -1,7 +1,7 @@
 // waitFor(inFlight, concurrency?): yields futures as they complete, removing them from the
 // caller's array in place; with a concurrency, yields undefined to ask the caller for more.
 import { OptionError } from '../errors.js';
-import type { Future } from './future.js';
+import type { DoneFuture, Future } from './future.js';
 
 // Settled futures, in the order they settled; each future is watched once
 class Completions<T> {
@@ -42,7 +42,7 @@ class Completions<T> {
 
 // Written as an iterator object, not an async generator: a generator would await each
 // future it yields (a Future is a thenable) instead of handing it over.
-class WaitFor<T> implements AsyncIterableIterator<Future<T> | undefined> {
+class WaitFor<T> implements AsyncIterableIterator<DoneFuture<T> | undefined> {
   readonly #inFlight: Future<T>[];
   readonly #concurrency: number | undefined;
   readonly #completions = new Completions<T>();
@@ -56,7 +56,7 @@ class WaitFor<T> implements AsyncIterableIterator<Future<T> | undefined> {
     this.#ask = concurrency !== undefined;
   }
 
-  async next(): Promise<IteratorResult<Future<T> | undefined, undefined>> {
+  async next(): Promise<IteratorResult<DoneFuture<T> | undefined, undefined>> {
     const inFlight = this.#inFlight;
     if (this.#finished) return { done: true, value: undefined };
     // the caller added nothing when asked: stop asking until a future completes
@@ -73,7 +73,7 @@ class WaitFor<T> implements AsyncIterableIterator<Future<T> | undefined> {
     return { done: false, value: future };
   }
 
-  async return(): Promise<IteratorResult<Future<T> | undefined, undefined>> {
+  async return(): Promise<IteratorResult<DoneFuture<T> | undefined, undefined>> {
     this.#finished = true;
     return { done: true, value: undefined };
   }
@@ -83,7 +83,7 @@ class WaitFor<T> implements AsyncIterableIterator<Future<T> | undefined> {
   }
 }
 
-export function waitFor<T>(inFlight: Future<T>[], concurrency?: number): AsyncIterableIterator<Future<T> | undefined> {
+export function waitFor<T>(inFlight: Future<T>[], concurrency?: number): AsyncIterableIterator<DoneFuture<T> | undefined> {
   if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1)) {
     throw new OptionError(`Expected \`concurrency\` to be a positive integer, got \`${String(concurrency)}\` (${typeof concurrency})`);
   }

@@ -1,0 +1,137 @@
+// task(): turns a function, a module export or a job spec into a function whose calls
+// return Futures, run in worker threads, child processes or the cross-language pool.
+import { availableParallelism } from 'node:os';
+import { OptionError, TimeoutError, WorkerExitedError } from '../errors.js';
+import type { Executor } from '../pool/executor.js';
+import type { ItemResult } from '../pool/process-pool.js';
+import { ThreadPool, type JsCall, type JsTarget } from '../pool/thread-pool.js';
+import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
+import type { JobSpec } from '../spec/schema.js';
+import { Future } from './future.js';
+import { SpecExecutor } from './spec-executor.js';
+
+export interface TaskOptions {
+  // calls at once: threads, or children for a spec (default: the number of CPUs). With
+  // neither this nor `processes`, JavaScript tasks share a default pool per runtime.
+  concurrency?: number;
+  // the same as concurrency
+  processes?: number;
+  // ms per call: the worker is stopped and replaced, the future fails with TimeoutError
+  timeout?: number;
+  // cancels every call of this task that has not finished
+  signal?: AbortSignal;
+  // runs a call again (up to this many times) after its worker died or it timed out
+  retries?: number;
+  // where a JavaScript task runs: 'thread' (default) or 'process' (for native modules that break in threads)
+  runtime?: 'thread' | 'process';
+}
+
+export interface ModuleRef {
+  module: string | URL;
+  name: string;
+}
+
+export interface Task<A extends unknown[], R> {
+  (...args: A): Future<R>;
+  // the executor that runs the calls
+  readonly pool: Executor<unknown>;
+  // ends the task's own pool (the shared default pools need no closing)
+  close(): Promise<void>;
+}
+
+const defaultPools = new Map<'thread' | 'process', ThreadPool>();
+
+// The shared pool of a runtime, created on first use; idle workers do not keep the process alive
+function defaultPool(runtime: 'thread' | 'process'): ThreadPool {
+  let pool = defaultPools.get(runtime);
+  if (pool === undefined) {
+    pool = new ThreadPool({ runtime });
+    defaultPools.set(runtime, pool);
+  }
+  return pool;
+}
+
+export function task<A extends unknown[], R>(fn: (...args: A) => R, options?: TaskOptions): Task<A, Awaited<R>>;
+export function task<A extends unknown[] = unknown[], R = unknown>(ref: ModuleRef, options?: TaskOptions): Task<A, R>;
+export function task(spec: JobSpec | ResolvedSpec, options?: TaskOptions): Task<[item: unknown], ItemResult>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one body for the three overloads
+export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSpec | ResolvedSpec, options: TaskOptions = {}): Task<any[], any> {
+  const retries = nonNegativeInteger('retries', options.retries ?? 0);
+  const timeout = options.timeout === undefined ? undefined : positiveInteger('timeout', options.timeout);
+  const size = options.concurrency ?? options.processes;
+  if (size !== undefined) positiveInteger(options.concurrency === undefined ? 'processes' : 'concurrency', size);
+  const runtime = options.runtime ?? 'thread';
+  if (runtime !== 'thread' && runtime !== 'process') throw new OptionError(`Expected the \`runtime\` option to be "thread" or "process", got \`${String(runtime)}\``);
+
+  let executor: Executor<unknown>;
+  let owned: boolean;
+  let payload: (args: unknown[]) => unknown;
+  if (typeof target === 'function' || isModuleRef(target)) {
+    const jsTarget: JsTarget = typeof target === 'function'
+      ? { kind: 'source', source: target.toString() }
+      : { kind: 'module', url: String(target.module instanceof URL ? target.module.href : target.module), name: target.name };
+    owned = size !== undefined;
+    executor = (owned ? new ThreadPool({ runtime, concurrency: size ?? availableParallelism() }) : defaultPool(runtime)) as Executor<unknown>;
+    payload = (args): JsCall => ({ target: jsTarget, args });
+  } else {
+    const spec = isResolvedSpec(target) ? target : resolveSpec(target);
+    owned = true;
+    executor = new SpecExecutor(spec, { keepAlive: false, ...(size === undefined ? {} : { processes: size }), ...(timeout === undefined ? {} : { timeout }) });
+    payload = (args) => args[0];
+  }
+
+  const live = new Set<Future<unknown>>();
+  options.signal?.addEventListener('abort', () => {
+    for (const future of live) future.cancel();
+  }, { once: true });
+
+  const call = (...args: unknown[]): Future<unknown> => {
+    const future = new Future<unknown>(args);
+    if (options.signal?.aborted) {
+      future.cancel();
+      return future;
+    }
+    live.add(future);
+    void drive(executor, payload(args), future, { timeout, retries }).finally(() => live.delete(future));
+    return future;
+  };
+  return Object.assign(call, {
+    pool: executor,
+    close: () => (owned ? executor.close() : Promise.resolve()),
+  });
+}
+
+// Runs a call on the executor until it succeeds, fails for good, or is cancelled
+async function drive(executor: Executor<unknown>, payload: unknown, future: Future<unknown>, options: { timeout: number | undefined; retries: number }): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const value = await executor.run(payload, { signal: future.signal, timeout: options.timeout, onStart: () => future.setRunning() });
+      future.setResult(value);
+      return;
+    } catch (error) {
+      if (future.cancelled()) return;
+      const retryable = error instanceof WorkerExitedError || error instanceof TimeoutError;
+      if (retryable && attempt <= options.retries) continue;
+      future.setException(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+  }
+}
+
+function isModuleRef(value: unknown): value is ModuleRef {
+  return typeof value === 'object' && value !== null && 'module' in value && 'name' in value;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new OptionError(`Expected the \`${name}\` option to be a positive integer, got \`${String(value)}\` (${typeof value})`);
+  }
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new OptionError(`Expected the \`${name}\` option to be a non-negative integer, got \`${String(value)}\` (${typeof value})`);
+  }
+  return value;
+}

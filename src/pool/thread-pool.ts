@@ -1,0 +1,309 @@
+// The JavaScript runtime of the futures: runs a JS function in a worker thread or a child
+// process (tinypool), behind the Executor interface.
+//   run(call) --> p-limit queue (pending, cancellable) --> onStart(), tinypool.run() --> worker
+//   resolve(value) / reject(deserializeError(error)) <-- { ok, value | error } <-- thread-entry.ts
+// p-limit holds at most `concurrency` calls in tinypool, one per worker, so a call "starts"
+// exactly when it gets a worker. A timeout or a cancel aborts the call in tinypool, which
+// terminates its worker; a new one starts when a call needs it. A worker that dies under a call
+// (process.exit, uncaught exception, out of memory) fails only that call: WorkerExitedError.
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { deserializeError } from 'serialize-error';
+import Tinypool, { type TinypoolWorker } from 'tinypool';
+import { OptionError, PoolClosedError, TimeoutError, WorkerExitedError } from '../errors.js';
+import type { Executor, RunOptions } from './executor.js';
+// types only: loading the entry here would install its exit hooks in this process
+import type { CrashReport, WireCall, WireOutcome } from './thread-entry.js';
+
+export type JsTarget = { kind: 'source'; source: string } | { kind: 'module'; url: string; name: string };
+
+// A function to run: its source text or a module export, and its arguments
+export interface JsCall {
+  target: JsTarget;
+  args: unknown[];
+}
+
+export interface ThreadPoolOptions {
+  // worker threads (default) or child processes
+  runtime?: 'thread' | 'process';
+  // workers, and calls running at once (default: os.availableParallelism())
+  concurrency?: number;
+  // ms an idle worker is kept before it ends (default 30000)
+  idleTimeout?: number;
+  // heap limit of each worker in MB; a call that goes over it fails with a WorkerExitedError
+  maxOldGenerationSizeMb?: number;
+}
+
+// How a worker ended, once it exited
+type Death = { exit?: { code: number | null; signal: NodeJS.Signals | null } };
+type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => void; onSettled: (call: PendingCall) => void };
+
+// set by thread-entry.ts on the error that ends a thread after process.exit(code)
+const exitCodeField = 'polytaskExitCode';
+const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'thread-entry.js');
+
+// This process's Node flags, without those that only make sense for a main script given on
+// the command line (`node --input-type=module -e ...` would make every worker fail to start)
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (/^--input-type(=|$)/.test(arg)) {
+      if (!arg.includes('=')) i++;
+    } else if (/^(-e|--eval|-p|--print)$/.test(arg)) {
+      i++;
+    } else if (!/^(--eval|--print)=/.test(arg)) {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+// One call of run(), from the queue to its settlement. It is also the abort signal tinypool
+// gets for it (tinypool takes any { once, off } emitter): cheaper than an AbortController per call
+class PendingCall {
+  readonly wire: WireCall;
+  readonly options: RunOptions;
+  readonly #settle: Settle;
+  settled = false;
+  report: CrashReport | undefined;
+  // tinypool's listener: terminates the worker running the call, or drops it from its queue
+  #abortTinypool: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(wire: WireCall, options: RunOptions, settle: Settle) {
+    this.wire = wire;
+    this.options = options;
+    this.#settle = settle;
+  }
+
+  // Handed to a worker: from now on a timeout or a cancel stops that worker
+  start(): void {
+    const { timeout } = this.options;
+    if (timeout !== undefined) this.#timer = setTimeout(() => this.fail(new TimeoutError(timeout)), timeout);
+    this.options.onStart?.();
+  }
+
+  // tinypool's side of the signal
+  once(_event: 'abort', listener: () => void): void {
+    this.#abortTinypool = listener;
+  }
+
+  off(): void {
+    this.#abortTinypool = undefined;
+  }
+
+  succeed(value: unknown): void {
+    if (this.#end()) this.#settle.resolve(value);
+  }
+
+  // Rejects, and (unless the pool is closing anyway) stops the worker if the call is running
+  fail(error: unknown, stopWorker = true): void {
+    if (!this.#end()) return;
+    this.#settle.reject(error);
+    const abort = this.#abortTinypool;
+    this.#abortTinypool = undefined;
+    // tinypool asserts the call is in its queue; the call is settled whatever happens there
+    if (stopWorker) try { abort?.(); } catch {}
+  }
+
+  #end(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.#timer);
+    this.#settle.onSettled(this);
+    return true;
+  }
+}
+
+export class ThreadPool implements Executor<JsCall> {
+  readonly runtime: 'thread' | 'process';
+  readonly concurrency: number;
+  readonly #tinypool: Tinypool;
+  readonly #limit: LimitFunction;
+  // calls not settled, by the signal that cancels them: one 'abort' listener per signal however
+  // many calls share it (adding an EventTarget listener costs O(listeners))
+  readonly #calls = new Map<AbortSignal, { calls: Set<PendingCall>; listener: () => void }>();
+  // the workers we listen to; those not yet exited; the errors tinypool fails calls with when one dies
+  readonly #watched = new WeakSet<TinypoolWorker>();
+  readonly #alive = new Map<TinypoolWorker, Promise<void>>();
+  readonly #deaths = new Map<unknown, Death>();
+  #closing: Promise<void> | undefined;
+  #startFailure: unknown;
+
+  constructor(options: ThreadPoolOptions = {}) {
+    this.runtime = options.runtime ?? 'thread';
+    if (this.runtime !== 'thread' && this.runtime !== 'process') throw new OptionError(`runtime must be 'thread' or 'process', not ${String(this.runtime)}`);
+    this.concurrency = positiveInteger('concurrency', options.concurrency ?? availableParallelism());
+    const heapMb = options.maxOldGenerationSizeMb && positiveInteger('maxOldGenerationSizeMb', options.maxOldGenerationSizeMb);
+    const isProcess = this.runtime === 'process';
+    this.#tinypool = new Tinypool({
+      filename: entry,
+      name: 'runCall',
+      runtime: isProcess ? 'child_process' : 'worker_threads',
+      minThreads: 0,
+      maxThreads: this.concurrency,
+      idleTimeout: positiveInteger('idleTimeout', options.idleTimeout ?? 30_000),
+      // a child process gets only tinypool's own variable unless given the environment
+      ...(isProcess ? { env: process.env as Record<string, string>, serialization: 'advanced' as const } : {}),
+      execArgv: [...workerExecArgv(), ...(heapMb && isProcess ? [`--max-old-space-size=${heapMb}`] : [])],
+      ...(heapMb && !isProcess ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
+    });
+    // a worker died with no call on it: between calls, or while it started. When none is left,
+    // calls waiting in tinypool's queue would wait forever (tinypool stops replacing workers
+    // that fail to start): fail them
+    this.#tinypool.on('error', (error: unknown) => {
+      if (this.#tinypool.threads.length > 0 || this.#tinypool.queueSize === 0) return;
+      this.#startFailure = error;
+      this.#tinypool.cancelPendingTasks();
+    });
+    this.#limit = pLimit(this.concurrency);
+  }
+
+  // Workers alive (started or starting)
+  get threads(): number {
+    return this.#tinypool.threads.length;
+  }
+
+  // Runs one call; resolves with the function's value or rejects with its error
+  run(call: JsCall, options: RunOptions): Promise<unknown> {
+    if (this.#closing !== undefined) return Promise.reject(new PoolClosedError());
+    if (options.signal.aborted) return Promise.reject(options.signal.reason);
+    const wire = toWire(call);
+    return new Promise((resolve, reject) => {
+      const pending = new PendingCall(wire, options, { resolve, reject, onSettled: (p) => this.#forget(p) });
+      this.#remember(pending);
+      void this.#limit(() => this.#start(pending));
+    });
+  }
+
+  // Ends every worker; calls queued or running reject with a PoolClosedError
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#limit.clearQueue();
+      // destroy() stops the workers of running calls; those stopped earlier may still be ending
+      for (const { calls } of [...this.#calls.values()]) for (const pending of calls) pending.fail(new PoolClosedError(), false);
+      this.#closing = this.#tinypool.destroy().then(() => Promise.all(this.#alive.values())).then(() => {});
+    }
+    return this.#closing;
+  }
+
+  // The call got a slot: hand it to tinypool, which has (or starts) a free worker for it
+  async #start(pending: PendingCall): Promise<void> {
+    if (pending.settled) return;
+    let outcome: WireOutcome;
+    try {
+      pending.start();
+      if (pending.settled) return; // onStart cancelled it
+      // a child process reports its uncaught exception on tinypool's channel before it exits
+      const channel = { postMessage: (message?: Partial<CrashReport>) => (pending.report = message?.polytaskCrash ? message as CrashReport : pending.report) };
+      const running = this.#tinypool.run(pending.wire, { signal: pending, ...(this.runtime === 'process' ? { channel } : {}) });
+      this.#watchWorkers();
+      outcome = (await running) as WireOutcome;
+    } catch (error) {
+      if (!pending.settled) pending.fail(this.#failure(error, pending));
+      return;
+    }
+    if (outcome.ok) pending.succeed(outcome.value);
+    else pending.fail(deserializeError(outcome.error));
+  }
+
+  // Listens for the call's signal (once per signal)
+  #remember(pending: PendingCall): void {
+    const { signal } = pending.options;
+    let entry = this.#calls.get(signal);
+    if (entry === undefined) {
+      const calls = new Set<PendingCall>();
+      entry = { calls, listener: () => [...calls].forEach((p) => p.fail(signal.reason)) };
+      this.#calls.set(signal, entry);
+      signal.addEventListener('abort', entry.listener, { once: true });
+    }
+    entry.calls.add(pending);
+  }
+
+  #forget(pending: PendingCall): void {
+    const { signal } = pending.options;
+    const entry = this.#calls.get(signal);
+    if (entry === undefined || !entry.calls.delete(pending) || entry.calls.size > 0) return;
+    this.#calls.delete(signal);
+    signal.removeEventListener('abort', entry.listener);
+  }
+
+  // Listens to the workers tinypool started (it starts them only in run(), when needed). Both
+  // listeners run right after tinypool's, before the failed call's rejection is handled.
+  #watchWorkers(): void {
+    for (const worker of this.#tinypool.threads) {
+      if (this.#watched.has(worker)) continue;
+      this.#watched.add(worker);
+      const death: Death = {};
+      worker.on('error', (error: unknown) => {
+        this.#deaths.set(error, death);
+        setImmediate(() => this.#deaths.delete(error)).unref();
+      });
+      this.#alive.set(worker, new Promise((resolve) => worker.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+        death.exit = { code, signal };
+        this.#alive.delete(worker);
+        resolve();
+      })));
+    }
+  }
+
+  // The error for a call that tinypool failed: its worker died, or tinypool refused it
+  #failure(error: unknown, pending: PendingCall): unknown {
+    if ((error as Error | undefined)?.name === 'CancelError') {
+      const { code = null, signal = null } = this.#deaths.get(this.#startFailure)?.exit ?? {};
+      const failure = new WorkerExitedError(`no worker could start to run the call: ${describe(this.#startFailure)}`, code, signal);
+      return Object.assign(failure, { cause: this.#startFailure });
+    }
+    const death = this.#deaths.get(error);
+    if (death === undefined) return error;
+    if (this.runtime === 'thread') return threadDeath(error);
+    return processDeath(death, pending.report && deserializeError(pending.report.polytaskCrash));
+  }
+}
+
+// A worker thread died: what it died of (the error it threw, or process.exit) says how
+function threadDeath(cause: unknown): WorkerExitedError {
+  const { code, message, [exitCodeField]: exitCode } = (typeof cause === 'object' && cause !== null ? cause : {}) as Record<string, unknown>;
+  if (typeof exitCode === 'number') return new WorkerExitedError(`the call ended its worker thread with process.exit(${exitCode})`, exitCode, null);
+  const error = code === 'ERR_WORKER_OUT_OF_MEMORY'
+    ? new WorkerExitedError(`the worker thread ran out of memory while running the call (${String(message)})`, null, null)
+    : new WorkerExitedError(`the worker thread died of an uncaught exception while running the call: ${describe(cause)}`, 1, null);
+  error.cause = cause;
+  return error;
+}
+
+// A child process died: its exit code or signal, and the uncaught exception it reported
+function processDeath(death: Death, cause: Error | undefined): WorkerExitedError {
+  const { code = null, signal = null } = death.exit ?? {};
+  if (cause !== undefined) {
+    const error = new WorkerExitedError(`the worker process died of an uncaught exception while running the call: ${describe(cause)}`, code, signal);
+    error.cause = cause;
+    return error;
+  }
+  if (signal === null) return new WorkerExitedError(`the worker process exited with code ${code ?? 'unknown'} while running the call`, code, signal);
+  return new WorkerExitedError(`the worker process was killed by ${signal} while running the call${signal === 'SIGABRT' ? ' (as V8 does when the heap is full)' : ''}`, code, signal);
+}
+
+// `Name: message` of an error, or the thrown value
+function describe(error: unknown): string {
+  const { name, message } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  return message === undefined ? String(error) : `${String(name)}: ${String(message)}`;
+}
+
+// The call as it crosses to the worker; a module path becomes a file URL
+function toWire(call: JsCall): WireCall {
+  const { target } = call;
+  if (target.kind === 'source') return { s: target.source, a: call.args };
+  const url = path.isAbsolute(target.url) ? pathToFileURL(target.url).href : target.url;
+  return { u: url, n: target.name, a: call.args };
+}
+
+// An option that must be a whole number above zero
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new OptionError(`${name} must be a positive integer, not ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,65 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { Future } from '../../src/futures/future.js';
+import { CancelledError, InvalidStateError } from '../../src/errors.js';
+import { repoRoot } from '../helpers.js';
+
+test('states follow concurrent.futures: pending, running, finished', async () => {
+  const f = new Future<number>([1, 'a']);
+  assert.equal(f.args, [1, 'a']);
+  assert.is(f.state, 'pending');
+  assert.not.ok(f.done());
+  assert.throws(() => f.result(), (e: Error) => e instanceof InvalidStateError);
+  assert.throws(() => f.exception(), (e: Error) => e instanceof InvalidStateError);
+  f.setRunning();
+  assert.ok(f.running());
+  f.setResult(5);
+  assert.ok(f.done());
+  assert.is(f.result(), 5);
+  assert.is(f.exception(), undefined);
+  assert.is(await f, 5);
+  assert.equal(await Promise.all([f, Promise.resolve(1)]), [5, 1]);
+});
+
+test('a failed future throws its error from result() and rejects when awaited', async () => {
+  const f = new Future([]);
+  const error = new RangeError('no');
+  f.setException(error);
+  assert.is(f.exception(), error);
+  assert.throws(() => f.result(), (e: Error) => e === error);
+  try {
+    await f;
+    assert.unreachable();
+  } catch (e) {
+    assert.is(e, error);
+  }
+});
+
+test('cancel: a done future cannot be cancelled; a cancelled one throws CancelledError', async () => {
+  const done = new Future([]);
+  done.setResult(1);
+  assert.not.ok(done.cancel());
+  const f = new Future([]);
+  assert.ok(f.cancel());
+  assert.ok(f.cancelled());
+  assert.ok(f.signal.aborted);
+  assert.throws(() => f.result(), (e: Error) => e instanceof CancelledError);
+  f.setResult(2);
+  assert.ok(f.cancelled(), 'a result after cancel is ignored');
+  assert.is(await Promise.race([f.then(() => 'ok', (e: unknown) => (e as Error).name)]), 'CancelledError');
+});
+
+test('an unobserved failed future does not crash the process', () => {
+  const script = `
+    import { Future } from './dist/src/futures/future.js';
+    const f = new Future([]);
+    f.setException(new Error('later'));
+    setTimeout(() => { console.log('read:', f.exception().message); }, 50);
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8', timeout: 10_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'read: later');
+});
+
+test.run();

@@ -1,0 +1,81 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { task } from '../../src/futures/task.js';
+import { map } from '../../src/futures/map.js';
+import { AbortError } from '../../src/errors.js';
+import { timed } from '../helpers.js';
+
+const square = task(async (x: number) => {
+  await new Promise((resolve) => setTimeout(resolve, (x * 37) % 20));
+  return x * x;
+}, { concurrency: 2 });
+
+test.after(async () => {
+  await square.close();
+});
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const v of it) out.push(v);
+  return out;
+}
+
+test('ordered by default, over a task', timed(20_000, async () => {
+  const items = Array.from({ length: 20 }, (_, i) => i);
+  assert.equal(await collect(map(square, items, { concurrency: 4 })), items.map((x) => x * x));
+}));
+
+test('ordered: false yields in completion order, all of them', timed(20_000, async () => {
+  const out = await collect(map(square, [1, 2, 3, 4, 5, 6], { concurrency: 3, ordered: false }));
+  assert.equal([...out].sort((a, b) => a - b), [1, 4, 9, 16, 25, 36]);
+}));
+
+test('reads the input lazily: at most concurrency items ahead', timed(20_000, async () => {
+  let pulled = 0;
+  function* numbers() {
+    for (let i = 0; i < 50; i++) {
+      pulled++;
+      yield i;
+    }
+  }
+  let seen = 0;
+  for await (const _ of map((x: number) => x, numbers(), { concurrency: 3 })) {
+    seen++;
+    assert.ok(pulled - seen <= 3, `pulled ${pulled} for ${seen} results`);
+  }
+}));
+
+test('an error is thrown at its place; leaving the loop cancels the rest', timed(20_000, async () => {
+  const futures: { done(): boolean }[] = [];
+  const fail = (x: number) => {
+    const f = square(x === 3 ? Number.NaN : x);
+    futures.push(f);
+    return x === 3 ? Promise.reject(new Error('three')) : f;
+  };
+  try {
+    await collect(map(fail, [1, 2, 3, 4, 5, 6, 7], { concurrency: 3 }));
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as Error).message, 'three');
+  }
+  // nothing is left running: each call finished or was cancelled
+  assert.ok(futures.length >= 3);
+  assert.ok(futures.every((f) => f.done()));
+}));
+
+test('a signal stops it with an AbortError', timed(20_000, async () => {
+  const controller = new AbortController();
+  const out: number[] = [];
+  try {
+    for await (const v of map(square, [1, 2, 3, 4, 5], { concurrency: 1, signal: controller.signal })) {
+      out.push(v);
+      controller.abort();
+    }
+    assert.unreachable();
+  } catch (error) {
+    assert.instance(error, AbortError);
+  }
+  assert.equal(out, [1]);
+}));
+
+test.run();

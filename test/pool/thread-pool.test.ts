@@ -1,0 +1,264 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PoolClosedError, TimeoutError, WorkerExitedError } from '../../src/errors.js';
+import type { RunOptions } from '../../src/pool/executor.js';
+import { ThreadPool, type JsTarget, type ThreadPoolOptions } from '../../src/pool/thread-pool.js';
+import { fixture, isAlive, timed } from '../helpers.js';
+
+type Failure = { name: string; message: string; stack?: string } & Record<string, any>;
+const nobody = new AbortController().signal;
+const scratch = mkdtempSync(path.join(tmpdir(), 'polytask-threads-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A source task from a function (it is sent as text, without its closure)
+function source(fn: (...args: any[]) => unknown): JsTarget {
+  return { kind: 'source', source: fn.toString() };
+}
+
+// A module task from test/fixtures/js
+function task(name: string, file = 'tasks.mjs'): JsTarget {
+  return { kind: 'module', url: pathToFileURL(fixture(`js/${file}`)).href, name };
+}
+
+// The error a promise rejects with
+async function rejection(promise: Promise<unknown>): Promise<Failure> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Failure;
+  }
+  assert.unreachable('the call should have failed');
+  throw new Error('unreachable');
+}
+
+for (const runtime of ['thread', 'process'] as const) {
+  const it = suite(`ThreadPool on ${runtime === 'thread' ? 'worker threads' : 'child processes'}`);
+  const pools: ThreadPool[] = [];
+  const pool = (options: ThreadPoolOptions = {}) => {
+    const p = new ThreadPool({ runtime, concurrency: 2, ...options });
+    pools.push(p);
+    return p;
+  };
+  const call = (p: ThreadPool, target: JsTarget, args: unknown[] = [], options: Partial<RunOptions> = {}) =>
+    p.run({ target, args }, { signal: nobody, ...options });
+  // Which worker runs calls now (the pool must have concurrency 1)
+  const workerOf = async (p: ThreadPool) => JSON.stringify(await call(p, task('whereAmI')));
+  it.after.each(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.close()));
+  });
+
+  it('runs arrow, function and async function sources with structured values', timed(20_000, async () => {
+    const p = pool();
+    assert.is(await call(p, source((x: number) => x + 1), [1]), 2);
+    assert.is(await call(p, source(function twice(x: number) { return x * 2; }), [4]), 8);
+    assert.is(await call(p, source(async (a: number, b: number) => { await new Promise((r) => setTimeout(r, 5)); return a + b; }), [2, 3]), 5);
+    const value = { when: new Date(0), map: new Map([['a', 1]]), big: 10n, nested: [{ none: undefined }] };
+    assert.equal(await call(p, source((v: unknown) => v), [value]), value);
+  }));
+
+  it('compiles a source once per worker and caches it by its text', timed(20_000, async () => {
+    const p = pool({ concurrency: 1 });
+    const counter: JsTarget = { kind: 'source', source: 'function counter() { counter.calls = (counter.calls || 0) + 1; return counter.calls; }' };
+    assert.equal([await call(p, counter), await call(p, counter), await call(p, counter)], [1, 2, 3]);
+    assert.is(await call(p, { kind: 'source', source: `${counter.source} ` }), 1, 'another text, another function');
+  }));
+
+  it('a source that uses its closure names the variable; bad sources and values fail clearly', timed(20_000, async () => {
+    const p = pool();
+    const factor = 3;
+    const error = await rejection(call(p, source((x: number) => x * factor), [2]));
+    assert.is(error.name, 'Error');
+    assert.match(error.message, 'refers to `factor` from its enclosing scope, which is not available in the worker');
+    assert.match(error.message, 'module task ({ module, name })');
+    assert.match(error.message, 'argument');
+    assert.instance(error.cause, ReferenceError);
+    assert.is(error.cause.message, 'factor is not defined');
+    const other = await rejection(call(p, source(() => globalThis.eval('no' + 'pe'))));
+    assert.is(other.name, 'ReferenceError', 'a name the source does not use is left alone');
+    assert.is((await rejection(call(p, { kind: 'source', source: 'method() {}' }))).name, 'SyntaxError');
+    assert.match((await rejection(call(p, source(() => () => 1)))).message, 'returned a function');
+    const uncopyable = await rejection(call(p, source(() => ({ callback: () => 1 }))));
+    assert.is(uncopyable.name, 'TypeError', 'a clear error, not a dead worker');
+    assert.match(uncopyable.message, 'cannot be sent back');
+    assert.is((await rejection(call(p, source((f: unknown) => f), [() => 1]))).name, 'DataCloneError');
+    assert.is(await call(p, source((x: number) => x + 1), [1]), 2);
+  }));
+
+  it('module tasks: named and default exports, state kept per worker, a missing export named', timed(20_000, async () => {
+    const p = pool({ concurrency: 1 });
+    assert.equal([await call(p, task('increment')), await call(p, task('increment')), await call(p, task('increment'))], [1, 2, 3]);
+    assert.is(await call(p, task('triple', 'default-export.mjs'), [4]), 12);
+    assert.is(await call(p, { kind: 'module', url: fixture('js/tasks.mjs'), name: 'add' }, [2, 3]), 5, 'a path works too');
+    for (const name of ['nope', 'notAFunction']) {
+      const error = await rejection(call(p, task(name)));
+      assert.match(error.message, `no function export \`${name}\``);
+      assert.match(error.message, 'tasks.mjs');
+    }
+    assert.is(await call(p, task('increment')), 4, 'a failed call does not reset the module');
+  }));
+
+  it('errors keep their class name, message, remote stack, cause chain and own properties', timed(20_000, async () => {
+    const p = pool();
+    const error = await rejection(call(p, task('failDeep')));
+    assert.instance(error, Error);
+    assert.is(error.name, 'ValidationError');
+    assert.is(error.message, 'bad input');
+    assert.match(error.stack!, 'failDeep');
+    assert.match(error.stack!, 'tasks.mjs');
+    assert.equal(error.details, { a: 1 });
+    assert.is(error.code, 'E_VALIDATION');
+    assert.instance(error.cause, RangeError);
+    assert.is(error.cause.message, 'index out of range');
+    assert.instance(error.cause.cause, Error);
+    assert.equal([error.cause.cause.message, error.cause.cause.code, error.cause.cause.errno, error.cause.cause.path], ['disk gone', 'ENOENT', -2, '/nowhere']);
+    assert.instance(await rejection(call(p, source(() => { throw new RangeError('too far'); }))), RangeError);
+  }));
+
+  it('process.exit() fails only its own call with WorkerExitedError; the worker is replaced', timed(30_000, async () => {
+    const p = pool();
+    const slow = call(p, source(async () => { await new Promise((r) => setTimeout(r, 500)); return 'slow'; }));
+    const exited = await rejection(call(p, source(() => { process.exit(3); })));
+    assert.instance(exited, WorkerExitedError);
+    assert.is(exited.exitCode, 3);
+    assert.is(await slow, 'slow');
+    const values = await Promise.all([1, 2, 3, 4, 5].map((x) => call(p, source((y: number) => y * 2), [x])));
+    assert.equal(values, [2, 4, 6, 8, 10]);
+    assert.ok(p.threads <= 2);
+    const single = pool({ concurrency: 1 });
+    const before = await workerOf(single);
+    assert.instance(await rejection(call(single, source(() => process.exit()))), WorkerExitedError);
+    assert.is.not(await workerOf(single), before, 'a new worker');
+  }));
+
+  it('an exception thrown outside the call\'s promise fails it with WorkerExitedError', timed(30_000, async () => {
+    const p = pool();
+    const error = await rejection(call(p, source(() => new Promise((resolve) => {
+      setTimeout(() => { throw new RangeError('late failure'); }, 10);
+      setTimeout(resolve, 2000);
+    }))));
+    assert.instance(error, WorkerExitedError);
+    assert.is(error.cause.name, 'RangeError');
+    assert.match(error.message, 'late failure');
+    assert.is(await call(p, source((x: number) => x + 1), [1]), 2);
+  }));
+
+  it('a call that runs out of memory fails with WorkerExitedError; the next call works', timed(60_000, async () => {
+    const p = pool({ concurrency: 1, maxOldGenerationSizeMb: 48 });
+    const error = await rejection(call(p, source(() => {
+      const keep: number[][] = [];
+      for (;;) keep.push(new Array(1e6).fill(Math.random()));
+    })));
+    assert.instance(error, WorkerExitedError);
+    assert.match(error.message, runtime === 'thread' ? 'out of memory' : 'SIGABRT');
+    assert.is(await call(p, source((x: number) => x + 1), [1]), 2);
+  }));
+
+  it('a worker that cannot even start fails the call instead of hanging it', timed(30_000, async () => {
+    const error = await rejection(call(pool({ concurrency: 1, maxOldGenerationSizeMb: 1 }), source((x: number) => x + 1), [1]));
+    assert.instance(error, WorkerExitedError);
+    assert.match(error.message, 'no worker could start');
+  }));
+
+  it('a timeout stops and replaces the worker and rejects with TimeoutError', timed(30_000, async () => {
+    const p = pool({ concurrency: 1 });
+    const before = await workerOf(p);
+    const error = await rejection(call(p, source(() => new Promise(() => {})), [], { timeout: 300 }));
+    assert.instance(error, TimeoutError);
+    assert.is(error.timeout, 300);
+    assert.instance(await rejection(call(p, source(() => { for (;;); }), [], { timeout: 300 })), TimeoutError, 'a busy loop too');
+    assert.is(await call(p, source((x: number) => x + 1), [1], { timeout: 5000 }), 2);
+    assert.is.not(await workerOf(p), before);
+  }));
+
+  it('a call cancelled before it starts never runs', timed(20_000, async () => {
+    const p = pool({ concurrency: 1 });
+    const file = path.join(scratch, `${runtime}-queued`);
+    const aborted = new AbortController();
+    aborted.abort(new Error('too late'));
+    let started = 0;
+    const onStart = () => started++;
+    assert.is((await rejection(call(p, task('writeLater'), [file, 0], { signal: aborted.signal, onStart }))).message, 'too late');
+    const first = call(p, source(() => new Promise((r) => setTimeout(r, 300))));
+    const queued = new AbortController();
+    const second = call(p, task('writeLater'), [file, 0], { signal: queued.signal, onStart });
+    setTimeout(() => queued.abort(new Error('cancelled')), 50);
+    assert.is((await rejection(second)).message, 'cancelled');
+    await first;
+    await sleep(200);
+    assert.is(started, 0);
+    assert.not.ok(existsSync(file), 'the queued call never ran');
+  }));
+
+  it('a call cancelled while running has its worker stopped and replaced', timed(20_000, async () => {
+    const p = pool({ concurrency: 1 });
+    const file = path.join(scratch, `${runtime}-running`);
+    const controller = new AbortController();
+    const reason = new Error('cancelled');
+    const running = call(p, task('writeLater'), [file, 500], { signal: controller.signal, onStart: () => setTimeout(() => controller.abort(reason), 100) });
+    assert.is(await rejection(running), reason);
+    await sleep(1000);
+    assert.not.ok(existsSync(file), 'the worker stopped before it wrote the file');
+    assert.is(await call(p, source((x: number) => x + 1), [1]), 2);
+  }));
+
+  it('onStart fires when a call gets a worker; the others wait their turn', timed(20_000, async () => {
+    const p = pool({ concurrency: 1 });
+    const events: string[] = [];
+    const wait = source((ms: number) => new Promise((r) => setTimeout(r, ms)));
+    await Promise.all([0, 1, 2].map((i) => call(p, wait, [50], { onStart: () => events.push(`start ${i}`) }).then(() => events.push(`end ${i}`))));
+    assert.equal(events, ['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
+  }));
+
+  it('close() ends every worker and rejects the calls queued or running', timed(20_000, async () => {
+    const p = pool();
+    const where = await Promise.all([call(p, task('whereAmI')), call(p, task('whereAmI'))]) as { pid: number }[];
+    const hang = source(() => new Promise(() => {}));
+    const failures = [1, 2, 3, 4].map(() => rejection(call(p, hang)));
+    await sleep(200);
+    await p.close();
+    for (const error of await Promise.all(failures)) assert.instance(error, PoolClosedError);
+    assert.is(p.threads, 0);
+    if (runtime === 'process') for (const { pid } of where) assert.not.ok(isAlive(pid), `child ${pid} ended`);
+    assert.instance(await rejection(call(p, hang)), PoolClosedError);
+  }));
+
+  it('a pool never closed does not keep its process alive', timed(20_000, async () => {
+    const child = spawn(process.execPath, [fixture('js/forgotten.mjs'), runtime], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const started = Date.now();
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.is(code, 0);
+    assert.is(out.trim(), 'value 42 threads 1');
+    assert.ok(Date.now() - started < 5000, `exited after ${Date.now() - started} ms`);
+  }));
+
+  it('a task can run its own ThreadPool inside its worker', timed(30_000, async () => {
+    const p = pool();
+    assert.equal(await call(p, task('fanOut', 'nested.mjs'), [runtime, [1, 2, 3, 4]]), [1, 4, 9, 16]);
+  }));
+
+  it('workers see the parent\'s environment', timed(20_000, async () => {
+    process.env.POLYTASK_THREAD_TEST = 'visible';
+    assert.is(await call(pool(), source(() => process.env.POLYTASK_THREAD_TEST)), 'visible');
+  }));
+
+  it('20,000 trivial calls at concurrency 2', timed(120_000, async () => {
+    const p = pool({ concurrency: 2 });
+    const plusOne = source((x: number) => x + 1);
+    await Promise.all([call(p, plusOne, [0]), call(p, plusOne, [0])]);
+    const started = performance.now();
+    const values = await Promise.all(Array.from({ length: 20_000 }, (_, i) => call(p, plusOne, [i])));
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(values.every((v, i) => v === i + 1));
+    console.log(`  ${runtime}: 20000 calls in ${seconds.toFixed(2)} s, ${Math.round(20_000 / seconds)} calls/s`);
+  }));
+
+  it.run();
+}
