@@ -16,6 +16,8 @@ Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 50);
 const capture = new AsyncLocalStorage();
 const input = new net.Socket({ fd: 3, readable: true, writable: false });
 let handler;
+// false when a debugging session runs attached to the terminal (init's `capture`)
+let captureOutput = true;
 let running = 0;
 let inputEnded = false;
 
@@ -24,7 +26,7 @@ function captureStream(stream, key) {
   const original = stream.write.bind(stream);
   stream.write = (chunk, encoding, callback) => {
     const store = capture.getStore();
-    if (store === undefined) return original(chunk, encoding, callback);
+    if (store === undefined || !captureOutput) return original(chunk, encoding, callback);
     store[key] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     const done = typeof encoding === 'function' ? encoding : callback;
     if (typeof done === 'function') queueMicrotask(done);
@@ -146,6 +148,7 @@ function lookup(mod, name) {
 }
 
 async function init(message) {
+  captureOutput = message.capture !== false;
   const store = { stdout: '', stderr: '' };
   try {
     await capture.run(store, async () => {

@@ -91,6 +91,22 @@ class Capture(object):
         return text
 
 
+class Passthrough(Capture):
+    """Used instead of Capture when init says capture: false (a debugging session attached
+    to the terminal): writes go straight through, so pdb's prompt is seen."""
+    def __init__(self, stream):
+        Capture.__init__(self, stream.fileno() if hasattr(stream, 'fileno') else 1)
+        self.stream = stream
+
+    def write(self, s):
+        self.stream.write(s)
+        self.stream.flush()
+        return len(s)
+
+    def take(self):
+        return u''
+
+
 class Context(object):
     """The handler's second argument; context.attempt and context['attempt'] both work."""
     __slots__ = ('worker_id', 'item_id', 'attempt')
@@ -311,11 +327,14 @@ def run_awaitable(awaitable):
     return event_loop[0].run_until_complete(awaitable)
 
 
-def serve(handler, worker_id, batches):
+def serve(handler, worker_id, batches, capture=True):
     """Answer every call.  This is the hot loop, hence the local names."""
     scan, loads = json.JSONDecoder().scan_once, json.loads
     chunks, markers = make_chunks()
-    cap_out, cap_err = Capture(1), Capture(2)
+    if capture:
+        cap_out, cap_err = Capture(1), Capture(2)
+    else:
+        cap_out, cap_err = Passthrough(sys.stdout), Passthrough(sys.stderr)
     out_parts, err_parts = cap_out.parts, cap_err.parts
     pending, flush, append = out.pending, out.flush, out.pending.append
     saved = sys.stdout, sys.stderr
@@ -408,7 +427,7 @@ def main():
     init = json.loads(lines[0])
     worker_id = init.get('worker_id', int(os.environ.get('POLYTASK_WORKER_ID', 0)))
     handler = initialise(init)
-    serve(handler, worker_id, itertools.chain([lines[1:]], stream))
+    serve(handler, worker_id, itertools.chain([lines[1:]], stream), init.get('capture', True) is not False)
     return 0
 
 

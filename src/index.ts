@@ -8,3 +8,4 @@ export { task, type Task, type TaskOptions, type ModuleRef } from './futures/tas
 export { waitFor } from './futures/wait.js';
 export { map, type MapOptions } from './futures/map.js';
 export type { Executor, RunOptions } from './pool/executor.js';
+export { SynchronousJob, type SynchronousJobOptions, type JobError } from './job/synchronous.js';

@@ -52,6 +52,8 @@ export interface PoolOptions {
   onWorkerOutput?: OutputSink;
   // false: idle children do not keep this process alive (default true)
   keepAlive?: boolean;
+  // children share this terminal (fd 0-2) and do not capture output: for debugging (default false)
+  attachTerminal?: boolean;
 }
 
 interface Call {
@@ -97,6 +99,7 @@ export class ProcessPool {
   #closed = false;
   #inflightCount = 0;
   readonly #keepAlive: boolean;
+  readonly #attachTerminal: boolean;
   #referenced = true;
 
   constructor(spec: ResolvedSpec, options: PoolOptions = {}) {
@@ -108,6 +111,7 @@ export class ProcessPool {
     this.#pipeline = pipeline === 'auto' ? pipeline : positiveInteger('pipeline', pipeline);
     this.#onOutput = options.onWorkerOutput ?? ((chunk) => process.stderr.write(chunk));
     this.#keepAlive = options.keepAlive ?? true;
+    this.#attachTerminal = options.attachTerminal ?? false;
   }
 
   // Without keepAlive, children hold the event loop only while there is work
@@ -160,7 +164,7 @@ export class ProcessPool {
     });
     const slot = this.#slots[id]!;
     slot.worker = worker;
-    await worker.start(this.#setupTimeout);
+    await worker.start(this.#setupTimeout, this.#attachTerminal);
     if (this.#closed) {
       await worker.close(0, true);
       return;

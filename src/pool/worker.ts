@@ -55,10 +55,10 @@ export class Worker {
   }
 
   // Spawns the child and resolves once it has answered `ready`; rejects with a SetupError
-  start(setupTimeout: number): Promise<void> {
+  start(setupTimeout: number, attachTerminal = false): Promise<void> {
     const { launch } = this.#spec;
     const child = spawn(launch.command, [...launch.args], {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: attachTerminal ? ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: { ...process.env, POLYTASK_PROTOCOL: '1', POLYTASK_WORKER_ID: String(this.id) },
     });
     this.#child = child;
@@ -68,8 +68,8 @@ export class Worker {
     // an EPIPE after the child died is reported through the exit path, not as an exception
     this.#toChild.on('error', () => {});
     fromChild.on('error', () => {});
-    child.stdout!.on('data', (chunk: Buffer) => this.#events.onOutput(chunk, 'stdout', this.id));
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => this.#events.onOutput(chunk, 'stdout', this.id));
+    child.stderr?.on('data', (chunk: Buffer) => {
       if (!this.#ready) this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-stderrKept);
       this.#events.onOutput(chunk, 'stderr', this.id);
     });
@@ -155,6 +155,7 @@ export class Worker {
         code: this.#spec.code,
         handler: this.#spec.handler,
         setup_hook: this.#spec.setupHook,
+        ...(attachTerminal ? { capture: false } : {}),
       }));
     });
   }

@@ -9,6 +9,8 @@ export interface InitMessage {
   code: CodeSource | null;
   handler: string;
   setup_hook: string | null;
+  // false: do not capture the items' output, let it reach fd 1/2 (debugging, default true)
+  capture?: boolean;
 }
 
 // child -> parent, answer to init

@@ -1,0 +1,210 @@
+// SynchronousJob: run a function over a list, in parallel (runMultiProcessed) or as a plain
+// loop in this process (runSingleProcessed), with the same results and error handling.
+import { pathToFileURL } from 'node:url';
+import { AbortError, OptionError } from '../errors.js';
+import type { DoneFuture, Future } from '../futures/future.js';
+import { task, type ModuleRef, type Task } from '../futures/task.js';
+import { waitFor } from '../futures/wait.js';
+import type { ItemResult } from '../pool/process-pool.js';
+import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
+import type { JobSpec } from '../spec/schema.js';
+import { runSpecAttached } from './attached.js';
+
+export interface SynchronousJobOptions<T> {
+  // a function, a { module, name } reference, or a job spec (cross-language)
+  func: ((item: T, ...args: never[]) => unknown) | ModuleRef | JobSpec | ResolvedSpec;
+  // any Iterable or AsyncIterable
+  items: Iterable<T> | AsyncIterable<T>;
+  // extra arguments after the item: func(item, ...args) (not for a job spec)
+  args?: unknown[];
+  // workers at once (default 4)
+  processes?: number;
+  // ms per item: a stuck item's worker is stopped and replaced
+  timeout?: number;
+  // a failed item leaves undefined in its slot, is logged once and recorded in `errors`
+  suppressWorkerExceptions?: boolean;
+  // results in input order (default true); false: in completion order
+  ordered?: boolean;
+  // where suppressed failures are logged (default: one line on stderr)
+  logger?: (message: string) => void;
+  // stops the job: every worker ends and the run rejects with an AbortError
+  signal?: AbortSignal;
+  // for JavaScript functions: worker threads (default) or child processes
+  runtime?: 'thread' | 'process';
+}
+
+export interface JobError<T> {
+  index: number;
+  item: T;
+  error: Error;
+}
+
+export class SynchronousJob<T = unknown, R = unknown> {
+  readonly errors: JobError<T>[] = [];
+  readonly #options: SynchronousJobOptions<T>;
+  readonly #processes: number;
+
+  constructor(options: SynchronousJobOptions<T>) {
+    const { func, items } = options;
+    if (typeof func !== 'function' && (typeof func !== 'object' || func === null)) {
+      throw new OptionError(`Expected the \`func\` option to be a function, a { module, name } reference or a job spec, got \`${String(func)}\` (${typeof func})`);
+    }
+    if (items === null || typeof items !== 'object' || !(Symbol.iterator in items || Symbol.asyncIterator in items)) {
+      throw new OptionError(`Expected the \`items\` option to be an Iterable or AsyncIterable, got \`${String(items)}\` (${typeof items})`);
+    }
+    const processes = options.processes ?? 4;
+    if (!Number.isSafeInteger(processes) || processes < 1) {
+      throw new OptionError(`Expected the \`processes\` option to be a positive integer, got \`${String(processes)}\` (${typeof processes})`);
+    }
+    this.#options = options;
+    this.#processes = processes;
+  }
+
+  // Runs the items in parallel; resolves to the results
+  async runMultiProcessed(): Promise<(R | undefined)[]> {
+    const { items, args = [], timeout, ordered = true, runtime } = this.#options;
+    const spec = this.#spec();
+    const run = (spec === undefined
+      ? task(this.#options.func as (...a: unknown[]) => unknown, { concurrency: this.#processes, ...(timeout === undefined ? {} : { timeout }), ...(runtime === undefined ? {} : { runtime }) })
+      : task(spec, { processes: this.#processes, ...(timeout === undefined ? {} : { timeout }) })) as Task<unknown[], unknown>;
+    const stop = new AbortController();
+    const onSignal = () => stop.abort(new AbortError('the job was aborted', { cause: this.#options.signal?.reason }));
+    this.#options.signal?.addEventListener('abort', onSignal, { once: true });
+    const sigint = interruptOnSigint(stop);
+    const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
+    const inFlight: Future<unknown>[] = [];
+    const positions = new Map<number, { index: number; item: T }>();
+    const results: (R | undefined)[] = [];
+    let next = 0;
+    let exhausted = false;
+    try {
+      if (this.#options.signal?.aborted) onSignal();
+      const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(stop.signal.reason), { once: true }));
+      stopped.catch(() => {});
+      const waiting = waitFor(inFlight, this.#processes);
+      for (;;) {
+        const step = await Promise.race([waiting.next(), stopped]);
+        if (step.done) break;
+        const future: DoneFuture<unknown> | undefined = step.value;
+        if (future === undefined) {
+          if (exhausted) continue;
+          const item = await iterator.next();
+          if (item.done) {
+            exhausted = true;
+            continue;
+          }
+          const f = spec === undefined ? run(item.value, ...args) : run(item.value);
+          positions.set(f.id, { index: next++, item: item.value });
+          inFlight.push(f);
+          continue;
+        }
+        const { index, item } = positions.get(future.id)!;
+        positions.delete(future.id);
+        const error = future.exception();
+        if (error === undefined) {
+          const value = spec === undefined ? future.result() : (future.result() as ItemResult).value;
+          if (ordered) results[index] = value as R;
+          else results.push(value as R);
+        } else if (this.#options.suppressWorkerExceptions) {
+          this.#suppress(index, item, error);
+          if (ordered) results[index] = undefined;
+          else results.push(undefined);
+        } else {
+          throw error;
+        }
+      }
+      // holes left by suppressed items at the end are undefined too
+      results.length = ordered ? next : results.length;
+      return results;
+    } finally {
+      sigint.remove();
+      this.#options.signal?.removeEventListener('abort', onSignal);
+      for (const f of inFlight) f.cancel();
+      await run.close();
+      // the caller sees the AbortError first, then the process ends as Ctrl-C asked
+      if (sigint.exitAfter()) setImmediate(() => process.exit(130));
+    }
+  }
+
+  // Runs the items one after another in this process: breakpoints and `debugger` work, and
+  // an exception propagates with its original stack. A job spec runs in one child attached
+  // to the terminal, so that pdb.set_trace() or breakpoint() in a Python handler can be used.
+  async runSingleProcessed(): Promise<(R | undefined)[]> {
+    const { items, args = [] } = this.#options;
+    const spec = this.#spec();
+    const results: (R | undefined)[] = [];
+    let index = 0;
+    if (spec !== undefined) {
+      for await (const [i, item, outcome] of runSpecAttached(spec, items)) {
+        if (outcome instanceof Error) this.#failSingle(i, item, outcome, results);
+        else results.push(outcome as R);
+      }
+      return results;
+    }
+    const fn = await this.#localFunction();
+    for await (const item of items) {
+      try {
+        results.push((await fn(item, ...args)) as R);
+      } catch (error) {
+        this.#failSingle(index, item, error as Error, results);
+      }
+      index++;
+    }
+    return results;
+  }
+
+  #failSingle(index: number, item: T, error: Error, results: (R | undefined)[]): void {
+    if (!this.#options.suppressWorkerExceptions) throw error;
+    this.#suppress(index, item, error);
+    results.push(undefined);
+  }
+
+  #suppress(index: number, item: T, error: Error): void {
+    this.errors.push({ index, item, error });
+    const log = this.#options.logger ?? ((message: string) => process.stderr.write(`${message}\n`));
+    log(`polytask: item ${index} (${preview(item)}) failed: ${error.name}: ${error.message}`);
+  }
+
+  #spec(): ResolvedSpec | undefined {
+    const { func } = this.#options;
+    if (typeof func === 'function' || 'module' in func) return undefined;
+    return isResolvedSpec(func) ? func : resolveSpec(func);
+  }
+
+  async #localFunction(): Promise<(...a: unknown[]) => unknown> {
+    const { func } = this.#options;
+    if (typeof func === 'function') return func as (...a: unknown[]) => unknown;
+    const ref = func as ModuleRef;
+    const url = ref.module instanceof URL ? ref.module.href : ref.module.startsWith('/') ? pathToFileURL(ref.module).href : ref.module;
+    const mod = (await import(url)) as Record<string, unknown> & { default?: Record<string, unknown> };
+    const fn = mod[ref.name] ?? mod.default?.[ref.name];
+    if (typeof fn !== 'function') throw new OptionError(`${url} has no exported function \`${ref.name}\``);
+    return fn as (...a: unknown[]) => unknown;
+  }
+}
+
+// One Ctrl-C stops the job; when the program has no SIGINT handler of its own, the process
+// then exits with 130. The handler exists only while the job runs.
+function interruptOnSigint(stop: AbortController): { remove(): void; exitAfter(): boolean } {
+  const ownHandlers = process.listenerCount('SIGINT') > 0;
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    stop.abort(new AbortError('interrupted by Ctrl-C'));
+  };
+  process.once('SIGINT', onSigint);
+  return {
+    remove: () => process.removeListener('SIGINT', onSigint),
+    exitAfter: () => interrupted && !ownHandlers,
+  };
+}
+
+function preview(item: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(item) ?? String(item);
+  } catch {
+    text = String(item);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

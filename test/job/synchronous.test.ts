@@ -1,0 +1,164 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { SynchronousJob } from '../../src/job/synchronous.js';
+import { AbortError, RemoteError, TimeoutError } from '../../src/errors.js';
+import { fixture, isAlive, timed, waitUntil } from '../helpers.js';
+import { runtimes } from '../runtimes.js';
+
+const getPlusNum = (item: number, num: number) => item + num;
+function divide(item: number): number {
+  if (item === 3) throw new RangeError('division by zero');
+  return item;
+}
+const modes = ['runMultiProcessed', 'runSingleProcessed'] as const;
+
+const spychronous = suite('spychronous cases, in both modes');
+for (const mode of modes) {
+  spychronous(`${mode}: get_plus_num over [1, 2, 3] with args [2]`, timed(20_000, async () => {
+    const job = new SynchronousJob({ func: getPlusNum, items: [1, 2, 3], args: [2] });
+    assert.equal(await job[mode](), [3, 4, 5]);
+  }));
+
+  spychronous(`${mode}: an error rejects without suppression`, timed(20_000, async () => {
+    const job = new SynchronousJob({ func: divide, items: [1, 2, 3] });
+    try {
+      await job[mode]();
+      assert.unreachable();
+    } catch (error) {
+      assert.is((error as Error).name, 'RangeError');
+      assert.is((error as Error).message, 'division by zero');
+    }
+  }));
+
+  spychronous(`${mode}: with suppression the slot holds undefined, logged once and recorded`, timed(20_000, async () => {
+    const logged: string[] = [];
+    const job = new SynchronousJob({ func: divide, items: [1, 2, 3], suppressWorkerExceptions: true, logger: (m) => logged.push(m) });
+    assert.equal(await job[mode](), [1, 2, undefined]);
+    assert.is(logged.length, 1);
+    assert.match(logged[0]!, 'division by zero');
+    assert.is(job.errors.length, 1);
+    assert.is(job.errors[0]!.index, 2);
+    assert.is(job.errors[0]!.item, 3);
+    assert.is(job.errors[0]!.error.name, 'RangeError');
+  }));
+}
+spychronous.run();
+
+const multi = suite('runMultiProcessed');
+
+multi('a timeout fails only the stuck item; the others finish', timed(30_000, async () => {
+  const job = new SynchronousJob({
+    func: { module: new URL(`file://${fixture('js/jobs.mjs')}`), name: 'sleepy' },
+    items: [10, 60_000, 20, 60_000, 30],
+    processes: 2,
+    timeout: 500,
+    suppressWorkerExceptions: true,
+    logger: () => {},
+  });
+  assert.equal(await job.runMultiProcessed(), [10, undefined, 20, undefined, 30]);
+  assert.equal(job.errors.map((e) => e.index), [1, 3]);
+  assert.ok(job.errors.every((e) => e.error instanceof TimeoutError));
+}));
+
+multi('ordered: false gives completion order', timed(20_000, async () => {
+  const job = new SynchronousJob({ func: { module: new URL(`file://${fixture('js/jobs.mjs')}`), name: 'sleepy' }, items: [400, 10], processes: 2, ordered: false });
+  assert.equal(await job.runMultiProcessed(), [10, 400]);
+}));
+
+multi('an async iterable of items', timed(20_000, async () => {
+  async function* items() {
+    for (let i = 0; i < 10; i++) yield i;
+  }
+  const job = new SynchronousJob({ func: (x: number) => x * x, items: items(), processes: 3 });
+  assert.equal(await job.runMultiProcessed(), [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+}));
+
+multi('nested jobs: a job whose func runs a job', timed(30_000, async () => {
+  const job = new SynchronousJob({ func: { module: new URL(`file://${fixture('js/jobs.mjs')}`), name: 'nested' }, items: [1, 5], processes: 2 });
+  assert.equal(await job.runMultiProcessed(), [[10, 20], [50, 60]]);
+}));
+
+multi('a signal stops every worker and rejects with an AbortError', timed(20_000, async () => {
+  const controller = new AbortController();
+  const job = new SynchronousJob({ func: { module: new URL(`file://${fixture('js/jobs.mjs')}`), name: 'sleepy' }, items: [60_000, 60_000], processes: 2, signal: controller.signal });
+  setTimeout(() => controller.abort(), 200);
+  try {
+    await job.runMultiProcessed();
+    assert.unreachable();
+  } catch (error) {
+    assert.instance(error, AbortError);
+  }
+}));
+
+multi('Ctrl-C: one SIGINT ends every worker, rejects with AbortError, exits 130', timed(30_000, async () => {
+  const child = spawn(process.execPath, [fixture('js/sigint-job.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  const childrenOf = () => spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  // wait for the children to exist before signalling (spychronous's own test races here)
+  await waitUntil(() => childrenOf().length >= 2, 15_000, 'two worker processes');
+  const kids = childrenOf();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGINT');
+  assert.is(await exited, 130);
+  assert.match(stdout, 'rejected with AbortError');
+  await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'the workers to be gone');
+}));
+
+multi.run();
+
+const single = suite('runSingleProcessed');
+
+single('throws the original error, with its original stack frame', timed(20_000, async () => {
+  let original: Error | undefined;
+  function thrower(item: number): number {
+    if (item === 2) {
+      original = new TypeError('original');
+      throw original;
+    }
+    return item;
+  }
+  const job = new SynchronousJob({ func: thrower, items: [1, 2, 3] });
+  try {
+    await job.runSingleProcessed();
+    assert.unreachable();
+  } catch (error) {
+    assert.is(error, original);
+    assert.match((error as Error).stack ?? '', 'thrower');
+  }
+}));
+
+single('runs in this process, in input order', timed(20_000, async () => {
+  const seen: number[] = [];
+  const job = new SynchronousJob({ func: (x: number) => { seen.push(x); return process.pid; }, items: [3, 1, 2] });
+  assert.equal(await job.runSingleProcessed(), [process.pid, process.pid, process.pid]);
+  assert.equal(seen, [3, 1, 2]);
+}));
+
+if (runtimes.some((r) => r.name === 'python3' && r.missing === undefined)) {
+  single('a Python handler can stop in pdb: the child shares the terminal', timed(30_000, async () => {
+    const r = spawnSync(process.execPath, [fixture('js/debug-job.mjs')], { input: 'p doubled + 100\nc\n', encoding: 'utf8', timeout: 20_000 });
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, '(Pdb)');
+    assert.match(r.stdout, '142');
+    assert.match(r.stdout, 'results [42]');
+  }));
+}
+
+single.run();
+
+const cross = suite('a cross-language job');
+for (const runtime of runtimes.filter((r) => r.missing === undefined)) {
+  for (const mode of modes) {
+    cross(`${runtime.name}, ${mode}: values from the handler; an exception is a RemoteError`, timed(30_000, async () => {
+      const spec = { exec_type: runtime.name, exec_info: { code: { type: 'path' as const, data: runtime.file }, handler: 'double' } };
+      assert.equal(await new SynchronousJob({ func: spec, items: [1, 2, 3], processes: 2 })[mode](), [2, 4, 6]);
+      const failing = { exec_type: runtime.name, exec_info: { code: { type: 'path' as const, data: runtime.file }, handler: 'fails' } };
+      const job = new SynchronousJob({ func: failing, items: [1], suppressWorkerExceptions: true, logger: () => {} });
+      assert.equal(await job[mode](), [undefined]);
+      assert.instance(job.errors[0]!.error, RemoteError);
+    }));
+  }
+}
+cross.run();
