@@ -1,7 +1,8 @@
 // map(fn, items, options): the results of fn over an (async) iterable, `concurrency` at a
 // time, in input order by default. The input is read lazily; leaving the loop cancels the
 // calls still running.
-import { AbortError, OptionError } from '../errors.js';
+import { AbortError } from '../errors.js';
+import { positiveInteger } from '../options.js';
 import { Future } from './future.js';
 
 export interface MapOptions {
@@ -26,10 +27,7 @@ export async function* map<T, R>(
   items: Iterable<T> | AsyncIterable<T>,
   options: MapOptions = {},
 ): AsyncGenerator<R, void, undefined> {
-  const concurrency = options.concurrency ?? 4;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new OptionError(`Expected the \`concurrency\` option to be a positive integer, got \`${String(concurrency)}\` (${typeof concurrency})`);
-  }
+  const concurrency = positiveInteger('concurrency', options.concurrency ?? 4);
   const ordered = options.ordered ?? true;
   const { signal } = options;
   const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();

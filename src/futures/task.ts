@@ -2,6 +2,7 @@
 // return Futures, run in worker threads, child processes or the cross-language pool.
 import { availableParallelism } from 'node:os';
 import { OptionError, TimeoutError, WorkerExitedError } from '../errors.js';
+import { nonNegativeInteger, positiveInteger } from '../options.js';
 import type { Executor } from '../pool/executor.js';
 import type { ItemResult } from '../pool/process-pool.js';
 import { ThreadPool, type JsCall, type JsTarget } from '../pool/thread-pool.js';
@@ -120,18 +121,4 @@ async function drive(executor: Executor<unknown>, payload: unknown, future: Futu
 
 function isModuleRef(value: unknown): value is ModuleRef {
   return typeof value === 'object' && value !== null && 'module' in value && 'name' in value;
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new OptionError(`Expected the \`${name}\` option to be a positive integer, got \`${String(value)}\` (${typeof value})`);
-  }
-  return value;
-}
-
-function nonNegativeInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new OptionError(`Expected the \`${name}\` option to be a non-negative integer, got \`${String(value)}\` (${typeof value})`);
-  }
-  return value;
 }

@@ -1,6 +1,6 @@
 // waitFor(inFlight, concurrency?): yields futures as they complete, removing them from the
 // caller's array in place; with a concurrency, yields undefined to ask the caller for more.
-import { OptionError } from '../errors.js';
+import { positiveInteger } from '../options.js';
 import type { DoneFuture, Future } from './future.js';
 
 // Settled futures, in the order they settled; each future is watched once
@@ -84,8 +84,5 @@ class WaitFor<T> implements AsyncIterableIterator<DoneFuture<T> | undefined> {
 }
 
 export function waitFor<T>(inFlight: Future<T>[], concurrency?: number): AsyncIterableIterator<DoneFuture<T> | undefined> {
-  if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1)) {
-    throw new OptionError(`Expected \`concurrency\` to be a positive integer, got \`${String(concurrency)}\` (${typeof concurrency})`);
-  }
-  return new WaitFor(inFlight, concurrency);
+  return new WaitFor(inFlight, concurrency === undefined ? undefined : positiveInteger('concurrency', concurrency));
 }

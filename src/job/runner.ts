@@ -4,6 +4,7 @@
 //   const [ok, err] = await runner.setup();
 //   for await (const r of runner.run()) console.log(r.exit, r.data, r.stdout);
 import { OptionError } from '../errors.js';
+import { iterable } from '../options.js';
 import { ProcessPool, type ItemResult, type PoolOptions } from '../pool/process-pool.js';
 import { resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
@@ -30,9 +31,7 @@ export class JobRunner<T = unknown> {
   #ran = false;
 
   constructor(spec: JobSpec | ResolvedSpec, items: Iterable<T> | AsyncIterable<T>, options: JobRunnerOptions = {}) {
-    if (items === null || typeof items !== 'object' || !(Symbol.iterator in items || Symbol.asyncIterator in items)) {
-      throw new OptionError(`Expected \`items\` to be an Iterable or AsyncIterable, got \`${String(items)}\` (${typeof items})`);
-    }
+    iterable('items', items);
     this.spec = resolveSpec(spec);
     this.pool = new ProcessPool(this.spec, options);
     this.#items = items;

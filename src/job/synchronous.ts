@@ -2,6 +2,7 @@
 // loop in this process (runSingleProcessed), with the same results and error handling.
 import { pathToFileURL } from 'node:url';
 import { AbortError, OptionError } from '../errors.js';
+import { iterable, positiveInteger } from '../options.js';
 import type { DoneFuture, Future } from '../futures/future.js';
 import { task, type ModuleRef, type Task } from '../futures/task.js';
 import { waitFor } from '../futures/wait.js';
@@ -49,15 +50,9 @@ export class SynchronousJob<T = unknown, R = unknown> {
     if (typeof func !== 'function' && (typeof func !== 'object' || func === null)) {
       throw new OptionError(`Expected the \`func\` option to be a function, a { module, name } reference or a job spec, got \`${String(func)}\` (${typeof func})`);
     }
-    if (items === null || typeof items !== 'object' || !(Symbol.iterator in items || Symbol.asyncIterator in items)) {
-      throw new OptionError(`Expected the \`items\` option to be an Iterable or AsyncIterable, got \`${String(items)}\` (${typeof items})`);
-    }
-    const processes = options.processes ?? 4;
-    if (!Number.isSafeInteger(processes) || processes < 1) {
-      throw new OptionError(`Expected the \`processes\` option to be a positive integer, got \`${String(processes)}\` (${typeof processes})`);
-    }
+    iterable('items', items);
     this.#options = options;
-    this.#processes = processes;
+    this.#processes = positiveInteger('processes', options.processes ?? 4);
   }
 
   // Runs the items in parallel; resolves to the results

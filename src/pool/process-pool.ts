@@ -7,37 +7,20 @@
 //                                                      |  result lines on fd 4
 //   callback(result) <-- onResults <-------------------+
 //
-// A child that exits fails the oldest call it was running (WorkerExitedError, or TimeoutError
-// when the pool killed it) and hands its other calls back to the pending queue; a
-// replacement child takes its slot. Every submitted item gets exactly one result.
+// A child that dies fails the call it was running (WorkerExitedError; TimeoutError or a
+// cancellation when the pool killed it) and its other calls go back to the pending queue; when
+// the call to blame cannot be known, they all run again one at a time (see #onExit). A
+// replacement child takes the slot. Every submitted item gets exactly one result.
 import { availableParallelism } from 'node:os';
-import { errorInfo, OptionError, PoolClosedError, type ErrorInfo } from '../errors.js';
+import { errorInfo, PoolClosedError } from '../errors.js';
+import { positiveInteger } from '../options.js';
 import { callLine } from '../protocol/messages.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { Worker, type ChildExit, type OutputSink } from './worker.js';
 import { Depth } from './depth.js';
+import { cancelled, exitCodes, failure, parseRaw, settle, type Call, type ItemResult, type RawResult, type RawResultCallback, type ResultCallback } from './call.js';
 
-// What one item gave
-export interface ItemResult {
-  exit: number;
-  value?: unknown;
-  error?: ErrorInfo;
-  stdout: string;
-  stderr: string;
-  timedOut?: boolean;
-  cancelled?: boolean;
-}
-
-export type ResultCallback = (result: ItemResult) => void;
-
-// A result as the child wrote it: the exit status, and the other fields as the JSON text that
-// follows it (`"value":1,"stdout":"","stderr":""}`). The CLI copies it out without re-encoding.
-export interface RawResult {
-  exit: number;
-  rest: string;
-}
-
-export type RawResultCallback = (result: RawResult) => void;
+export type { ItemResult, RawResult, RawResultCallback, ResultCallback } from './call.js';
 
 export interface PoolOptions {
   // number of children (default: the number of CPUs)
@@ -56,19 +39,6 @@ export interface PoolOptions {
   attachTerminal?: boolean;
 }
 
-interface Call {
-  id: number;
-  json: string;
-  attempt: number;
-  // exactly one of the two is set
-  done: ResultCallback | undefined;
-  rawDone: RawResultCallback | undefined;
-  // called when the call is sent to a child
-  onStart: (() => void) | undefined;
-  // was in flight on a concurrent child that died without naming the culprit: runs alone next
-  suspect?: boolean;
-}
-
 interface Slot {
   worker: Worker | undefined;
   inflight: Map<number, Call>;
@@ -81,7 +51,6 @@ interface Slot {
   isolating: boolean;
 }
 
-const exitCodes = { timeout: 124, dataError: 65, cancelled: 130 } as const;
 
 export class ProcessPool {
   readonly spec: ResolvedSpec;
@@ -392,34 +361,4 @@ export class ProcessPool {
   pids(): number[] {
     return this.#slots.flatMap((slot) => (slot.worker?.alive && slot.worker.pid !== undefined ? [slot.worker.pid] : []));
   }
-}
-
-// Answers a call with a result made here (a failure, a timeout, a cancellation)
-function settle(call: Call, result: ItemResult): void {
-  if (call.done !== undefined) {
-    call.done(result);
-    return;
-  }
-  const { exit, ...rest } = result;
-  call.rawDone!({ exit, rest: JSON.stringify(rest).slice(1) });
-}
-
-function parseRaw(raw: RawResult): ItemResult {
-  const fields = JSON.parse(`{${raw.rest}`) as Omit<ItemResult, 'exit'>;
-  return { exit: raw.exit, ...fields, stdout: fields.stdout ?? '', stderr: fields.stderr ?? '' };
-}
-
-function failure(exit: number, error: ErrorInfo): ItemResult {
-  return { exit, error, stdout: '', stderr: '' };
-}
-
-function cancelled(message: string): ItemResult {
-  return { ...failure(exitCodes.cancelled, { name: 'AbortError', message }), cancelled: true };
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new OptionError(`Expected the \`${name}\` option to be a positive integer, got \`${String(value)}\` (${typeof value})`);
-  }
-  return value;
 }

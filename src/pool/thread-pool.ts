@@ -14,6 +14,7 @@ import { deserializeError } from 'serialize-error';
 import Tinypool, { type TinypoolWorker } from 'tinypool';
 import { OptionError, PoolClosedError, TimeoutError, WorkerExitedError } from '../errors.js';
 import type { Executor, RunOptions } from './executor.js';
+import { positiveInteger } from '../options.js';
 // types only: loading the entry here would install its exit hooks in this process
 import type { CrashReport, WireCall, WireOutcome } from './thread-entry.js';
 
@@ -303,7 +304,3 @@ function toWire(call: JsCall): WireCall {
 }
 
 // An option that must be a whole number above zero
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new OptionError(`${name} must be a positive integer, not ${String(value)}`);
-  return value;
-}

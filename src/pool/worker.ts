@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { SetupError, RemoteError } from '../errors.js';
 import type { ChildMessage, ReadyMessage } from '../protocol/messages.js';
-import type { RawResult } from './process-pool.js';
+import type { RawResult } from './call.js';
 import { initLine } from '../protocol/messages.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { ResolvedSpec } from '../spec/load.js';

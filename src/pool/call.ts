@@ -1,0 +1,63 @@
+// One call of the process pool and the ways it is answered: a result made by a child
+// (copied raw, or parsed), or one made by the pool (a failure, a timeout, a cancellation).
+import type { ErrorInfo } from '../errors.js';
+
+// What one item gave
+export interface ItemResult {
+  exit: number;
+  value?: unknown;
+  error?: ErrorInfo;
+  stdout: string;
+  stderr: string;
+  timedOut?: boolean;
+  cancelled?: boolean;
+}
+
+export type ResultCallback = (result: ItemResult) => void;
+
+// A result as the child wrote it: the exit status, and the other fields as the JSON text that
+// follows it (`"value":1,"stdout":"","stderr":""}`). The CLI copies it out without re-encoding.
+export interface RawResult {
+  exit: number;
+  rest: string;
+}
+
+export type RawResultCallback = (result: RawResult) => void;
+
+export interface Call {
+  id: number;
+  json: string;
+  attempt: number;
+  // exactly one of the two is set
+  done: ResultCallback | undefined;
+  rawDone: RawResultCallback | undefined;
+  // called when the call is sent to a child
+  onStart: (() => void) | undefined;
+  // was in flight on a concurrent child that died without naming the culprit: runs alone next
+  suspect?: boolean;
+}
+
+export const exitCodes = { timeout: 124, dataError: 65, cancelled: 130 } as const;
+
+// Answers a call with a result made here (a failure, a timeout, a cancellation)
+export function settle(call: Call, result: ItemResult): void {
+  if (call.done !== undefined) {
+    call.done(result);
+    return;
+  }
+  const { exit, ...rest } = result;
+  call.rawDone!({ exit, rest: JSON.stringify(rest).slice(1) });
+}
+
+export function parseRaw(raw: RawResult): ItemResult {
+  const fields = JSON.parse(`{${raw.rest}`) as Omit<ItemResult, 'exit'>;
+  return { exit: raw.exit, ...fields, stdout: fields.stdout ?? '', stderr: fields.stderr ?? '' };
+}
+
+export function failure(exit: number, error: ErrorInfo): ItemResult {
+  return { exit, error, stdout: '', stderr: '' };
+}
+
+export function cancelled(message: string): ItemResult {
+  return { ...failure(exitCodes.cancelled, { name: 'AbortError', message }), cancelled: true };
+}
