@@ -149,6 +149,8 @@ function lookup(mod, name) {
 
 async function init(message) {
   captureOutput = message.capture !== false;
+  // Ctrl-C at a terminal reaches the whole process group; the parent ends its children itself
+  if (captureOutput) process.on('SIGINT', () => {});
   const store = { stdout: '', stderr: '' };
   try {
     await capture.run(store, async () => {

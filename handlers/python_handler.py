@@ -32,6 +32,7 @@ import json
 import linecache
 import os
 import select
+import signal
 import sys
 import threading
 import time
@@ -425,9 +426,14 @@ def main():
     else:
         return 0  # end of file before init
     init = json.loads(lines[0])
+    capture = init.get('capture', True) is not False
+    if capture:
+        # Ctrl-C at a terminal reaches the whole process group; the parent ends its children
+        # itself, after it has stopped (only a debugging session attached to the terminal keeps it)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker_id = init.get('worker_id', int(os.environ.get('POLYTASK_WORKER_ID', 0)))
     handler = initialise(init)
-    serve(handler, worker_id, itertools.chain([lines[1:]], stream), init.get('capture', True) is not False)
+    serve(handler, worker_id, itertools.chain([lines[1:]], stream), capture)
     return 0
 
 

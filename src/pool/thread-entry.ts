@@ -141,6 +141,8 @@ function installExitHooks(): void {
     }) as typeof process.exit;
   } else if (state?.isChildProcess === true) {
     const exit = process.exit.bind(process);
+    // Ctrl-C at a terminal reaches the whole process group: the parent ends its workers itself
+    process.on('SIGINT', () => {});
     process.on('uncaughtException', (error) => {
       dying = true;
       const report: CrashReport = { polytaskCrash: serializeError(error) };

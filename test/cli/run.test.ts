@@ -141,6 +141,24 @@ test('Ctrl-C: exit 130, results so far kept, children gone within a second', tim
   await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
 }));
 
+test('Ctrl-C to the whole process group: the children do not die first; no item is reported as crashed', timed(30_000, async () => {
+  const specs = [nodeSpec, ...(runtimes.some((r) => r.name === 'python3' && r.missing === undefined) ? [fixture('specs/python3.yml')] : [])];
+  for (const spec of specs) {
+    const child = spawn(process.execPath, [bin, 'run', '-s', spec, '--handler', 'sleepy', '-p', '2'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stdin.write('1\n');
+    for (let i = 0; i < 10; i++) child.stdin.write('60000\n');
+    await waitUntil(() => stdout.includes('"data":1'), 10_000, 'the first result');
+    const kids = childrenOf(child.pid!);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    process.kill(-child.pid!, 'SIGINT');
+    assert.is(await exited, 130);
+    assert.is(stdout.trim().split('\n').length, 1, `only the finished item: ${stdout}`);
+    await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
+  }
+}));
+
 const orphanSpecs: [string, string][] = [['node', nodeSpec]];
 const python3 = runtimes.find((r) => r.name === 'python3' && r.missing === undefined);
 if (python3 !== undefined) orphanSpecs.push(['python3', fixture('specs/python3.yml')]);

@@ -92,7 +92,8 @@ multi('a signal stops every worker and rejects with an AbortError', timed(20_000
 }));
 
 multi('Ctrl-C: one SIGINT ends every worker, rejects with AbortError, exits 130', timed(30_000, async () => {
-  const child = spawn(process.execPath, [fixture('js/sigint-job.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // its own process group, which gets the SIGINT as a terminal's Ctrl-C would send it
+  const child = spawn(process.execPath, [fixture('js/sigint-job.mjs')], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   child.stdout.on('data', (c) => (stdout += c));
   const childrenOf = () => spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
@@ -100,7 +101,7 @@ multi('Ctrl-C: one SIGINT ends every worker, rejects with AbortError, exits 130'
   await waitUntil(() => childrenOf().length >= 2, 15_000, 'two worker processes');
   const kids = childrenOf();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  child.kill('SIGINT');
+  process.kill(-child.pid!, 'SIGINT');
   assert.is(await exited, 130);
   assert.match(stdout, 'rejected with AbortError');
   await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'the workers to be gone');
