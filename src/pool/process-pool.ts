@@ -159,7 +159,6 @@ export class ProcessPool {
     return this.#enqueue({ id: this.#nextId++, json, attempt: 1, done, rawDone: undefined, onStart });
   }
 
-  // Queues an item already encoded as JSON text (the CLI passes input lines through unchanged)
   // Queues an item already encoded as JSON text, with the result as the child wrote it
   // (see RawResult): the CLI passes input lines through and copies results out unchanged
   submitRawJson(json: string, rawDone: RawResultCallback): void {
@@ -307,7 +306,11 @@ export class ProcessPool {
     const certain = calls.length === 1 || worker.ready?.one_at_a_time === true;
     const blamed = knownId !== undefined ? calls.find((call) => call.id === knownId) : certain ? calls[0] : undefined;
     const requeued = calls.filter((call) => call !== blamed);
-    if (blamed === undefined) for (const call of requeued) call.suspect = true;
+    for (const call of requeued) {
+      // it may have started on the dead child: the handler sees the next attempt number
+      call.attempt++;
+      if (blamed === undefined) call.suspect = true;
+    }
     this.#pending.splice(this.#pendingHead, 0, ...requeued);
     if (blamed !== undefined) {
       if (blamed.id === killedFor?.id) {

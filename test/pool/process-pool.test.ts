@@ -182,4 +182,20 @@ errors('items submitted before a failed start get a SetupError result', timed(20
   await pool.close();
 }));
 
+errors('items in flight on a child killed without a word run again alone, with the next attempt number', timed(20_000, async () => {
+  const code = `export async function main(e, c) {
+    if (e === 'kill') process.kill(process.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
+    return { e, attempt: c.attempt };
+  }`;
+  const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code } }), { processes: 1, pipeline: 4, onWorkerOutput: () => {} });
+  await pool.start();
+  const results = await Promise.all([1, 'kill', 2].map((item) => pool.run(item)));
+  await pool.close();
+  assert.equal(results[0]!.value, { e: 1, attempt: 2 });
+  assert.is(results[1]!.error?.name, 'WorkerExitedError');
+  assert.is(results[1]!.exit, 128 + 9);
+  assert.equal(results[2]!.value, { e: 2, attempt: 2 });
+}));
+
 errors.run();
