@@ -9,6 +9,7 @@ export const exitCodes = {
   usage: 2,
   badLine: 65,
   interrupted: 130,
+  brokenPipe: 141,
 } as const;
 
 // Prints an error as one clear message; a stack only for what is not a user error

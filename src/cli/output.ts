@@ -9,9 +9,16 @@ export class LineWriter {
   readonly #stream: Writable;
   #buffer = '';
   #flushTimer: NodeJS.Immediate | undefined;
+  #failed = false;
 
-  constructor(stream: Writable) {
+  // `onError` hears of the first write error (EPIPE when the reader stopped, say)
+  constructor(stream: Writable, onError: (error: Error) => void) {
     this.#stream = stream;
+    stream.on('error', (error) => {
+      if (this.#failed) return;
+      this.#failed = true;
+      onError(error);
+    });
   }
 
   // Queues lines; resolves once the stream can take more
@@ -21,23 +28,24 @@ export class LineWriter {
       await this.flush();
     } else {
       // whatever arrives in this turn of the event loop goes out together
-      this.#flushTimer ??= setImmediate(() => void this.flush());
+      this.#flushTimer ??= setImmediate(() => void this.flush().catch(() => {}));
     }
   }
 
   async flush(): Promise<void> {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
-    if (this.#buffer === '') return;
+    if (this.#buffer === '' || this.#failed) return;
     const text = this.#buffer;
     this.#buffer = '';
-    if (!this.#stream.write(text)) await once(this.#stream, 'drain');
+    // the 'error' listener reports a failure; the wait for 'drain' ends with it too
+    if (!this.#stream.write(text)) await Promise.race([once(this.#stream, 'drain'), once(this.#stream, 'error')]).catch(() => {});
   }
 
   // Flushes and, for a file, closes it
   async end(closeStream: boolean): Promise<void> {
     await this.flush();
-    if (!closeStream) return;
+    if (!closeStream || this.#failed) return;
     this.#stream.end();
     await once(this.#stream, 'finish');
   }

@@ -1,5 +1,6 @@
 // `polytask run -s spec.yml [-d data.jsonl]`: JSON lines in, one JSON result per line out
 import { createReadStream, createWriteStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { AbortError, type ParseError } from '../errors.js';
@@ -42,6 +43,19 @@ export class RunCommand extends Command {
     const { stdout, stderr } = this.context;
     const spec = await loadSpecForCli(this.spec, { handler: this.handler, setupHook: this.setupHook }, stderr);
     if (typeof spec === 'number') return spec;
+    const input = this.data === undefined || this.data === '-' ? this.context.stdin : createReadStream(this.data);
+    const toFile = this.output !== undefined;
+    const output = toFile ? createWriteStream(this.output!) : stdout;
+    try {
+      await Promise.all([
+        input === this.context.stdin ? undefined : opened(input, `cannot read --data ${this.data}`),
+        toFile ? opened(output, `cannot write --output ${this.output}`) : undefined,
+      ]);
+    } catch (error) {
+      if (input !== this.context.stdin) input.destroy();
+      if (toFile) output.destroy();
+      return reportError(stderr, error);
+    }
     const pool = new ProcessPool(spec, {
       ...(this.processes === undefined ? {} : { processes: this.processes }),
       ...(this.timeout === undefined ? {} : { timeout: Math.max(1, Math.round(this.timeout * 1000)) }),
@@ -51,26 +65,18 @@ export class RunCommand extends Command {
     try {
       await pool.start();
     } catch (error) {
+      if (input !== this.context.stdin) input.destroy();
+      if (toFile) output.destroy();
       return reportError(stderr, error);
     }
 
-    const input = this.data === undefined || this.data === '-' ? this.context.stdin : createReadStream(this.data);
-    const inputOpened = new Promise<void>((resolve, reject) => {
-      if (input === this.context.stdin) resolve();
-      else input.once('open', () => resolve()).once('error', reject);
-    });
-    try {
-      await inputOpened;
-    } catch (error) {
-      await pool.close();
-      return reportError(stderr, new Error(`cannot read --data ${this.data}: ${(error as Error).message}`));
-    }
-    const toFile = this.output !== undefined;
-    const writer = new LineWriter(toFile ? createWriteStream(this.output!) : stdout);
-
     const abort = new AbortController();
+    // the output went away (a reader that stopped, a full disk): stop the run
+    const writer = new LineWriter(output, (error) => abort.abort(Object.assign(new Error(`cannot write the results: ${error.message}`), { name: 'OutputError', cause: error })));
+    // a second Ctrl-C while stopping exits at once
+    const exitNow = () => process.exit(exitCodes.interrupted);
     const onSigint = () => {
-      process.once('SIGINT', () => process.exit(exitCodes.interrupted));
+      process.once('SIGINT', exitNow);
       abort.abort();
     };
     process.once('SIGINT', onSigint);
@@ -103,12 +109,18 @@ export class RunCommand extends Command {
       if (error instanceof AbortError) {
         const reason = abort.signal.reason;
         if (reason instanceof Error && reason.name === 'ParseError') return reportError(stderr, reason, exitCodes.itemFailed);
+        if (reason instanceof Error && reason.name === 'OutputError') {
+          // a reader that stopped reading (`| head`) ends the run quietly, as SIGPIPE would
+          if ((reason.cause as NodeJS.ErrnoException).code === 'EPIPE') return exitCodes.brokenPipe;
+          return reportError(stderr, reason, exitCodes.itemFailed);
+        }
         stderr.write(`polytask: interrupted; ${total} results written\n`);
         return exitCodes.interrupted;
       }
       throw error;
     } finally {
       process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGINT', exitNow);
       await pool.close();
       await writer.end(toFile);
       if (input !== this.context.stdin) input.destroy();
@@ -120,6 +132,14 @@ export class RunCommand extends Command {
 function badLineResult(error: ParseError): RawResult {
   const fields = { error: { name: error.name, message: error.message }, stdout: '', stderr: '' };
   return { exit: exitCodes.badLine, rest: JSON.stringify(fields).slice(1) };
+}
+
+// Resolves once a file stream is open; rejects with `what` and the system's reason
+function opened(stream: Readable | Writable, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (error) => reject(new Error(`${what}: ${error.message}`, { cause: error })));
+  });
 }
 
 // One output line; the item's text and the child's fields are copied as they came, never re-encoded

@@ -13,6 +13,8 @@ export interface MapOptions {
   signal?: AbortSignal;
 }
 
+const noop = () => {};
+
 // Wraps what fn returned (a Future, a promise or a value) in a Future
 function asFuture<R>(returned: R | PromiseLike<R> | Future<R>, item: unknown): Future<R> {
   if (returned instanceof Future) return returned;
@@ -34,33 +36,40 @@ export async function* map<T, R>(
   // in input order; a completed future stays until it is yielded (ordered) or is taken at once
   const window: Future<R>[] = [];
   let exhausted = false;
-  const aborted = new Promise<never>((_, reject) => {
-    const fail = () => reject(new AbortError('map() was aborted', { cause: signal?.reason }));
-    if (signal?.aborted) fail();
-    else signal?.addEventListener('abort', fail, { once: true });
-  });
-  aborted.catch(() => {});
+  // an abort cancels the calls in flight, which ends the wait below (no long-lived promise
+  // is raced at each step: every race would keep its step's result alive)
+  const onAbort = () => {
+    for (const future of window) future.cancel();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const checkAbort = () => {
+    if (signal?.aborted) throw new AbortError('map() was aborted', { cause: signal.reason });
+  };
   try {
+    checkAbort();
     for (;;) {
       while (!exhausted && window.length < concurrency) {
         const step = await iterator.next();
         if (step.done) exhausted = true;
         else window.push(asFuture(fn(step.value), step.value));
       }
+      checkAbort();
       if (window.length === 0) return;
       let next: Future<R>;
       if (ordered) {
         next = window[0]!;
-        await Promise.race([next.then(() => {}, () => {}), aborted]);
+        await next.then(noop, noop);
         window.shift();
       } else {
-        await Promise.race([Promise.race(window.map((f) => f.then(() => {}, () => {}))), aborted]);
+        await Promise.race(window.map((f) => f.then(noop, noop)));
         const index = window.findIndex((f) => f.done());
         next = window.splice(index, 1)[0]!;
       }
+      checkAbort();
       yield next.result();
     }
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     for (const future of window) future.cancel();
     if (!exhausted) await iterator.return?.();
   }

@@ -16,13 +16,17 @@ export class SpecExecutor implements Executor<unknown> {
     const { signal } = options;
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<ItemResult>((resolve, reject) => {
+      let id = 0;
+      let settled = false;
       const onAbort = () => this.pool.cancel(id, 'the future was cancelled');
-      const id = this.pool.submit(item, (result) => {
+      id = this.pool.submit(item, (result) => {
+        settled = true;
         signal.removeEventListener('abort', onAbort);
         if (result.error === undefined) resolve(result);
         else reject(signal.aborted ? signal.reason : toError(result));
       }, options.onStart);
-      signal.addEventListener('abort', onAbort, { once: true });
+      // an item answered at once (a closed pool, say) needs no listener
+      if (!settled) signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -64,6 +64,10 @@ export class SynchronousJob<T = unknown, R = unknown> {
       : task(spec, { processes: this.#processes, ...(timeout === undefined ? {} : { timeout }) })) as Task<unknown[], unknown>;
     const stop = new AbortController();
     const onSignal = () => stop.abort(new AbortError('the job was aborted', { cause: this.#options.signal?.reason }));
+    // stopping cancels the calls in flight, which ends the wait for the next completion
+    stop.signal.addEventListener('abort', () => {
+      for (const f of inFlight) f.cancel();
+    }, { once: true });
     this.#options.signal?.addEventListener('abort', onSignal, { once: true });
     const sigint = interruptOnSigint(stop);
     const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
@@ -74,11 +78,11 @@ export class SynchronousJob<T = unknown, R = unknown> {
     let exhausted = false;
     try {
       if (this.#options.signal?.aborted) onSignal();
-      const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(stop.signal.reason), { once: true }));
-      stopped.catch(() => {});
       const waiting = waitFor(inFlight, this.#processes);
       for (;;) {
-        const step = await Promise.race([waiting.next(), stopped]);
+        if (stop.signal.aborted) throw stop.signal.reason;
+        const step = await waiting.next();
+        if (stop.signal.aborted) throw stop.signal.reason;
         if (step.done) break;
         const future: DoneFuture<unknown> | undefined = step.value;
         if (future === undefined) {

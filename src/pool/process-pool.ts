@@ -12,7 +12,7 @@
 // the call to blame cannot be known, they all run again one at a time (see #onExit). A
 // replacement child takes the slot. Every submitted item gets exactly one result.
 import { availableParallelism } from 'node:os';
-import { errorInfo, PoolClosedError } from '../errors.js';
+import { errorInfo, PoolClosedError, type ErrorInfo } from '../errors.js';
 import { positiveInteger } from '../options.js';
 import { callLine } from '../protocol/messages.js';
 import type { ResolvedSpec } from '../spec/load.js';
@@ -45,8 +45,8 @@ interface Slot {
   depth: Depth;
   timer: NodeJS.Timeout | undefined;
   timedHead: number | undefined;
-  // the call the pool killed this child for (a timeout or a cancel), and the result it gets
-  killedFor: { id: number; result: ItemResult } | undefined;
+  // the calls the pool killed this child for (timeouts, cancels), and the results they get
+  killedFor: Map<number, ItemResult>;
   // a suspect call is in flight: nothing else goes to this child until it is answered
   isolating: boolean;
 }
@@ -70,6 +70,8 @@ export class ProcessPool {
   readonly #keepAlive: boolean;
   readonly #attachTerminal: boolean;
   #referenced = true;
+  // set when every child has died and none could be restarted
+  #noChildLeft: ErrorInfo | undefined;
 
   constructor(spec: ResolvedSpec, options: PoolOptions = {}) {
     this.spec = spec;
@@ -113,13 +115,14 @@ export class ProcessPool {
   async #startAll(): Promise<void> {
     for (let id = 0; id < this.processes; id++) {
       const depth = new Depth(this.#pipeline);
-      this.#slots.push({ worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, killedFor: undefined, isolating: false });
+      this.#slots.push({ worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, killedFor: new Map(), isolating: false });
     }
     const results = await Promise.allSettled(this.#slots.map((_, id) => this.#startWorker(id)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
       const info = { name: 'SetupError', message: errorInfo(failed.reason).message };
       for (const call of this.#takePending()) settle(call, failure(1, info));
+      this.#updateRef();
       await this.close();
       throw failed.reason;
     }
@@ -170,6 +173,10 @@ export class ProcessPool {
       settle(call, cancelled(new PoolClosedError().message));
       return 0;
     }
+    if (this.#noChildLeft !== undefined) {
+      settle(call, failure(1, this.#noChildLeft));
+      return 0;
+    }
     this.#pending.push(call);
     if (this.#started === undefined) void this.start().catch(() => {});
     this.#updateRef();
@@ -188,8 +195,8 @@ export class ProcessPool {
       return true;
     }
     const slot = this.#slots.find((s) => s.inflight.has(id));
-    if (slot === undefined || slot.killedFor !== undefined) return false;
-    slot.killedFor = { id, result: cancelled(message) };
+    if (slot === undefined || slot.killedFor.has(id)) return false;
+    slot.killedFor.set(id, cancelled(message));
     slot.worker?.kill('SIGKILL');
     return true;
   }
@@ -277,8 +284,9 @@ export class ProcessPool {
     slot.timedHead = headId;
     slot.timer = headId === undefined ? undefined : setTimeout(() => {
       if (slot.inflight.keys().next().value !== headId) return;
+      if (slot.killedFor.has(headId)) return;
       const message = `item timed out after ${this.#timeout} ms; its child was killed and replaced`;
-      slot.killedFor = { id: headId, result: { ...failure(exitCodes.timeout, { name: 'TimeoutError', message }), timedOut: true } };
+      slot.killedFor.set(headId, { ...failure(exitCodes.timeout, { name: 'TimeoutError', message }), timedOut: true });
       slot.worker?.kill('SIGKILL');
     }, this.#timeout);
   }
@@ -292,35 +300,41 @@ export class ProcessPool {
     slot.inflight.clear();
     this.#inflightCount -= calls.length;
     const killedFor = slot.killedFor;
-    slot.killedFor = undefined;
+    slot.killedFor = new Map();
     if (this.#closed) {
       for (const call of calls) settle(call, cancelled('the pool was closed while the item was running'));
       return;
     }
     slot.isolating = false;
-    // the item to blame: the one the pool timed out, the one that said it exits, or the only
-    // one that can have been running. Otherwise (a child that runs items concurrently or
+    // the calls the pool killed the child for (timeouts, cancels) get those results
+    const remaining = calls.filter((call) => {
+      const result = killedFor.get(call.id);
+      if (result !== undefined) settle(call, result);
+      return result === undefined;
+    });
+    // the item to blame for a death the pool did not cause: the one that said it exits, or the
+    // only one that can have been running. Otherwise (a child that runs items concurrently or
     // batches its results died without a word) every item in flight is a suspect and runs
     // again alone, so that only the culprit fails.
-    const knownId = killedFor?.id ?? worker.exitingId;
-    const certain = calls.length === 1 || worker.ready?.one_at_a_time === true;
-    const blamed = knownId !== undefined ? calls.find((call) => call.id === knownId) : certain ? calls[0] : undefined;
-    const requeued = calls.filter((call) => call !== blamed);
+    let blamed: Call | undefined;
+    if (killedFor.size === 0) {
+      const certain = remaining.length === 1 || worker.ready?.one_at_a_time === true;
+      blamed = worker.exitingId !== undefined ? remaining.find((call) => call.id === worker.exitingId) : certain ? remaining[0] : undefined;
+    }
+    const requeued = remaining.filter((call) => call !== blamed);
     for (const call of requeued) {
       // it may have started on the dead child: the handler sees the next attempt number
       call.attempt++;
-      if (blamed === undefined) call.suspect = true;
+      if (blamed === undefined && killedFor.size === 0) call.suspect = true;
     }
     this.#pending.splice(this.#pendingHead, 0, ...requeued);
     if (blamed !== undefined) {
-      if (blamed.id === killedFor?.id) {
-        settle(blamed, killedFor.result);
-      } else {
-        const how = exit.signal === null ? `exited with status ${exit.code}` : `was killed by ${exit.signal}`;
-        settle(blamed, failure(exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }));
-      }
+      const how = exit.signal === null ? `exited with status ${exit.code}` : `was killed by ${exit.signal}`;
+      // a child that exits with status 0 in the middle of an item has still failed it
+      settle(blamed, failure(exit.status === 0 ? 1 : exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }));
     }
     slot.depth.reset();
+    this.#updateRef();
     this.#startWorker(worker.id).catch((error: unknown) => this.#onRestartFailed(worker.id, error));
   }
 
@@ -329,10 +343,12 @@ export class ProcessPool {
     if (this.#closed) return;
     const slot = this.#slots[id]!;
     slot.worker = undefined;
-    process.stderr.write(`polytask: child ${id} could not be restarted: ${errorInfo(error).message}\n`);
+    this.#onOutput(Buffer.from(`polytask: child ${id} could not be restarted: ${errorInfo(error).message}\n`), 'stderr', id);
     if (this.#slots.some((s) => s.worker !== undefined)) return;
-    const info = { name: 'SetupError', message: `no child is left to run the item: ${errorInfo(error).message}` };
-    for (const call of this.#takePending()) settle(call, failure(1, info));
+    // from now on every item, queued or still to come, fails at once
+    this.#noChildLeft = { name: 'SetupError', message: `no child is left to run the item: ${errorInfo(error).message}` };
+    for (const call of this.#takePending()) settle(call, failure(1, this.#noChildLeft));
+    this.#updateRef();
   }
 
   #takePending(): Call[] {

@@ -45,9 +45,11 @@ type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => v
 const exitCodeField = 'polytaskExitCode';
 const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'thread-entry.js');
 
-// This process's Node flags, without those that only make sense for a main script given on
-// the command line (`node --input-type=module -e ...` would make every worker fail to start)
-function workerExecArgv(): string[] {
+// The Node flags for the workers: this process's, without those that only make sense for a
+// main script given on the command line (`node --input-type=module -e ...` would make every
+// worker fail to start). Threads inherit the flags when nothing needs removing: an explicit
+// list is checked, and refuses process-wide flags such as --expose-gc.
+function workerExecArgv(isProcess: boolean, extra: string[]): { execArgv?: string[] } {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
@@ -60,7 +62,8 @@ function workerExecArgv(): string[] {
       out.push(arg);
     }
   }
-  return out;
+  if (!isProcess && out.length === argv.length && extra.length === 0) return {};
+  return { execArgv: [...out, ...extra] };
 }
 
 // One call of run(), from the queue to its settlement. It is also the abort signal tinypool
@@ -150,7 +153,7 @@ export class ThreadPool implements Executor<JsCall> {
       idleTimeout: positiveInteger('idleTimeout', options.idleTimeout ?? 30_000),
       // a child process gets only tinypool's own variable unless given the environment
       ...(isProcess ? { env: process.env as Record<string, string>, serialization: 'advanced' as const } : {}),
-      execArgv: [...workerExecArgv(), ...(heapMb && isProcess ? [`--max-old-space-size=${heapMb}`] : [])],
+      ...workerExecArgv(isProcess, heapMb && isProcess ? [`--max-old-space-size=${heapMb}`] : []),
       ...(heapMb && !isProcess ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
     });
     // a worker died with no call on it: between calls, or while it started. When none is left,

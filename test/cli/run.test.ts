@@ -98,6 +98,8 @@ test('spec, usage and setup errors exit 2 with one clear message and no stack', 
     [['run', '-s', nodeSpec, '--on-bad-line', 'skip'], '--on-bad-line'],
     [['run', '-s', nodeSpec, '--handler', 'nope'], 'handler function "nope" is not exported'],
     [['run'], '-s,--spec'],
+    [['run', '-s', nodeSpec, '-o', path.join(dir, 'no-such-dir', 'out.jsonl')], 'cannot write --output'],
+    [['run', '-s', nodeSpec, '-d', path.join(dir, 'no-such-input.jsonl')], 'cannot read --data'],
   ];
   for (const [args, message] of cases) {
     const r = cli(args, '');
@@ -107,6 +109,17 @@ test('spec, usage and setup errors exit 2 with one clear message and no stack', 
     assert.not.match(r.stderr, 'dist/src', 'nothing of polytask\'s own code');
     assert.is(r.stdout, '');
   }
+}));
+
+test('a reader that stops reading (| head -1) ends the run quietly with status 141', timed(30_000, async () => {
+  const data = write('many.jsonl', Array.from({ length: 50_000 }, (_, i) => `"x${i}"`).join('\n'));
+  const child = spawn(process.execPath, [bin, 'run', '-s', nodeSpec, '-d', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stdout.once('data', () => child.stdout.destroy());
+  assert.is(await exited, 141);
+  assert.not.match(stderr, /\n\s+at /, 'no stack trace');
 }));
 
 test('validate loads the spec and starts a child', timed(20_000, async () => {

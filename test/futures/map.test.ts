@@ -1,5 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { task } from '../../src/futures/task.js';
 import { map } from '../../src/futures/map.js';
 import { AbortError } from '../../src/errors.js';
@@ -45,7 +48,7 @@ test('reads the input lazily: at most concurrency items ahead', timed(20_000, as
   }
 }));
 
-test('an error is thrown at its place; leaving the loop cancels the rest', timed(20_000, async () => {
+test('an error is thrown at its place; the calls in flight are stopped', timed(20_000, async () => {
   const futures: { done(): boolean }[] = [];
   const fail = (x: number) => {
     const f = square(x === 3 ? Number.NaN : x);
@@ -61,6 +64,25 @@ test('an error is thrown at its place; leaving the loop cancels the rest', timed
   // nothing is left running: each call finished or was cancelled
   assert.ok(futures.length >= 3);
   assert.ok(futures.every((f) => f.done()));
+}));
+
+test('leaving the loop early stops the calls still running (a spec task: their children are killed)', timed(20_000, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'polytask-map-'));
+  const code = `import { writeFileSync } from 'node:fs';
+export async function main(e) {
+  await new Promise((r) => setTimeout(r, e.ms));
+  writeFileSync(e.file, 'written');
+  return e.file;
+}`;
+  const slowWrite = task({ exec_type: 'node', exec_info: { code } }, { processes: 3 });
+  const items = [10, 1000, 1000, 1000].map((ms, i) => ({ ms, file: path.join(dir, `f${i}`) }));
+  for await (const first of map(slowWrite, items, { concurrency: 4, ordered: false })) {
+    assert.is((first as { value: string }).value, items[0]!.file);
+    break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await slowWrite.close();
+  assert.ok(items.slice(1).every((item) => !existsSync(item.file)), 'the cancelled calls did not finish');
 }));
 
 test('a signal stops it with an AbortError', timed(20_000, async () => {

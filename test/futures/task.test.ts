@@ -1,12 +1,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { task } from '../../src/futures/task.js';
 import { CancelledError, OptionError, RemoteError, TimeoutError, WorkerExitedError } from '../../src/errors.js';
 import type { ItemResult } from '../../src/pool/process-pool.js';
-import { fixture, timed } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { fixture, repoRoot, timed, waitUntil } from '../helpers.js';
 import { runtimes } from '../runtimes.js';
 
 const tasksModule = new URL(`file://${fixture('js/tasks.mjs')}`);
@@ -100,31 +101,33 @@ for (const runtime of ['thread', 'process'] as const) {
   }));
 
   it('cancel(): a pending call never starts; a running one is stopped', timed(30_000, async () => {
-    const slow = track(task(async (ms: number) => {
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      return ms;
-    }, { runtime, concurrency: 1 }));
-    const running = slow(10_000);
-    const pending = slow(10);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.ok(running.running());
+    const writeLater = track(task<[string, number], string>({ module: tasksModule, name: 'writeLater' }, { runtime, concurrency: 1 }));
+    const [first, second] = [path.join(scratch, `${runtime}-running`), path.join(scratch, `${runtime}-pending`)];
+    const running = writeLater(first, 1000);
+    const pending = writeLater(second, 0);
+    await waitUntil(() => running.running(), 10_000, 'the first call to start');
     assert.is(pending.state, 'pending');
     assert.ok(pending.cancel());
     assert.ok(running.cancel());
     assert.instance(await rejection(running), CancelledError);
-    assert.is(await slow(5), 5, 'the worker was replaced');
+    // the running call would have written its file after 1 s: its worker was stopped
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.not.ok(existsSync(first), 'the running call was stopped');
+    assert.not.ok(existsSync(second), 'the pending call never ran');
+    assert.is(await writeLater(path.join(scratch, `${runtime}-after`), 0), 'written', 'a new worker runs the next call');
   }));
 
-  it('a signal cancels every unfinished call', timed(20_000, async () => {
+  it('a signal cancels every unfinished call, and stops the running ones', timed(20_000, async () => {
     const controller = new AbortController();
-    const slow = track(task(async (ms: number) => {
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      return ms;
-    }, { runtime, concurrency: 2, signal: controller.signal }));
-    const futures = [5_000, 5_000, 5_000].map((ms) => slow(ms));
+    const writeLater = track(task<[string, number], string>({ module: tasksModule, name: 'writeLater' }, { runtime, concurrency: 2, signal: controller.signal }));
+    const files = [1, 2, 3].map((i) => path.join(scratch, `${runtime}-signal-${i}`));
+    const futures = files.map((file) => writeLater(file, 1000));
+    await waitUntil(() => futures.filter((f) => f.running()).length === 2, 10_000, 'two calls to start');
     controller.abort();
     for (const f of futures) assert.ok(f.cancelled());
-    assert.ok(slow(1).cancelled(), 'calls after the abort are cancelled at once');
+    assert.ok(writeLater(path.join(scratch, 'never'), 0).cancelled(), 'calls after the abort are cancelled at once');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.ok(files.every((file) => !existsSync(file)), 'no call wrote its file');
   }));
 
   it.run();
@@ -144,6 +147,18 @@ for (const runtime of runtimes.filter((r) => r.missing === undefined && r.name !
     assert.ok(error.traceback.length > 0);
   }));
 }
+specs('idle children of a spec task do not keep the process alive, even after a crash', timed(20_000, async () => {
+  const script = `
+    import { task } from './dist/src/index.js';
+    const t = task({ exec_type: 'node', exec_info: { code: 'export function main(e) { if (e === 1) process.exit(3); return e; }' } }, { processes: 1 });
+    const failed = await t(1).then(() => 'ok', (e) => e.name);
+    console.log(failed, (await t(2)).value);
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8', timeout: 15_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'WorkerExitedError 2');
+}));
+
 specs.run();
 
 const options = suite('task() options');

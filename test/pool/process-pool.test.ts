@@ -3,6 +3,9 @@ import * as assert from 'uvu/assert';
 import { ProcessPool, type ItemResult } from '../../src/pool/process-pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
 import { SetupError } from '../../src/errors.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { isAlive, timed, waitUntil } from '../helpers.js';
 import { availableRuntimes, makePool, type Runtime } from '../runtimes.js';
 
@@ -196,6 +199,58 @@ errors('items in flight on a child killed without a word run again alone, with t
   assert.is(results[1]!.error?.name, 'WorkerExitedError');
   assert.is(results[1]!.exit, 128 + 9);
   assert.equal(results[2]!.value, { e: 2, attempt: 2 });
+}));
+
+errors('two calls cancelled on the same child both end cancelled, and neither runs again', timed(20_000, async () => {
+  const code = `export async function main(e, c) {
+    await new Promise((r) => setTimeout(r, 300));
+    return { e, attempt: c.attempt };
+  }`;
+  const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code } }), { processes: 1, pipeline: 4, onWorkerOutput: () => {} });
+  await pool.start();
+  const results: Promise<ItemResult>[] = [];
+  const ids = ['a', 'b', 'c'].map((item) => {
+    let resolve!: (r: ItemResult) => void;
+    results.push(new Promise((r) => (resolve = r)));
+    return pool.submit(item, resolve);
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(pool.cancel(ids[0]!));
+  assert.ok(pool.cancel(ids[1]!));
+  const [a, b, c] = await Promise.all(results);
+  await pool.close();
+  assert.is(a!.cancelled, true);
+  assert.is(b!.cancelled, true);
+  assert.equal(c!.value, { e: 'c', attempt: 2 });
+}));
+
+errors('once no child can be restarted, every later item still gets a (failed) result', timed(20_000, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'polytask-restart-'));
+  // the setup hook works the first time only: the replacement child cannot start
+  const code = `import { existsSync, writeFileSync } from 'node:fs';
+const marker = ${JSON.stringify(path.join(dir, 'started'))};
+export function setup() {
+  if (existsSync(marker)) throw new Error('second start');
+  writeFileSync(marker, 'x');
+}
+export function main(e) {
+  if (e === 'exit') process.exit(2);
+  return e;
+}`;
+  const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code, setup_hook: 'setup' } }), { processes: 1, onWorkerOutput: () => {} });
+  assert.is((await pool.run('exit')).error?.name, 'WorkerExitedError');
+  const later = await pool.run('later');
+  assert.is(later.error?.name, 'SetupError');
+  assert.match(later.error!.message, 'second start');
+  await pool.close();
+}));
+
+errors('a child that exits with status 0 in the middle of an item fails it', timed(20_000, async () => {
+  const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code: 'export function main() { process.exit(0); }' } }), { processes: 1, onWorkerOutput: () => {} });
+  const result = await pool.run(1);
+  await pool.close();
+  assert.is(result.error?.name, 'WorkerExitedError');
+  assert.is(result.exit, 1);
 }));
 
 errors.run();
