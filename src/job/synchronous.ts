@@ -62,6 +62,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
     const run = (spec === undefined
       ? task(this.#options.func as (...a: unknown[]) => unknown, { concurrency: this.#processes, ...(timeout === undefined ? {} : { timeout }), ...(runtime === undefined ? {} : { runtime }) })
       : task(spec, { processes: this.#processes, ...(timeout === undefined ? {} : { timeout }) })) as Task<unknown[], unknown>;
+    const inFlight: Future<unknown>[] = [];
     const stop = new AbortController();
     const onSignal = () => stop.abort(new AbortError('the job was aborted', { cause: this.#options.signal?.reason }));
     // stopping cancels the calls in flight, which ends the wait for the next completion
@@ -71,7 +72,6 @@ export class SynchronousJob<T = unknown, R = unknown> {
     this.#options.signal?.addEventListener('abort', onSignal, { once: true });
     const sigint = interruptOnSigint(stop);
     const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
-    const inFlight: Future<unknown>[] = [];
     const positions = new Map<number, { index: number; item: T }>();
     const results: (R | undefined)[] = [];
     let next = 0;
@@ -112,8 +112,6 @@ export class SynchronousJob<T = unknown, R = unknown> {
           throw error;
         }
       }
-      // holes left by suppressed items at the end are undefined too
-      results.length = ordered ? next : results.length;
       return results;
     } finally {
       sigint.remove();
