@@ -41,7 +41,10 @@ function runFile(file) {
       const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
       let failed = total - passed - skipped;
-      if ((code !== 0 || signal !== null) && failed === 0) failed = 1;
+      if ((code !== 0 || signal !== null) && failed === 0) {
+        process.stdout.write(`✘ ${path.relative(root, file)} ended with ${signal ?? `status ${code}`} and no failed test: counted as one failure\n`);
+        failed = 1;
+      }
       resolve({ passed, failed });
     });
   });
