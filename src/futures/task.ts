@@ -25,6 +25,9 @@ export interface TaskOptions {
   retries?: number;
   // where a JavaScript task runs: 'thread' (default) or 'process' (for native modules that break in threads)
   runtime?: 'thread' | 'process';
+  // heap limit of each JavaScript worker in MB: a call that needs more fails with
+  // WorkerExitedError and its worker is replaced (gives the task a pool of its own)
+  maxMemoryMb?: number;
 }
 
 export interface ModuleRef {
@@ -71,8 +74,11 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
     const jsTarget: JsTarget = typeof target === 'function'
       ? { kind: 'source', source: target.toString() }
       : { kind: 'module', url: String(target.module instanceof URL ? target.module.href : target.module), name: target.name };
-    owned = size !== undefined;
-    executor = (owned ? new ThreadPool({ runtime, concurrency: size ?? availableParallelism() }) : defaultPool(runtime)) as Executor<unknown>;
+    const memory = options.maxMemoryMb === undefined ? undefined : positiveInteger('maxMemoryMb', options.maxMemoryMb);
+    owned = size !== undefined || memory !== undefined;
+    executor = (owned
+      ? new ThreadPool({ runtime, concurrency: size ?? availableParallelism(), ...(memory === undefined ? {} : { maxOldGenerationSizeMb: memory }) })
+      : defaultPool(runtime)) as Executor<unknown>;
     payload = (args): JsCall => ({ target: jsTarget, args });
   } else {
     const spec = isResolvedSpec(target) ? target : resolveSpec(target);

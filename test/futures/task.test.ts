@@ -83,6 +83,16 @@ for (const runtime of ['thread', 'process'] as const) {
     assert.is(await risky(4), 4);
   }));
 
+  it('a call that runs out of memory fails with WorkerExitedError; the next call works', timed(60_000, async () => {
+    const hog = track(task((n: number) => {
+      if (n === 0) return 'small';
+      const keep: number[][] = [];
+      for (;;) keep.push(new Array(1_000_000).fill(n));
+    }, { runtime, concurrency: 1, maxMemoryMb: 64 }));
+    assert.instance(await rejection(hog(1)), WorkerExitedError);
+    assert.is(await hog(0), 'small');
+  }));
+
   it('timeout stops the call with TimeoutError; the next call gets a new worker', timed(30_000, async () => {
     const slow = track(task(async (ms: number) => {
       await new Promise((resolve) => setTimeout(resolve, ms));
