@@ -19,7 +19,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
   readonly #promise: Promise<T>;
   #resolve!: (value: T) => void;
   #reject!: (error: Error) => void;
-  readonly #abort = new AbortController();
+  // created when first asked for (an AbortSignal costs some microseconds and memory)
+  #abort: AbortController | undefined;
+  // the executors' listeners of the cancel (see onAbort)
+  #onAbort: Set<() => void> | undefined;
 
   constructor(args: readonly unknown[]) {
     this.id = nextId++;
@@ -34,6 +37,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   // Aborted when the future is cancelled: the executor stops (or never starts) the call
   get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#state === 'cancelled') this.#abort.abort(this.#error);
+    }
     return this.#abort.signal;
   }
 
@@ -76,8 +83,24 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const error = new CancelledError(this.id);
     this.#error = error;
     this.#reject(error);
-    this.#abort.abort(error);
+    this.#abort?.abort(error);
+    const listeners = this.#onAbort;
+    this.#onAbort = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
     return true;
+  }
+
+  // For executors: calls the listener when the future is cancelled, right after its signal
+  // aborts (cheaper than an 'abort' listener on the signal), at once when it was cancelled
+  // already; returns the unsubscribe
+  onAbort(listener: () => void): () => void {
+    if (this.#state === 'cancelled') {
+      listener();
+      return () => {};
+    }
+    const listeners = (this.#onAbort ??= new Set());
+    listeners.add(listener);
+    return () => this.#onAbort?.delete(listener);
   }
 
   then<R1 = T, R2 = never>(

@@ -112,7 +112,13 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
 async function drive(executor: Executor<unknown>, payload: unknown, future: Future<unknown>, options: { timeout: number | undefined; retries: number }): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const value = await executor.run(payload, { signal: future.signal, timeout: options.timeout, onStart: () => future.setRunning() });
+      // the future's signal is made only if the executor asks for it
+      const value = await executor.run(payload, {
+        get signal() { return future.signal; },
+        onAbort: (listener) => future.onAbort(listener),
+        timeout: options.timeout,
+        onStart: () => future.setRunning(),
+      });
       future.setResult(value);
       return;
     } catch (error) {

@@ -6,6 +6,7 @@
 //
 // A call that ends its worker (process.exit, an uncaught exception, running out of memory)
 // must fail the call, never hang it: see installExitHooks().
+import type { MessagePort } from 'node:worker_threads';
 import { serializeError, type ErrorObject } from 'serialize-error';
 
 // One call as it crosses to the worker: `s` the function's source, or `u` + `n` the module and
@@ -15,6 +16,13 @@ export interface WireCall {
   u?: string;
   n?: string;
   a: unknown[];
+}
+
+// Several calls handed to one worker thread as one tinypool task (thread-pool.ts): run one after
+// the other, in order; their outcomes go back on `p`, in order, as arrays of outcomes (see runBatch)
+export interface WireBatch {
+  b: WireCall[];
+  p: MessagePort;
 }
 
 export type WireOutcome = { ok: true; value: unknown } | { ok: false; error: ErrorObject };
@@ -35,8 +43,45 @@ const modules = new Map<string, Promise<Record<string, unknown>>>();
 // the worker is ending (process.exit, an uncaught exception): the call sends no outcome any more
 let dying = false;
 
-// Runs one call; the handler tinypool calls (`name: 'runCall'`)
-export async function runCall(call: WireCall): Promise<WireOutcome> {
+// Runs one call, or a batch of calls; the handler tinypool calls (`name: 'runCall'`)
+export function runCall(call: WireCall | WireBatch): Promise<WireOutcome> | Promise<number> {
+  return 'b' in call ? runBatch(call) : runOne(call);
+}
+
+// ms after which finished outcomes are sent at once rather than with the others of the turn
+const flushAfterMs = 1;
+
+// Runs the calls of a batch one at a time, in order, and sends their outcomes on the batch's
+// port as they finish: at once when a call took a while, else together once the worker's turn
+// ends (a setImmediate), so that fast calls cost one message for many. Resolves with the number
+// of outcomes sent, all of them: the parent drains the port when the task settles.
+async function runBatch(batch: WireBatch): Promise<number> {
+  const { b: calls, p: port } = batch;
+  let unsent: WireOutcome[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (unsent.length === 0 || dying) return;
+    port.postMessage(unsent);
+    unsent = [];
+  };
+  let last = performance.now();
+  for (const call of calls) {
+    unsent.push(await runOne(call));
+    if (dying) return never();
+    const now = performance.now();
+    if (now - last > flushAfterMs) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+    last = now;
+  }
+  flush();
+  return calls.length;
+}
+
+async function runOne(call: WireCall): Promise<WireOutcome> {
   try {
     const fn = call.s !== undefined ? compiled(call.s) : await exported(call.u!, call.n!);
     const value = await fn(...call.a);

@@ -1,22 +1,32 @@
 // The JavaScript runtime of the futures: runs a JS function in a worker thread or a child
 // process (tinypool), behind the Executor interface.
-//   run(call) --> p-limit queue (pending, cancellable) --> onStart(), tinypool.run() --> worker
+//   run(call) --> queue (pending, cancellable) --> onStart(), tinypool.run(batch) --> worker
 //   resolve(value) / reject(deserializeError(error)) <-- { ok, value | error } <-- thread-entry.ts
-// p-limit holds at most `concurrency` calls in tinypool, one per worker, so a call "starts"
-// exactly when it gets a worker. A timeout or a cancel aborts the call in tinypool, which
-// terminates its worker; a new one starts when a call needs it. A worker that dies under a call
-// (process.exit, uncaught exception, out of memory) fails only that call: WorkerExitedError.
+// The pool keeps at most `concurrency` tinypool tasks, one per worker. A task is a batch: the
+// calls waiting when a worker is free (those submitted in the same tick, typically) go to it
+// together, so that tinypool's cost per task is paid once for many calls. The worker runs them
+// one after the other and sends their outcomes back as they finish, on a MessagePort of the
+// batch; a call "starts" when the worker starts it (the first when the batch is handed over,
+// the next one when the previous one's outcome arrives). Batching applies to worker threads and
+// to calls without a timeout; the others go alone, one task per call, as before.
+// A timeout or a cancel aborts the task in tinypool, which terminates its worker; a new one
+// starts when a call needs it. The other unfinished calls of a stopped batch go back to the
+// front of the queue; a worker that dies under a batch (process.exit, uncaught exception, out of
+// memory) sends its unfinished calls back one by one (isolated), so that only the culprit fails,
+// with WorkerExitedError. At-least-once: a call of such a batch whose outcome was still on its
+// way when the worker ended runs again, and so does the culprit itself (it ends its worker a
+// second time, alone); so does an unfinished call of a batch stopped by a cancel.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import pLimit, { type LimitFunction } from 'p-limit';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { deserializeError } from 'serialize-error';
 import Tinypool, { type TinypoolWorker } from 'tinypool';
 import { OptionError, PoolClosedError, TimeoutError, WorkerExitedError } from '../errors.js';
 import type { Executor, RunOptions } from './executor.js';
 import { positiveInteger } from '../options.js';
 // types only: loading the entry here would install its exit hooks in this process
-import type { CrashReport, WireCall, WireOutcome } from './thread-entry.js';
+import type { CrashReport, WireBatch, WireCall, WireOutcome } from './thread-entry.js';
 
 export type JsTarget = { kind: 'source'; source: string } | { kind: 'module'; url: string; name: string };
 
@@ -43,6 +53,8 @@ type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => v
 
 // set by thread-entry.ts on the error that ends a thread after process.exit(code)
 const exitCodeField = 'polytaskExitCode';
+// calls per batch at most
+const maxBatch = 512;
 const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'thread-entry.js');
 
 // The Node flags for the workers: this process's, without those that only make sense for a
@@ -73,7 +85,14 @@ class PendingCall {
   readonly options: RunOptions;
   readonly #settle: Settle;
   settled = false;
+  started = false;
+  // sent back after its worker died under a batch: runs alone
+  isolated = false;
+  // the batch of more than one call that runs it
+  batch: Batch | undefined;
   report: CrashReport | undefined;
+  // ends its subscription to options.onAbort
+  unsubscribe: (() => void) | undefined;
   // tinypool's listener: terminates the worker running the call, or drops it from its queue
   #abortTinypool: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -86,6 +105,8 @@ class PendingCall {
 
   // Handed to a worker: from now on a timeout or a cancel stops that worker
   start(): void {
+    if (this.started) return;
+    this.started = true;
     const { timeout } = this.options;
     if (timeout !== undefined) this.#timer = setTimeout(() => this.fail(new TimeoutError(timeout)), timeout);
     this.options.onStart?.();
@@ -112,6 +133,7 @@ class PendingCall {
     this.#abortTinypool = undefined;
     // tinypool asserts the call is in its queue; the call is settled whatever happens there
     if (stopWorker) try { abort?.(); } catch {}
+    if (stopWorker) this.batch?.stop();
   }
 
   #end(): boolean {
@@ -123,14 +145,90 @@ class PendingCall {
   }
 }
 
+// Calls run by one worker as one tinypool task; also the abort signal tinypool gets for it
+class Batch {
+  readonly calls: PendingCall[];
+  readonly port: MessagePort;
+  // the calls before this index have their outcome
+  next = 0;
+  // stopped (a call of it cancelled) or ended
+  over = false;
+  #abortTinypool: (() => void) | undefined;
+  readonly #requeue: (calls: PendingCall[]) => void;
+
+  constructor(calls: PendingCall[], port: MessagePort, requeue: (calls: PendingCall[]) => void) {
+    this.calls = calls;
+    this.port = port;
+    this.#requeue = requeue;
+  }
+
+  once(_event: 'abort', listener: () => void): void {
+    this.#abortTinypool = listener;
+  }
+
+  off(): void {
+    this.#abortTinypool = undefined;
+  }
+
+  // Outcomes of the next calls, in order. The call after them has started in the worker: its
+  // onStart fires once the callers had their turn for the outcomes (onStart order = start order)
+  receive(outcomes: WireOutcome[]): void {
+    if (this.over) return;
+    for (const outcome of outcomes) {
+      const pending = this.calls[this.next++];
+      if (pending === undefined) break;
+      pending.start();
+      if (outcome.ok) pending.succeed(outcome.value);
+      else pending.fail(deserializeError(outcome.error), false);
+    }
+    const upcoming = this.calls[this.next];
+    if (upcoming !== undefined) queueMicrotask(() => this.over || upcoming.start());
+  }
+
+  // Takes the outcomes the worker sent that have not been read yet
+  drain(): void {
+    for (let message = receiveMessageOnPort(this.port); message !== undefined; message = receiveMessageOnPort(this.port)) {
+      this.receive(message.message as WireOutcome[]);
+    }
+  }
+
+  // The calls not settled that have no outcome
+  unfinished(): PendingCall[] {
+    return this.calls.slice(this.next).filter((p) => !p.settled);
+  }
+
+  // A call of the batch was cancelled or timed out: the worker is terminated, the calls of the
+  // batch still to run go back to the queue (those that had finished in the worker, their
+  // outcome not arrived yet, run again: at-least-once)
+  stop(): void {
+    if (this.over) return;
+    this.drain();
+    this.over = true;
+    this.port.close();
+    const rest = this.unfinished();
+    for (const pending of this.calls) pending.batch = undefined;
+    this.#requeue(rest);
+    const abort = this.#abortTinypool;
+    this.#abortTinypool = undefined;
+    try { abort?.(); } catch {}
+  }
+}
+
 export class ThreadPool implements Executor<JsCall> {
   readonly runtime: 'thread' | 'process';
   readonly concurrency: number;
   readonly #tinypool: Tinypool;
-  readonly #limit: LimitFunction;
-  // calls not settled, by the signal that cancels them: one 'abort' listener per signal however
+  // calls waiting for a worker, oldest first; tinypool tasks running
+  // (#queue from #head on: taking calls costs no copy of the rest)
+  #queue: PendingCall[] = [];
+  #head = 0;
+  #busy = 0;
+  #flushing = false;
+  // calls not settled that have no onAbort, by the signal that cancels them: one 'abort' listener per signal however
   // many calls share it (adding an EventTarget listener costs O(listeners))
   readonly #calls = new Map<AbortSignal, { calls: Set<PendingCall>; listener: () => void }>();
+  // every call not settled
+  readonly #live = new Set<PendingCall>();
   // the workers we listen to; those not yet exited; the errors tinypool fails calls with when one dies
   readonly #watched = new WeakSet<TinypoolWorker>();
   readonly #alive = new Map<TinypoolWorker, Promise<void>>();
@@ -164,7 +262,6 @@ export class ThreadPool implements Executor<JsCall> {
       this.#startFailure = error;
       this.#tinypool.cancelPendingTasks();
     });
-    this.#limit = pLimit(this.concurrency);
   }
 
   // Workers alive (started or starting)
@@ -175,28 +272,131 @@ export class ThreadPool implements Executor<JsCall> {
   // Runs one call; resolves with the function's value or rejects with its error
   run(call: JsCall, options: RunOptions): Promise<unknown> {
     if (this.#closing !== undefined) return Promise.reject(new PoolClosedError());
-    if (options.signal.aborted) return Promise.reject(options.signal.reason);
+    // (with onAbort, the signal is left alone: a Future makes it only when asked for it)
+    if (options.onAbort === undefined && options.signal.aborted) return Promise.reject(options.signal.reason);
     const wire = toWire(call);
     return new Promise((resolve, reject) => {
       const pending = new PendingCall(wire, options, { resolve, reject, onSettled: (p) => this.#forget(p) });
       this.#remember(pending);
-      void this.#limit(() => this.#start(pending));
+      if (pending.settled) return; // aborted already
+      this.#queue.push(pending);
+      this.#schedule();
     });
+  }
+
+  // Hands the waiting calls to the free workers once the current tick is over, so that the
+  // calls submitted together go together
+  #schedule(): void {
+    if (this.#flushing || this.#busy >= this.concurrency) return;
+    this.#flushing = true;
+    queueMicrotask(() => {
+      this.#flushing = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    while (this.#busy < this.concurrency && this.#closing === undefined) {
+      const queue = this.#queue;
+      let start = this.#head;
+      while (start < queue.length && queue[start]!.settled) start++;
+      if (start === queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+        return;
+      }
+      const first = queue[start]!;
+      let end = start + 1;
+      if (this.#batchable(first)) {
+        // the waiting calls shared among the free workers, up to maxBatch each
+        const size = Math.min(maxBatch, Math.ceil((queue.length - start) / (this.concurrency - this.#busy)));
+        while (end < queue.length && end - start < size && this.#batchable(queue[end]!)) end++;
+      }
+      const calls = queue.slice(start, end);
+      this.#head = end;
+      if (end === queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      } else if (end > 1024 && end * 2 > queue.length) {
+        this.#queue = queue.slice(end);
+        this.#head = 0;
+      }
+      this.#busy++;
+      void this.#start(calls).finally(() => {
+        this.#busy--;
+        this.#schedule();
+      });
+    }
+  }
+
+  #batchable(pending: PendingCall): boolean {
+    return this.runtime === 'thread' && !pending.isolated && pending.options.timeout === undefined;
+  }
+
+  // Calls back to the front of the queue (their batch stopped)
+  #requeue(calls: PendingCall[], isolated = false): void {
+    if (calls.length === 0) return;
+    if (this.#closing !== undefined) {
+      for (const pending of calls) pending.fail(new PoolClosedError(), false);
+      return;
+    }
+    for (const pending of calls) pending.isolated ||= isolated;
+    this.#queue = [...calls, ...this.#queue.slice(this.#head)];
+    this.#head = 0;
+    this.#schedule();
   }
 
   // Ends every worker; calls queued or running reject with a PoolClosedError
   close(): Promise<void> {
     if (this.#closing === undefined) {
-      this.#limit.clearQueue();
+      this.#queue = [];
+      this.#head = 0;
       // destroy() stops the workers of running calls; those stopped earlier may still be ending
-      for (const { calls } of [...this.#calls.values()]) for (const pending of calls) pending.fail(new PoolClosedError(), false);
+      for (const pending of [...this.#live]) pending.fail(new PoolClosedError(), false);
       this.#closing = this.#tinypool.destroy().then(() => Promise.all(this.#alive.values())).then(() => {});
     }
     return this.#closing;
   }
 
-  // The call got a slot: hand it to tinypool, which has (or starts) a free worker for it
-  async #start(pending: PendingCall): Promise<void> {
+  // The calls got a slot: hand them to tinypool, which has (or starts) a free worker for them
+  async #start(calls: PendingCall[]): Promise<void> {
+    if (calls.length === 1) return this.#startOne(calls[0]!);
+    // the first call starts now (its onStart may cancel calls of the batch, itself included)
+    do {
+      calls[0]!.start();
+      calls = calls.filter((p) => !p.settled);
+    } while (calls.length > 0 && !calls[0]!.started);
+    if (calls.length <= 1) return calls.length === 1 ? this.#startOne(calls[0]!) : undefined;
+    const { port1, port2 } = new MessageChannel();
+    const batch = new Batch(calls, port1, (rest) => this.#requeue(rest));
+    for (const pending of calls) pending.batch = batch;
+    port1.on('message', (outcomes: WireOutcome[]) => batch.receive(outcomes));
+    const wire: WireBatch = { b: calls.map((p) => p.wire), p: port2 };
+    let failure: unknown;
+    try {
+      const running = this.#tinypool.run(wire, { signal: batch, transferList: [port2] });
+      this.#watchWorkers();
+      await running;
+    } catch (error) {
+      failure = error;
+    }
+    if (batch.over) return;
+    batch.drain();
+    batch.over = true;
+    port1.close();
+    for (const pending of calls) pending.batch = undefined;
+    const rest = batch.unfinished();
+    if (rest.length === 0) return;
+    if (failure === undefined || (failure as Error | undefined)?.name === 'CancelError' || rest.length === 1) {
+      // no worker could start, or the one call left is the culprit
+      for (const pending of rest) pending.fail(failure === undefined ? new Error('the worker sent no outcome for the call') : this.#failure(failure, pending), false);
+      return;
+    }
+    // the worker died under one of them: each runs again alone, only the culprit fails
+    this.#requeue(rest, true);
+  }
+
+  async #startOne(pending: PendingCall): Promise<void> {
     if (pending.settled) return;
     let outcome: WireOutcome;
     try {
@@ -217,6 +417,14 @@ export class ThreadPool implements Executor<JsCall> {
 
   // Listens for the call's signal (once per signal)
   #remember(pending: PendingCall): void {
+    this.#live.add(pending);
+    const { onAbort } = pending.options;
+    if (onAbort !== undefined) {
+      const unsubscribe = onAbort(() => pending.fail(pending.options.signal.reason));
+      if (pending.settled) unsubscribe();
+      else pending.unsubscribe = unsubscribe;
+      return;
+    }
     const { signal } = pending.options;
     let entry = this.#calls.get(signal);
     if (entry === undefined) {
@@ -229,6 +437,12 @@ export class ThreadPool implements Executor<JsCall> {
   }
 
   #forget(pending: PendingCall): void {
+    this.#live.delete(pending);
+    if (pending.options.onAbort !== undefined) {
+      pending.unsubscribe?.();
+      pending.unsubscribe = undefined;
+      return;
+    }
     const { signal } = pending.options;
     const entry = this.#calls.get(signal);
     if (entry === undefined || !entry.calls.delete(pending) || entry.calls.size > 0) return;

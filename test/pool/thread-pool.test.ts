@@ -215,6 +215,28 @@ for (const runtime of ['thread', 'process'] as const) {
     assert.equal(events, ['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
   }));
 
+  it('calls submitted together (a batch on threads): a crash or a cancel fails only its own call', timed(30_000, async () => {
+    const p = pool({ concurrency: 1 });
+    const outcome = (r: PromiseSettledResult<unknown>) => (r.status === 'fulfilled' ? r.value : (r.reason as Failure).name);
+    let starts = 0;
+    const exitAt = source(async (i: number, bad: number) => { if (i === bad) process.exit(7); await new Promise((r) => setTimeout(r, 5)); return i; });
+    const exited = await Promise.allSettled([0, 1, 2, 3, 4, 5, 6, 7].map((i) => call(p, exitAt, [i, 4], { onStart: () => starts++ })));
+    assert.equal(exited.map(outcome), [0, 1, 2, 3, 'WorkerExitedError', 5, 6, 7]);
+    assert.is(starts, 8, 'onStart fires once per call, even for a call run again');
+    const lateThrow = source((i: number) => { if (i === 2) setTimeout(() => { throw new Error('boom'); }, 0); return new Promise((r) => setTimeout(() => r(i), 20)); });
+    const thrown = await Promise.allSettled([0, 1, 2, 3, 4].map((i) => call(p, lateThrow, [i])));
+    assert.equal(thrown.map(outcome), [0, 1, 2, 3, 4].map((i) => (i === 2 ? 'WorkerExitedError' : i)));
+    const controllers = [0, 1, 2, 3, 4].map(() => new AbortController());
+    const wait = source((i: number) => new Promise((r) => setTimeout(() => r(i), 50)));
+    const running = controllers.map((c, i) => call(p, wait, [i], { signal: c.signal }));
+    setTimeout(() => controllers[0]!.abort(new Error('cancelled')), 20);
+    setTimeout(() => controllers[3]!.abort(new Error('cancelled')), 120);
+    const cancelled = await Promise.allSettled(running);
+    assert.equal(cancelled.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Failure).message)), ['cancelled', 1, 2, 'cancelled', 4]);
+    const copies = await Promise.allSettled([1, 2, () => 1, 4].map((a) => call(p, source((x: unknown) => x), [a])));
+    assert.equal(copies.map(outcome), [1, 2, 'DataCloneError', 4]);
+  }));
+
   it('close() ends every worker and rejects the calls queued or running', timed(20_000, async () => {
     const p = pool();
     const where = await Promise.all([call(p, task('whereAmI')), call(p, task('whereAmI'))]) as { pid: number }[];
