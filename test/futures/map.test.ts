@@ -51,9 +51,10 @@ test('reads the input lazily: at most concurrency items ahead', timed(20_000, as
 test('an error is thrown at its place; the calls in flight are stopped', timed(20_000, async () => {
   const futures: { done(): boolean }[] = [];
   const fail = (x: number) => {
-    const f = square(x === 3 ? Number.NaN : x);
+    if (x === 3) return Promise.reject(new Error('three'));
+    const f = square(x);
     futures.push(f);
-    return x === 3 ? Promise.reject(new Error('three')) : f;
+    return f;
   };
   try {
     await collect(map(fail, [1, 2, 3, 4, 5, 6, 7], { concurrency: 3 }));
@@ -62,7 +63,7 @@ test('an error is thrown at its place; the calls in flight are stopped', timed(2
     assert.is((error as Error).message, 'three');
   }
   // nothing is left running: each call finished or was cancelled
-  assert.ok(futures.length >= 3);
+  assert.ok(futures.length >= 2);
   assert.ok(futures.every((f) => f.done()));
 }));
 
