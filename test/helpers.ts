@@ -30,6 +30,18 @@ export function missingInterpreter(command: string): string | undefined {
   return undefined;
 }
 
+// Runs `body` with an environment variable set, then puts the old value back
+export async function withEnv(name: string, value: string, body: () => Promise<void>): Promise<void> {
+  const saved = process.env[name];
+  process.env[name] = value;
+  try {
+    await body();
+  } finally {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
+  }
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

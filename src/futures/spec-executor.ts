@@ -7,9 +7,11 @@ import type { ResolvedSpec } from '../spec/load.js';
 
 export class SpecExecutor implements Executor<unknown> {
   readonly pool: ProcessPool;
+  readonly #timeout: number;
 
   constructor(spec: ResolvedSpec, options: PoolOptions = {}) {
     this.pool = new ProcessPool(spec, options);
+    this.#timeout = options.timeout ?? 0;
   }
 
   run(item: unknown, options: RunOptions): Promise<ItemResult> {
@@ -23,7 +25,7 @@ export class SpecExecutor implements Executor<unknown> {
         settled = true;
         signal.removeEventListener('abort', onAbort);
         if (result.error === undefined) resolve(result);
-        else reject(signal.aborted ? signal.reason : toError(result));
+        else reject(signal.aborted ? signal.reason : toError(result, this.#timeout));
       }, options.onStart);
       // an item answered at once (a closed pool, say) needs no listener
       if (!settled) signal.addEventListener('abort', onAbort, { once: true });
@@ -36,12 +38,12 @@ export class SpecExecutor implements Executor<unknown> {
 }
 
 // The error class for a failed item, with the item's result attached as `result`
-export function toError(result: ItemResult): Error {
+export function toError(result: ItemResult, timeout = 0): Error {
   const info = result.error!;
   let error: PolytaskError;
   switch (info.name) {
     case 'TimeoutError':
-      error = new TimeoutError(0);
+      error = new TimeoutError(timeout);
       error.message = info.message;
       break;
     case 'WorkerExitedError':

@@ -138,36 +138,35 @@ test('--help and --version', timed(20_000, async () => {
   assert.match(help.stdout, '--keep-order');
 }));
 
-test('Ctrl-C: exit 130, results so far kept, children gone within a second', timed(30_000, async () => {
-  const child = spawn(process.execPath, [bin, 'run', '-s', nodeSpec, '--handler', 'sleepy', '-p', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+// Starts `polytask run` with one quick item and many slow ones; resolves once the quick
+// result is out, with the children then running the slow items
+async function startInterruptible(spec: string, detached: boolean) {
+  const child = spawn(process.execPath, [bin, 'run', '-s', spec, '--handler', 'sleepy', '-p', '2'], { stdio: ['pipe', 'pipe', 'pipe'], detached });
   let stdout = '';
   child.stdout.on('data', (c) => (stdout += c));
   child.stdin.write('1\n');
-  for (let i = 0; i < 20; i++) child.stdin.write('60000\n');
+  for (let i = 0; i < 10; i++) child.stdin.write('60000\n');
   await waitUntil(() => stdout.includes('"data":1'), 10_000, 'the first result');
-  const kids = childrenOf(child.pid!);
-  assert.is(kids.length, 2);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, kids: childrenOf(child.pid!), exited, stdout: () => stdout };
+}
+
+test('Ctrl-C: exit 130, results so far kept, children gone within a second', timed(30_000, async () => {
+  const { child, kids, exited, stdout } = await startInterruptible(nodeSpec, false);
+  assert.is(kids.length, 2);
   child.kill('SIGINT');
   assert.is(await exited, 130);
-  assert.is(stdout.trim().split('\n').length, 1);
+  assert.is(stdout().trim().split('\n').length, 1);
   await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
 }));
 
 test('Ctrl-C to the whole process group: the children do not die first; no item is reported as crashed', timed(30_000, async () => {
   const specs = [nodeSpec, ...(runtimes.some((r) => r.name === 'python3' && r.missing === undefined) ? [fixture('specs/python3.yml')] : [])];
   for (const spec of specs) {
-    const child = spawn(process.execPath, [bin, 'run', '-s', spec, '--handler', 'sleepy', '-p', '2'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stdin.write('1\n');
-    for (let i = 0; i < 10; i++) child.stdin.write('60000\n');
-    await waitUntil(() => stdout.includes('"data":1'), 10_000, 'the first result');
-    const kids = childrenOf(child.pid!);
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { child, kids, exited, stdout } = await startInterruptible(spec, true);
     process.kill(-child.pid!, 'SIGINT');
     assert.is(await exited, 130);
-    assert.is(stdout.trim().split('\n').length, 1, `only the finished item: ${stdout}`);
+    assert.is(stdout().trim().split('\n').length, 1, `only the finished item: ${stdout()}`);
     await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
   }
 }));

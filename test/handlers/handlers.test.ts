@@ -6,7 +6,7 @@ import { ProcessPool, type PoolOptions } from '../../src/pool/process-pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
 import type { JobSpec } from '../../src/spec/schema.js';
 import { SetupError } from '../../src/errors.js';
-import { fixture, timed } from '../helpers.js';
+import { fixture, timed, withEnv } from '../helpers.js';
 import { availableRuntimes } from '../runtimes.js';
 
 const pools: ProcessPool[] = [];
@@ -142,20 +142,13 @@ const shim = suite('an interpreter that is there but does not run');
 const pyenv = spawnSync('pyenv', ['--version']).status === 0;
 if (!pyenv) console.log('skip pyenv shim test: pyenv not found');
 else {
-  shim('a pyenv shim for a version that is not selected fails setup with its message and a hint', timed(20_000, async () => {
-    const saved = process.env.PYENV_VERSION;
-    process.env.PYENV_VERSION = '3.11.7';
-    try {
-      const p = new ProcessPool(resolveSpec({ exec_type: 'python2', exec_info: { code: 'def main(e, c): return e' } }), { processes: 1, onWorkerOutput: () => {} });
-      const error = await setupError(p);
-      await p.close();
-      assert.match(error.message, 'python2 (from PATH)');
-      assert.match(error.message, 'pyenv: python2: command not found');
-      assert.match(error.message, 'POLYTASK_PYTHON2');
-    } finally {
-      if (saved === undefined) delete process.env.PYENV_VERSION;
-      else process.env.PYENV_VERSION = saved;
-    }
-  }));
+  shim('a pyenv shim for a version that is not selected fails setup with its message and a hint', timed(20_000, () => withEnv('PYENV_VERSION', '3.11.7', async () => {
+    const p = new ProcessPool(resolveSpec({ exec_type: 'python2', exec_info: { code: 'def main(e, c): return e' } }), { processes: 1, onWorkerOutput: () => {} });
+    const error = await setupError(p);
+    await p.close();
+    assert.match(error.message, 'python2 (from PATH)');
+    assert.match(error.message, 'pyenv: python2: command not found');
+    assert.match(error.message, 'POLYTASK_PYTHON2');
+  })));
 }
 shim.run();

@@ -6,7 +6,7 @@ import { SetupError } from '../../src/errors.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isAlive, timed, waitUntil } from '../helpers.js';
+import { isAlive, timed, waitUntil, withEnv } from '../helpers.js';
 import { availableRuntimes, makePool, type Runtime } from '../runtimes.js';
 
 function runAll(pool: ProcessPool, items: unknown[]): Promise<ItemResult[]> {
@@ -130,27 +130,20 @@ for (const runtime of availableRuntimes()) {
 
 const errors = suite('pool setup errors');
 
-errors('a missing interpreter says what was tried and how to point at another', timed(20_000, async () => {
-  const saved = process.env.POLYTASK_PYTHON2;
-  process.env.POLYTASK_PYTHON2 = '/nonexistent/python2.7';
+errors('a missing interpreter says what was tried and how to point at another', timed(20_000, () => withEnv('POLYTASK_PYTHON2', '/nonexistent/python2.7', async () => {
+  const pool = new ProcessPool(resolveSpec({ exec_type: 'python2', exec_info: { code: 'def main(e, c): return e' } }), { processes: 1 });
   try {
-    const pool = new ProcessPool(resolveSpec({ exec_type: 'python2', exec_info: { code: 'def main(e, c): return e' } }), { processes: 1 });
-    try {
-      await pool.start();
-      assert.unreachable('start should fail');
-    } catch (error) {
-      assert.instance(error, SetupError);
-      const message = (error as Error).message;
-      assert.match(message, '/nonexistent/python2.7 (from POLYTASK_PYTHON2): not found');
-      assert.match(message, 'set POLYTASK_PYTHON2=');
-    } finally {
-      await pool.close();
-    }
+    await pool.start();
+    assert.unreachable('start should fail');
+  } catch (error) {
+    assert.instance(error, SetupError);
+    const message = (error as Error).message;
+    assert.match(message, '/nonexistent/python2.7 (from POLYTASK_PYTHON2): not found');
+    assert.match(message, 'set POLYTASK_PYTHON2=');
   } finally {
-    if (saved === undefined) delete process.env.POLYTASK_PYTHON2;
-    else process.env.POLYTASK_PYTHON2 = saved;
+    await pool.close();
   }
-}));
+})));
 
 errors('an interpreter of the wrong major version is refused', timed(20_000, async () => {
   const pool = new ProcessPool(resolveSpec({ exec_type: { executable: process.execPath, handler: 'node' }, exec_info: { code: 'export const main = (e) => e' } }), { processes: 1 });
@@ -158,9 +151,7 @@ errors('an interpreter of the wrong major version is refused', timed(20_000, asy
   await pool.close();
   const python3 = availableRuntimes().find((r) => r.name === 'python3');
   if (python3 === undefined) return;
-  const saved = process.env.POLYTASK_PYTHON2;
-  process.env.POLYTASK_PYTHON2 = 'python3';
-  try {
+  await withEnv('POLYTASK_PYTHON2', 'python3', async () => {
     const wrong = new ProcessPool(resolveSpec({ exec_type: 'python2', exec_info: { code: 'def main(e, c): return e' } }), { processes: 1 });
     try {
       await wrong.start();
@@ -171,10 +162,7 @@ errors('an interpreter of the wrong major version is refused', timed(20_000, asy
     } finally {
       await wrong.close();
     }
-  } finally {
-    if (saved === undefined) delete process.env.POLYTASK_PYTHON2;
-    else process.env.POLYTASK_PYTHON2 = saved;
-  }
+  });
 }));
 
 errors('items submitted before a failed start get a SetupError result', timed(20_000, async () => {
