@@ -136,7 +136,7 @@ export class ProcessPool {
     });
     const slot = this.#slots[id]!;
     slot.worker = worker;
-    await worker.start(this.#setupTimeout, this.#attachTerminal);
+    await worker.start({ setupTimeout: this.#setupTimeout, attachTerminal: this.#attachTerminal, timeout: this.#timeout });
     if (this.#closed) {
       await worker.close(0, true);
       return;

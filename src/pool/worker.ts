@@ -26,6 +26,15 @@ export interface ChildExit {
   status: number;
 }
 
+export interface WorkerStartOptions {
+  // ms the child may take to load the code and run the setup hook
+  setupTimeout: number;
+  // the child shares this terminal (fd 0-2) and does not capture output
+  attachTerminal?: boolean;
+  // the pool's per-item timeout in ms, if any (told to the child in init)
+  timeout?: number | undefined;
+}
+
 const stderrKept = 16 * 1024;
 const resultHead = /^\{"type":"result","id":(\d+),"exit":(-?\d+),(?=")/;
 
@@ -55,7 +64,8 @@ export class Worker {
   }
 
   // Spawns the child and resolves once it has answered `ready`; rejects with a SetupError
-  start(setupTimeout: number, attachTerminal = false): Promise<void> {
+  start(options: WorkerStartOptions): Promise<void> {
+    const { setupTimeout, attachTerminal = false, timeout } = options;
     const { launch } = this.#spec;
     const child = spawn(launch.command, [...launch.args], {
       stdio: attachTerminal ? ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
@@ -156,6 +166,7 @@ export class Worker {
         handler: this.#spec.handler,
         setup_hook: this.#spec.setupHook,
         ...(attachTerminal ? { capture: false } : {}),
+        ...(timeout === undefined ? {} : { timeout_ms: timeout }),
       }));
     });
   }

@@ -11,6 +11,8 @@ export interface InitMessage {
   setup_hook: string | null;
   // false: do not capture the items' output, let it reach fd 1/2 (debugging, default true)
   capture?: boolean;
+  // the per-item timeout in ms, when the parent times items: results must then leave promptly
+  timeout_ms?: number;
 }
 
 // child -> parent, answer to init
