@@ -10,6 +10,7 @@ export class LineWriter {
   #buffer = '';
   #flushTimer: NodeJS.Immediate | undefined;
   #failed = false;
+  #draining: Promise<void> | undefined;
 
   // `onError` hears of the first write error (EPIPE when the reader stopped, say)
   constructor(stream: Writable, onError: (error: Error) => void) {
@@ -38,8 +39,13 @@ export class LineWriter {
     if (this.#buffer === '' || this.#failed) return;
     const text = this.#buffer;
     this.#buffer = '';
-    // the 'error' listener reports a failure; the wait for 'drain' ends with it too
-    if (!this.#stream.write(text)) await Promise.race([once(this.#stream, 'drain'), once(this.#stream, 'error')]).catch(() => {});
+    if (!this.#stream.write(text)) {
+      // one wait for all: flushes that overlap share it
+      this.#draining ??= drained(this.#stream).then(() => {
+        this.#draining = undefined;
+      });
+    }
+    await this.#draining;
   }
 
   // Flushes and, for a file, closes it
@@ -49,4 +55,18 @@ export class LineWriter {
     this.#stream.end();
     await once(this.#stream, 'finish');
   }
+}
+
+// Resolves on 'drain', or on 'error' (which the constructor's listener reports); both
+// listeners are removed either way, so that waiting often does not pile them up
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.removeListener('drain', done);
+      stream.removeListener('error', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('error', done);
+  });
 }

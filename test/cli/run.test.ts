@@ -186,4 +186,24 @@ for (const [name, spec] of orphanSpecs) {
   }));
 }
 
+
+test('a slow reader of stdout gets every result, and no listener warning', timed(60_000, async () => {
+  const count = 50_000;
+  const data = write('many.jsonl', Array.from({ length: count }, (_, i) => `"item-${i}"`).join('\n') + '\n');
+  const child = spawn(process.execPath, [bin, 'run', '-s', nodeSpec, '-d', data, '-p', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // read in small sips with pauses, so that the pipe fills and the writer waits for 'drain'
+  let lines = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    for (const byte of chunk) if (byte === 10) lines++;
+    child.stdout.pause();
+    setTimeout(() => child.stdout.resume(), 2);
+  });
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  assert.is(status, 0, stderr);
+  assert.is(lines, count);
+  assert.not.match(stderr, 'MaxListenersExceededWarning');
+}));
+
 test.run();
