@@ -37,12 +37,24 @@ interface Scenario {
   name: string;
   // seconds for one round
   run: () => number;
+  // seconds of the same command over one item: its fixed cost (start-up and shutdown)
+  fixed?: () => number;
+}
+
+interface StreamResult {
+  name: string;
+  itemsPerSecond: number;
+  rounds: number[];
+  vsPoolChunksize1: number;
+  // polytask only: the one-item run, and the rate once that fixed cost is taken out
+  fixedSeconds?: number;
+  itemsPerSecondAfterStartup?: number;
 }
 
 interface StreamReport {
   items: number;
   rounds: number;
-  results: { name: string; itemsPerSecond: number; rounds: number[]; vsPoolChunksize1: number }[];
+  results: StreamResult[];
 }
 
 function timeCommand(command: string, commandArgs: string[]): number {
@@ -62,6 +74,8 @@ function runStream(): StreamReport {
   const dir = mkdtempSync(path.join(tmpdir(), 'polytask-bench-'));
   const input = path.join(dir, 'items.jsonl');
   writeFileSync(input, Array.from({ length: items }, (_, i) => JSON.stringify({ i, name: `item-${i}` })).join('\n') + '\n');
+  const oneItem = path.join(dir, 'one.jsonl');
+  writeFileSync(oneItem, `${JSON.stringify({ i: 0, name: 'item-0' })}\n`);
   const specs = {
     node: path.join(dir, 'node.yml'),
     python3: path.join(dir, 'python3.yml'),
@@ -75,19 +89,26 @@ function runStream(): StreamReport {
     return (JSON.parse(r.stdout) as { seconds: number }).seconds;
   };
 
+  const polytask = (spec: string, data: string) => () => timeCommand(process.execPath, [bin, 'run', '-s', spec, '-d', data, '-p', '2']);
   const scenarios: Scenario[] = [
-    { name: 'polytask run, node handler, 2 processes', run: () => timeCommand(process.execPath, [bin, 'run', '-s', specs.node, '-d', input, '-p', '2']) },
-    { name: 'polytask run, python3 handler, 2 processes', run: () => timeCommand(process.execPath, [bin, 'run', '-s', specs.python3, '-d', input, '-p', '2']) },
+    { name: 'polytask run, node handler, 2 processes', run: polytask(specs.node, input), fixed: polytask(specs.node, oneItem) },
+    { name: 'polytask run, python3 handler, 2 processes', run: polytask(specs.python3, input), fixed: polytask(specs.python3, oneItem) },
     { name: 'multiprocessing.Pool(2).imap_unordered, chunksize 1', run: () => pythonPeer('pool') },
     { name: 'multiprocessing.Pool(2).imap_unordered, chunksize auto', run: () => pythonPeer('pool-auto') },
     { name: 'concurrent.futures.ProcessPoolExecutor(2).map', run: () => pythonPeer('executor') },
   ];
 
-  const results: { name: string; itemsPerSecond: number; rounds: number[] }[] = [];
+  const results: Omit<StreamResult, 'vsPoolChunksize1'>[] = [];
   for (const scenario of scenarios) {
     scenario.run(); // warm-up: file cache, interpreter start-up
     const times = Array.from({ length: rounds }, () => scenario.run());
-    results.push({ name: scenario.name, itemsPerSecond: Math.round(items / median(times)), rounds: times });
+    const result: Omit<StreamResult, 'vsPoolChunksize1'> = { name: scenario.name, itemsPerSecond: Math.round(items / median(times)), rounds: times };
+    if (scenario.fixed !== undefined) {
+      const fixed = median(Array.from({ length: rounds }, () => scenario.fixed!()));
+      result.fixedSeconds = fixed;
+      result.itemsPerSecondAfterStartup = Math.round((items - 1) / (median(times) - fixed));
+    }
+    results.push(result);
     log(`measured: ${scenario.name}`);
   }
   const baseline = results.find((r) => r.name.includes('chunksize 1'))!.itemsPerSecond;
@@ -95,12 +116,15 @@ function runStream(): StreamReport {
 }
 
 function formatStream(report: StreamReport): string {
+  const na = '-';
   return [
-    `${report.items} trivial items, JSON lines in and out, median of ${report.rounds} rounds after a warm-up (wall time, start-up included)`,
+    `${report.items} trivial items, JSON lines in and out, median of ${report.rounds} rounds after a warm-up.`,
+    'items/s: wall time of the whole command for polytask (start-up included), from the creation of the pool for Python.',
+    'one item: the same polytask command over one item (its fixed cost); after start-up: (items - 1) / (wall - one item).',
     '',
-    '| scenario | items/s | vs Pool(2) chunksize 1 |',
-    '| --- | ---: | ---: |',
-    ...report.results.map((r) => `| ${r.name} | ${r.itemsPerSecond.toLocaleString('en')} | ${r.vsPoolChunksize1.toFixed(2)}x |`),
+    '| scenario | items/s | vs Pool(2) chunksize 1 | one item (s) | items/s after start-up |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...report.results.map((r) => `| ${r.name} | ${r.itemsPerSecond.toLocaleString('en')} | ${r.vsPoolChunksize1.toFixed(2)}x | ${r.fixedSeconds?.toFixed(3) ?? na} | ${r.itemsPerSecondAfterStartup?.toLocaleString('en') ?? na} |`),
   ].join('\n');
 }
 
