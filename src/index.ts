@@ -9,3 +9,4 @@ export { waitFor } from './futures/wait.js';
 export { map, type MapOptions } from './futures/map.js';
 export type { Executor, RunOptions } from './pool/executor.js';
 export { SynchronousJob, type SynchronousJobOptions, type JobError } from './job/synchronous.js';
+export { Subprocess, type SubprocessOptions, type SubprocessExit } from './process/subprocess.js';
