@@ -10,3 +10,6 @@ export { map, type MapOptions } from './futures/map.js';
 export type { Executor, RunOptions } from './pool/executor.js';
 export { SynchronousJob, type SynchronousJobOptions, type JobError } from './job/synchronous.js';
 export { Subprocess, type SubprocessOptions, type SubprocessExit } from './process/subprocess.js';
+export { Channel, BufferedChannel, PipeChannel, LineChannel, TestChannel, type Chunk } from './process/channels.js';
+export { SocketChannel, type SocketAddress } from './process/socket-channel.js';
+export { Poller, type PollEvent } from './process/poller.js';
