@@ -13,3 +13,5 @@ export { Subprocess, type SubprocessOptions, type SubprocessExit } from './proce
 export { Channel, BufferedChannel, PipeChannel, LineChannel, TestChannel, type Chunk } from './process/channels.js';
 export { SocketChannel, type SocketAddress } from './process/socket-channel.js';
 export { Poller, type PollEvent } from './process/poller.js';
+export { Runner, type AppConfig, type AppOptions, type StartOptions, type RunnerOptions } from './process/runner.js';
+export { splitCommand } from './process/command.js';
