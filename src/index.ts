@@ -15,3 +15,4 @@ export { SocketChannel, type SocketAddress } from './process/socket-channel.js';
 export { Poller, type PollEvent } from './process/poller.js';
 export { Runner, type AppConfig, type AppOptions, type StartOptions, type RunnerOptions } from './process/runner.js';
 export { splitCommand } from './process/command.js';
+export { Instance, type InstanceOptions, type InstanceExit, type Source } from './process/instance.js';
