@@ -57,6 +57,8 @@ export class Runner {
   readonly extraPaths: readonly string[];
   readonly #apps = new Map<string, AppConfig>();
   readonly #running = new Map<string, Running>();
+  // the start of each running alias, for ensureRunning() while it is still starting
+  readonly #ready = new WeakMap<Running, Promise<Channel>>();
 
   constructor(options: RunnerOptions = {}) {
     this.extraPaths = [...(options.extraPaths ?? [])];
@@ -198,8 +200,6 @@ export class Runner {
     this.#ready.set(entry, ready);
     return ready;
   }
-
-  readonly #ready = new WeakMap<Running, Promise<Channel>>();
 
   #whenReady(alias: string, entry: Running): Promise<Channel> {
     return this.#ready.get(entry) ?? Promise.reject(new SetupError(`\`${alias}\` is not ready`));
