@@ -2,7 +2,9 @@
 //   parent.send(value)      writes one JSON value to the parent (synchronously: it is out
 //                           before the process can exit)
 //   await parent.recv()     the next value from the parent; rejects with an Error named
-//                           EndpointClosedError when the parent has closed the channel
+//                           EndpointClosedError when the parent has closed the channel.
+//                           Left unhandled (and not mid-frame), that rejection ends the
+//                           process quietly with status 0, as in the Python helper.
 import { writeSync } from 'node:fs';
 import net from 'node:net';
 import { EndpointClosedError } from '../errors.js';
@@ -54,9 +56,20 @@ class Parent {
     });
     input.on('error', () => {});
     input.once('close', () => {
-      this.#ended = new EndpointClosedError(this.#reader.pending > 0
+      const midFrame = this.#reader.pending > 0;
+      this.#ended = new EndpointClosedError(midFrame
         ? `the parent closed the channel mid-frame (${this.#reader.describePending()})`
         : 'the parent closed the channel');
+      const ended = this.#ended;
+      // (a rejected top-level await arrives as an uncaught exception)
+      const quietEnd = (error: unknown) => {
+        if (error === ended && !midFrame) process.exit(0);
+        // anything else ends the process as it would have without this listener
+        process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+        process.exit(1);
+      };
+      process.on('unhandledRejection', quietEnd);
+      process.on('uncaughtException', quietEnd);
       for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#ended);
     });
   }

@@ -137,6 +137,15 @@ try { for (;;) parent.send((await parent.recv()) * 2); } catch (e) { console.log
   assert.equal(out, ['ended: EndpointClosedError']);
 }));
 
+it('a recv() left unhandled when the parent closes ends the child quietly with status 0', timed(10_000, async () => {
+  const err: string[] = [];
+  const js = await track(Instance.node("import { parent } from 'polytask/child';\nfor (;;) parent.send(await parent.recv());", { onStderrLine: (line) => err.push(line) }));
+  js.send('x');
+  assert.is(await js.recv(), 'x');
+  assert.equal(await js.close(), { code: 0, signal: null });
+  assert.equal(err, []);
+}));
+
 it('a missing interpreter rejects with a SetupError; unencodable values are refused', timed(10_000, async () => {
   const error = await rejection(Instance.python('print(1)', { interpreter: '/nonexistent/python' }));
   assert.instance(error, SetupError);
