@@ -186,7 +186,8 @@ export class Runner {
         try {
           channel = await SocketChannel.connectWhenReady(address, config.socketTimeout ?? 5000, stop);
         } catch (error) {
-          await this.terminate(alias);
+          // (the alias may already have been terminated, and even started again)
+          if (this.#running.get(alias) === entry) await this.terminate(alias);
           throw error;
         }
       }
