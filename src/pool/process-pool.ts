@@ -18,6 +18,8 @@ import { callLine } from '../protocol/messages.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { Worker, type ChildExit, type OutputSink } from './worker.js';
 import { Depth } from './depth.js';
+import { callOnPool } from './pool-call.js';
+import type { Future } from '../futures/future.js';
 import { cancelled, exitCodes, failure, parseRaw, settle, type Call, type ItemResult, type RawResult, type RawResultCallback, type ResultCallback } from './call.js';
 
 export type { ItemResult, RawResult, RawResultCallback, ResultCallback } from './call.js';
@@ -204,6 +206,11 @@ export class ProcessPool {
   // Runs one item and resolves with its result (never rejects for an item failure)
   run(data: unknown): Promise<ItemResult> {
     return new Promise((resolve) => this.submit(data, resolve));
+  }
+
+  // Runs the handler with the argument array as its event; see pool-call.ts
+  call<T = unknown>(...args: unknown[]): Future<T> {
+    return callOnPool<T>(this, args, this.#timeout);
   }
 
   #scheduleDispatch(): void {
