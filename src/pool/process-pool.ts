@@ -383,6 +383,11 @@ export class ProcessPool {
     const timer = setTimeout(() => {
       this.#waiting.delete(call);
       call.attempt++;
+      if (this.#noChildLeft !== undefined) {
+        this.#answer(call, failure(1, this.#noChildLeft));
+        this.#updateRef();
+        return;
+      }
       this.#pending.splice(this.#pendingHead, 0, call);
       this.#scheduleDispatch();
     }, delay);
