@@ -93,8 +93,10 @@ for (const runtime of availableRuntimes()) {
     assert.is(counts.size, 300);
     assert.ok([...counts.values()].every((n) => n === 1));
     assert.ok(results.every((r) => r.exit === 0), JSON.stringify(results.find((r) => r.exit !== 0)));
+    // a crashing item succeeds on a later attempt: its second, or a later one when it was also
+    // queued on a child that another item crashed
     const crashed = results.filter((_, i) => i % 25 === 7);
-    assert.ok(crashed.every((r) => r.value === 'attempt 2'), 'the crashing items succeeded on their second attempt');
+    assert.ok(crashed.every((r) => r.attempts! >= 2 && r.value === `attempt ${r.attempts}`), JSON.stringify(crashed));
   }));
 
   it('closing the pool while a retry waits answers the item with its failure', timed(30_000, async () => {

@@ -60,9 +60,10 @@ for (const runtime of availableRuntimes()) {
     for (const w of stats.workers) {
       assert.is(typeof w.pid, 'number');
       assert.is(w.restarts, 0);
-      assert.ok(w.cpuSeconds > 0, `child ${w.id} used some CPU`);
       assert.ok(w.peakRssMb > 1, `child ${w.id} has a peak RSS`);
     }
+    // CPU time comes in 10 ms ticks: a quick child may not have used a whole one, two together have
+    assert.ok(stats.workers.reduce((t, w) => t + w.cpuSeconds, 0) > 0, 'the children used some CPU');
     const bad = pool('fails');
     await Promise.all([bad.run(1), bad.run(2)]);
     assert.is(bad.stats().failed, 2);
