@@ -48,12 +48,14 @@ export interface PoolOptions extends RetryOptions {
   // a child is replaced, between items, after it has run this many items (default: never)
   maxTasksPerWorker?: number;
   // a child is replaced, between items, once its resident memory is above this many MB
-  // (checked a few times a second, from /proc on Linux; default: no limit)
+  // (read from /proc on Linux as results come, every 20 ms at most; default: no limit)
   maxMemoryMb?: number;
 }
 
-// how often the children's CPU time and memory are read
+// how often the children's CPU time and memory are read, and how often at most a child's memory
+// is read as its results come (with maxMemoryMb)
 const sampleEveryMs = 250;
+const memoryCheckMs = 20;
 
 interface Slot {
   worker: Worker | undefined;
@@ -75,6 +77,7 @@ interface Slot {
   cpuBefore: number;
   cpuNow: number;
   peakRssMb: number;
+  memoryCheckedAt: number;
 }
 
 // A failed call waiting to run again
@@ -165,7 +168,7 @@ export class ProcessPool {
       const depth = new Depth(this.#pipeline);
       this.#slots.push({
         worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, killedFor: new Map(), isolating: false,
-        sent: 0, retiring: false, items: 0, restarts: -1, cpuBefore: 0, cpuNow: 0, peakRssMb: 0,
+        sent: 0, retiring: false, items: 0, restarts: -1, cpuBefore: 0, cpuNow: 0, peakRssMb: 0, memoryCheckedAt: 0,
       });
     }
     this.#sampler = setInterval(() => this.#sample(), sampleEveryMs).unref();
@@ -357,6 +360,12 @@ export class ProcessPool {
     slot.depth.answered(answered, now);
     this.#armTimer(slot);
     if (this.#maxTasks !== undefined && slot.sent >= this.#maxTasks) slot.retiring = true;
+    // the memory ceiling is checked between items too, at most every memoryCheckMs
+    if (this.#maxMemoryMb !== undefined && now - slot.memoryCheckedAt >= memoryCheckMs) {
+      slot.memoryCheckedAt = now;
+      const rss = this.#readSample(slot);
+      if (rss !== undefined && rss > this.#maxMemoryMb) slot.retiring = true;
+    }
     if (slot.retiring && slot.inflight.size === 0) this.#recycle(slot);
     this.#updateRef();
     this.#scheduleDispatch();
