@@ -84,11 +84,12 @@ function maybeExit() {
   if (inputEnded && running === 0) process.exit(0);
 }
 
-// Drops the frames of this file and below: the user wants the frames of their own code
+// Drops the frames of this file and below, and Node's own (a module that cannot be found has
+// nothing else): the user wants the frames of their own code
 function userStack(stack) {
   const lines = stack.split('\n');
   const cut = lines.findIndex((line) => line.includes(import.meta.url));
-  return cut === -1 ? stack : lines.slice(0, cut).join('\n');
+  return (cut === -1 ? lines : lines.slice(0, cut)).filter((line) => !/^\s+at .*\(?node:internal\//.test(line)).join('\n');
 }
 
 function errorInfo(error) {
@@ -233,8 +234,15 @@ function onLine(line) {
 }
 
 input.setEncoding('utf8');
+// the pieces of a message longer than a read: joined once its end comes, not at every read
+let long = [];
 input.on('data', (chunk) => {
-  const parts = (buffered + chunk).split('\n');
+  if (!chunk.includes('\n')) {
+    long.push(chunk);
+    return;
+  }
+  const parts = (long.length > 0 ? buffered + long.join('') + chunk : buffered + chunk).split('\n');
+  long = [];
   buffered = parts.pop() ?? '';
   for (const line of parts) {
     // results must not wait long behind a slow item

@@ -15,10 +15,17 @@ export interface InputLine {
 export async function* readJsonLines(stream: Readable): AsyncGenerator<InputLine[], void, undefined> {
   stream.setEncoding('utf8');
   let tail = '';
+  // the pieces of a line longer than a chunk: joined once its end comes, not at every chunk
+  let long: string[] = [];
   let lineNo = 0;
   let first = true;
   for await (const chunk of stream as AsyncIterable<string>) {
-    let text = tail + chunk;
+    if (!chunk.includes('\n')) {
+      long.push(chunk);
+      continue;
+    }
+    let text = long.length > 0 ? tail + long.join('') + chunk : tail + chunk;
+    long = [];
     if (first) {
       // a UTF-8 byte order mark is not part of the first item
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -34,6 +41,8 @@ export async function* readJsonLines(stream: Readable): AsyncGenerator<InputLine
     }
     if (items.length > 0) yield items;
   }
+  tail += long.join('');
+  if (first && tail.charCodeAt(0) === 0xfeff) tail = tail.slice(1);
   if (tail !== '') {
     const item = parseLine(tail, lineNo + 1);
     if (item !== undefined) yield [item];

@@ -117,6 +117,10 @@ export function countItems(input: string): number {
   return input.replace(/^\ufeff/, '').split('\n').filter((l) => l.trim() !== '').length;
 }
 
+// A stack frame of polytask itself or of Node's internals: what a user error must not show (the
+// traceback of the user's own code is shown)
+export const ownFrame = /^\s+(at .*(dist\/src\/|node_handler\.mjs|node:internal\/)|File ".*python_handler\.py")/m;
+
 export function lines(items: unknown[]): string {
   return items.map((i) => JSON.stringify(i)).join('\n') + '\n';
 }
