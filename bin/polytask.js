@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { main } from '../dist/src/cli/index.js';
 
-// Exit as soon as the command is done: an input still open (stdin after Ctrl-C, say) must
-// not keep the process alive. Results are written by then (stdout and stderr writes to
-// pipes and files are synchronous on Linux; -o files are flushed before main() returns).
-process.exit(await main(process.argv.slice(2)));
+const status = await main(process.argv.slice(2));
+// A slow reader of stdout may not have taken every result yet: what is still queued in this
+// process must reach the pipe before it ends. A write's callback runs once everything written
+// before it has gone out (or the stream failed, when the reader went away).
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => {
+  if (stream.writableLength === 0 || stream.destroyed) resolve();
+  else stream.write('', resolve);
+})));
+// Then exit at once: an input still open (stdin after Ctrl-C, say) must not keep the process alive.
+process.exit(status);
