@@ -23,8 +23,8 @@ import { Depth } from './depth.js';
 import { callOnPool } from './pool-call.js';
 import type { Future } from '../futures/future.js';
 import { cancelled, exitCodes, failure, isItemError, parseRaw, settle, type Call, type ItemResult, type RawResult, type RawResultCallback, type ResultCallback } from './call.js';
-import { RetryPolicy, type RetryOn, type RetryOptions } from './retry.js';
-import { Histogram, sampleProcess, type PoolStats } from './stats.js';
+import { RetryPolicy, RetryQueue, type RetryOn, type RetryOptions } from './retry.js';
+import { PoolMeter, type PoolStats } from './stats.js';
 
 export type { ItemResult, RawResult, RawResultCallback, ResultCallback } from './call.js';
 export type { RetryOn, RetryOptions } from './retry.js';
@@ -52,10 +52,8 @@ export interface PoolOptions extends RetryOptions {
   maxMemoryMb?: number;
 }
 
-// how often the children's CPU time and memory are read, and how often at most a child's memory
-// is read as its results come (with maxMemoryMb)
+// how often the children's CPU time and memory are read (also as results come, with maxMemoryMb)
 const sampleEveryMs = 250;
-const memoryCheckMs = 20;
 
 interface Slot {
   worker: Worker | undefined;
@@ -70,22 +68,8 @@ interface Slot {
   // calls sent to the current child, and whether it is to be replaced once idle (recycling)
   sent: number;
   retiring: boolean;
-  // for stats(): results, restarts, CPU of the slot's finished children, the current child's
-  // last reading, and the peak memory of all of them
-  items: number;
-  restarts: number;
-  cpuBefore: number;
-  cpuNow: number;
-  peakRssMb: number;
-  memoryCheckedAt: number;
 }
 
-// A failed call waiting to run again
-interface Waiting {
-  timer: NodeJS.Timeout;
-  // what it gets if the pool closes before it runs again
-  result: ItemResult;
-}
 
 
 export class ProcessPool {
@@ -109,14 +93,13 @@ export class ProcessPool {
   // set when every child has died and none could be restarted
   #noChildLeft: ErrorInfo | undefined;
   readonly #retry: RetryPolicy;
-  readonly #waiting = new Map<Call, Waiting>();
+  readonly #waiting = new RetryQueue();
   readonly #maxTasks: number | undefined;
   readonly #maxMemoryMb: number | undefined;
   // children being replaced between items: close() must still end them
   readonly #retiring = new Set<Promise<unknown>>();
   #sampler: NodeJS.Timeout | undefined;
-  readonly #latency = new Histogram();
-  readonly #counts = { done: 0, failed: 0, retried: 0, timedOut: 0, crashes: 0, recycled: 0 };
+  readonly #meter: PoolMeter;
 
   constructor(spec: ResolvedSpec, options: PoolOptions = {}) {
     this.spec = spec;
@@ -134,6 +117,7 @@ export class ProcessPool {
       throw new OptionError(`Expected the \`maxMemoryMb\` option to be a positive number, got \`${String(options.maxMemoryMb)}\` (${typeof options.maxMemoryMb})`);
     }
     this.#maxMemoryMb = options.maxMemoryMb;
+    this.#meter = new PoolMeter(this.processes);
   }
 
   // Without keepAlive, children hold the event loop only while there is work
@@ -168,7 +152,7 @@ export class ProcessPool {
       const depth = new Depth(this.#pipeline);
       this.#slots.push({
         worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, killedFor: new Map(), isolating: false,
-        sent: 0, retiring: false, items: 0, restarts: -1, cpuBefore: 0, cpuNow: 0, peakRssMb: 0, memoryCheckedAt: 0,
+        sent: 0, retiring: false,
       });
     }
     this.#sampler = setInterval(() => this.#sample(), sampleEveryMs).unref();
@@ -193,9 +177,7 @@ export class ProcessPool {
     slot.worker = worker;
     slot.sent = 0;
     slot.retiring = false;
-    slot.restarts++;
-    slot.cpuBefore += slot.cpuNow;
-    slot.cpuNow = 0;
+    this.#meter.childStarted(id);
     await worker.start({ setupTimeout: this.#setupTimeout, attachTerminal: this.#attachTerminal, timeout: this.#timeout });
     if (this.#closed) {
       await worker.close(0, true);
@@ -247,11 +229,9 @@ export class ProcessPool {
   // Cancels a call: a queued one never starts; a running one has its child killed and
   // replaced. Its result says `cancelled: true`. False when the call is already answered.
   cancel(id: number, message = 'the item was cancelled'): boolean {
-    for (const [call, waiting] of this.#waiting) {
-      if (call.id !== id) continue;
-      clearTimeout(waiting.timer);
-      this.#waiting.delete(call);
-      this.#answer(call, cancelled(message));
+    const waiting = this.#waiting.take(id);
+    if (waiting !== undefined) {
+      this.#answer(waiting, cancelled(message));
       this.#updateRef();
       return true;
     }
@@ -344,26 +324,24 @@ export class ProcessPool {
       this.#inflightCount--;
       answered++;
       if (call.suspect) slot.isolating = false;
-      this.#latency.add(now - call.sentAt!);
+      this.#meter.latency(now - call.sentAt!);
       const raw = results[i]!;
       if (retryErrors && raw.exit !== 0 && isItemError(raw)) {
         this.#fail(call, parseRaw(raw), 'error');
         continue;
       }
       raw.attempts = call.attempt;
-      this.#counts.done++;
-      if (raw.exit !== 0) this.#counts.failed++;
+      this.#meter.answered(raw.exit);
       if (call.rawDone !== undefined) call.rawDone(raw);
       else call.done!(parseRaw(raw));
     }
-    slot.items += answered;
+    this.#meter.results(worker.id, answered);
     slot.depth.answered(answered, now);
     this.#armTimer(slot);
     if (this.#maxTasks !== undefined && slot.sent >= this.#maxTasks) slot.retiring = true;
     // the memory ceiling is checked between items too, at most every memoryCheckMs
-    if (this.#maxMemoryMb !== undefined && now - slot.memoryCheckedAt >= memoryCheckMs) {
-      slot.memoryCheckedAt = now;
-      const rss = this.#readSample(slot);
+    if (this.#maxMemoryMb !== undefined && this.#meter.memoryDue(worker.id, now)) {
+      const rss = this.#meter.sample(worker.id, worker.pid);
       if (rss !== undefined && rss > this.#maxMemoryMb) slot.retiring = true;
     }
     if (slot.retiring && slot.inflight.size === 0) this.#recycle(slot);
@@ -373,9 +351,7 @@ export class ProcessPool {
 
   // Answers a call with a result made by the pool, counting it
   #answer(call: Call, result: ItemResult): void {
-    this.#counts.done++;
-    if (result.exit !== 0) this.#counts.failed++;
-    if (result.timedOut === true) this.#counts.timedOut++;
+    this.#meter.answered(result.exit, result.timedOut === true);
     settle(call, result);
   }
 
@@ -388,9 +364,8 @@ export class ProcessPool {
       return;
     }
     call.retried = (call.retried ?? 0) + 1;
-    this.#counts.retried++;
-    const timer = setTimeout(() => {
-      this.#waiting.delete(call);
+    this.#meter.count('retried');
+    this.#waiting.add(call, result, delay, () => {
       call.attempt++;
       if (this.#noChildLeft !== undefined) {
         this.#answer(call, failure(1, this.#noChildLeft));
@@ -399,16 +374,15 @@ export class ProcessPool {
       }
       this.#pending.splice(this.#pendingHead, 0, call);
       this.#scheduleDispatch();
-    }, delay);
-    this.#waiting.set(call, { timer, result });
+    });
   }
 
   // Replaces an idle child that has run its quota or grown too big; no item is touched
   #recycle(slot: Slot): void {
     const worker = slot.worker;
     if (worker === undefined || this.#closed) return;
-    this.#counts.recycled++;
-    this.#readSample(slot);
+    this.#meter.count('recycled');
+    this.#meter.sample(worker.id, worker.pid);
     slot.worker = undefined;
     clearTimeout(slot.timer);
     slot.timedHead = undefined;
@@ -420,43 +394,25 @@ export class ProcessPool {
 
   // Reads each child's CPU time and memory; a child above maxMemoryMb is recycled once idle
   #sample(): void {
-    for (const slot of this.#slots) {
+    this.#slots.forEach((slot, id) => {
       // a child still starting is left alone: recycling it would fail its start
-      if (slot.worker?.ready === undefined) continue;
-      const rss = this.#readSample(slot);
-      if (rss === undefined || this.#maxMemoryMb === undefined || rss <= this.#maxMemoryMb) continue;
+      if (slot.worker?.ready === undefined) return;
+      const rss = this.#meter.sample(id, this.#livePid(slot));
+      if (rss === undefined || this.#maxMemoryMb === undefined || rss <= this.#maxMemoryMb) return;
       slot.retiring = true;
       if (slot.inflight.size === 0) this.#recycle(slot);
-    }
+    });
   }
 
-  // Updates the slot's figures from its live child; returns its resident memory in MB
-  #readSample(slot: Slot): number | undefined {
-    const pid = slot.worker?.alive === true ? slot.worker.pid : undefined;
-    if (pid === undefined) return undefined;
-    const sample = sampleProcess(pid);
-    if (sample === undefined) return undefined;
-    slot.cpuNow = sample.cpuSeconds;
-    slot.peakRssMb = Math.max(slot.peakRssMb, sample.peakRssMb);
-    return sample.rssMb;
+  #livePid(slot: Slot): number | undefined {
+    return slot.worker?.alive === true ? slot.worker.pid : undefined;
   }
 
-  // Counts so far, item latency and each slot's CPU time and peak memory
+  // Counts so far, item latency, and each slot's items, restarts, CPU time and peak memory
   stats(): PoolStats {
-    for (const slot of this.#slots) this.#readSample(slot);
-    const round = (ms: number) => Math.round(ms * 1000) / 1000;
-    return {
-      ...this.#counts,
-      latency: { p50: round(this.#latency.quantile(0.5)), p99: round(this.#latency.quantile(0.99)), max: round(this.#latency.max) },
-      workers: this.#slots.map((slot, id) => ({
-        id,
-        pid: slot.worker?.alive === true ? slot.worker.pid : undefined,
-        items: slot.items,
-        restarts: Math.max(0, slot.restarts),
-        cpuSeconds: Math.round((slot.cpuBefore + slot.cpuNow) * 100) / 100,
-        peakRssMb: Math.round(slot.peakRssMb * 10) / 10,
-      })),
-    };
+    const pids = this.#slots.map((slot) => this.#livePid(slot));
+    pids.forEach((pid, id) => this.#meter.sample(id, pid));
+    return this.#meter.snapshot(pids);
   }
 
   // Times the oldest call of a child; the clock starts when it becomes the oldest
@@ -491,7 +447,7 @@ export class ProcessPool {
       return;
     }
     slot.isolating = false;
-    if (killedFor.size === 0) this.#counts.crashes++;
+    if (killedFor.size === 0) this.#meter.count('crashes');
     // the calls the pool killed the child for (timeouts, cancels) get those results
     const remaining = calls.filter((call) => {
       const result = killedFor.get(call.id);
@@ -552,11 +508,7 @@ export class ProcessPool {
     this.#closed = true;
     clearInterval(this.#sampler);
     for (const call of this.#takePending()) this.#answer(call, cancelled('the pool was closed before the item started'));
-    for (const [call, waiting] of this.#waiting) {
-      clearTimeout(waiting.timer);
-      this.#answer(call, waiting.result);
-    }
-    this.#waiting.clear();
+    for (const [call, result] of this.#waiting.drain()) this.#answer(call, result);
     await Promise.all([
       ...this.#slots.map((slot) => {
         clearTimeout(slot.timer);

@@ -1,5 +1,6 @@
 // What a pool reports about its run: counts, item latency percentiles, and each child slot's
-// CPU time and peak memory, read from /proc (Linux) without any dependency.
+// CPU time and peak memory, read from /proc (Linux) without any dependency. The pool feeds a
+// PoolMeter as it goes; stats() is a snapshot of it.
 import { readFileSync } from 'node:fs';
 
 export interface WorkerStats {
@@ -92,5 +93,93 @@ export function sampleProcess(pid: number): ProcSample | undefined {
     return { cpuSeconds, peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
   } catch {
     return undefined;
+  }
+}
+
+// how often at most a child's memory is read as its results come (with a memory ceiling)
+const memoryCheckMs = 20;
+
+interface SlotFigures {
+  items: number;
+  // -1 before the first child starts
+  restarts: number;
+  // CPU seconds of the slot's children that are gone, and the last reading of the current one
+  cpuBefore: number;
+  cpuNow: number;
+  peakRssMb: number;
+  memoryCheckedAt: number;
+}
+
+export class PoolMeter {
+  readonly #counts = { done: 0, failed: 0, retried: 0, timedOut: 0, crashes: 0, recycled: 0 };
+  readonly #latency = new Histogram();
+  readonly #slots: SlotFigures[];
+
+  constructor(slots: number) {
+    this.#slots = Array.from({ length: slots }, () => ({ items: 0, restarts: -1, cpuBefore: 0, cpuNow: 0, peakRssMb: 0, memoryCheckedAt: 0 }));
+  }
+
+  // An item got its final result
+  answered(exit: number, timedOut = false): void {
+    this.#counts.done++;
+    if (exit !== 0) this.#counts.failed++;
+    if (timedOut) this.#counts.timedOut++;
+  }
+
+  // A child answered an item `ms` after it was sent
+  latency(ms: number): void {
+    this.#latency.add(ms);
+  }
+
+  // `count` results came from the slot's child
+  results(slot: number, count: number): void {
+    this.#slots[slot]!.items += count;
+  }
+
+  count(event: 'retried' | 'crashes' | 'recycled'): void {
+    this.#counts[event]++;
+  }
+
+  childStarted(slot: number): void {
+    const figures = this.#slots[slot]!;
+    figures.restarts++;
+    figures.cpuBefore += figures.cpuNow;
+    figures.cpuNow = 0;
+  }
+
+  // Reads the slot's live child; returns its resident memory in MB, when /proc tells
+  sample(slot: number, pid: number | undefined): number | undefined {
+    if (pid === undefined) return undefined;
+    const sample = sampleProcess(pid);
+    if (sample === undefined) return undefined;
+    const figures = this.#slots[slot]!;
+    figures.cpuNow = sample.cpuSeconds;
+    figures.peakRssMb = Math.max(figures.peakRssMb, sample.peakRssMb);
+    return sample.rssMb;
+  }
+
+  // Whether the slot's memory is due for a check as results come, at `now` (ms)
+  memoryDue(slot: number, now: number): boolean {
+    const figures = this.#slots[slot]!;
+    if (now - figures.memoryCheckedAt < memoryCheckMs) return false;
+    figures.memoryCheckedAt = now;
+    return true;
+  }
+
+  // The figures so far; `pids` are the slots' live children
+  snapshot(pids: readonly (number | undefined)[]): PoolStats {
+    const round = (ms: number) => Math.round(ms * 1000) / 1000;
+    return {
+      ...this.#counts,
+      latency: { p50: round(this.#latency.quantile(0.5)), p99: round(this.#latency.quantile(0.99)), max: round(this.#latency.max) },
+      workers: this.#slots.map((figures, id) => ({
+        id,
+        pid: pids[id],
+        items: figures.items,
+        restarts: Math.max(0, figures.restarts),
+        cpuSeconds: Math.round((figures.cpuBefore + figures.cpuNow) * 100) / 100,
+        peakRssMb: Math.round(figures.peakRssMb * 10) / 10,
+      })),
+    };
   }
 }
