@@ -38,11 +38,16 @@ export interface Call {
   // called when the call is sent to a child
   onStart: (() => void) | undefined;
   // was in flight on a concurrent child that died without naming the culprit: runs alone next
-  suspect?: boolean;
+  suspect: boolean;
   // retries used up by failures of this item's own
-  retried?: number;
+  retried: number;
   // performance.now() when it was sent to a child
-  sentAt?: number;
+  sentAt: number;
+}
+
+// Every field set from the start: calls then share one object shape
+export function newCall(id: number, json: string, done: ResultCallback | undefined, rawDone: RawResultCallback | undefined, onStart: (() => void) | undefined): Call {
+  return { id, json, attempt: 1, done, rawDone, onStart, suspect: false, retried: 0, sentAt: 0 };
 }
 
 export const exitCodes = { timeout: 124, dataError: 65, cancelled: 130 } as const;

@@ -22,7 +22,7 @@ import { Worker, type ChildExit, type OutputSink } from './worker.js';
 import { Depth } from './depth.js';
 import { callOnPool } from './pool-call.js';
 import type { Future } from '../futures/future.js';
-import { cancelled, exitCodes, failure, isItemError, parseRaw, settle, type Call, type ItemResult, type RawResult, type RawResultCallback, type ResultCallback } from './call.js';
+import { cancelled, exitCodes, failure, isItemError, newCall, parseRaw, settle, type Call, type ItemResult, type RawResult, type RawResultCallback, type ResultCallback } from './call.js';
 import { RetryPolicy, RetryQueue, type RetryOn, type RetryOptions } from './retry.js';
 import { PoolMeter, type PoolStats } from './stats.js';
 
@@ -201,13 +201,13 @@ export class ProcessPool {
       done(failure(exitCodes.dataError, { name: 'SerializationError', message: `the item cannot be sent as JSON: got ${typeof data}` }));
       return 0;
     }
-    return this.#enqueue({ id: this.#nextId++, json, attempt: 1, done, rawDone: undefined, onStart });
+    return this.#enqueue(newCall(this.#nextId++, json, done, undefined, onStart));
   }
 
   // Queues an item already encoded as JSON text, with the result as the child wrote it
   // (see RawResult): the CLI passes input lines through and copies results out unchanged
   submitRawJson(json: string, rawDone: RawResultCallback): void {
-    this.#enqueue({ id: this.#nextId++, json, attempt: 1, done: undefined, rawDone, onStart: undefined });
+    this.#enqueue(newCall(this.#nextId++, json, undefined, rawDone, undefined));
   }
 
   #enqueue(call: Call): number {
@@ -324,7 +324,7 @@ export class ProcessPool {
       this.#inflightCount--;
       answered++;
       if (call.suspect) slot.isolating = false;
-      this.#meter.latency(now - call.sentAt!);
+      this.#meter.latency(now - call.sentAt);
       const raw = results[i]!;
       if (retryErrors && raw.exit !== 0 && isItemError(raw)) {
         this.#fail(call, parseRaw(raw), 'error');
@@ -358,12 +358,12 @@ export class ProcessPool {
   // A failure of the call's own: it runs again after a delay if the retry policy allows, or
   // gets `result`
   #fail(call: Call, result: ItemResult, kind: RetryOn): void {
-    const delay = this.#retry.delayFor(kind, call.retried ?? 0);
+    const delay = this.#retry.delayFor(kind, call.retried);
     if (delay === undefined || this.#closed) {
       this.#answer(call, result);
       return;
     }
-    call.retried = (call.retried ?? 0) + 1;
+    call.retried++;
     this.#meter.count('retried');
     this.#waiting.add(call, result, delay, () => {
       call.attempt++;

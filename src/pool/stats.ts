@@ -43,8 +43,15 @@ export class Histogram {
   add(ms: number): void {
     const us = Math.max(1, Math.round(ms * 1000));
     // clz32 is exact below 2^31 us (35 minutes); longer items take the slower way
-    const exponent = us < 2 ** 31 ? 31 - Math.clz32(us) : Math.min(63, Math.floor(Math.log2(us)));
-    const fraction = Math.floor(us / 2 ** (exponent - 4)) & 15;
+    let exponent: number;
+    let fraction: number;
+    if (us < 2 ** 31) {
+      exponent = 31 - Math.clz32(us);
+      fraction = (exponent >= 4 ? us >>> (exponent - 4) : us << (4 - exponent)) & 15;
+    } else {
+      exponent = Math.min(63, Math.floor(Math.log2(us)));
+      fraction = Math.floor(us / 2 ** (exponent - 4)) & 15;
+    }
     this.#counts[exponent * 16 + fraction]!++;
     this.#total++;
     if (ms > this.#max) this.#max = ms;
