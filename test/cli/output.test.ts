@@ -14,9 +14,9 @@ function childrenOf(pid: number): number[] {
 
 // Writes to a pipe are queued: exiting with results still queued would drop them
 test('every result reaches a reader of stdout that is behind when the run ends', timed(60_000, async () => {
-  // about 80 KB of results, one at a time: more than a pipe holds, and never enough queued
+  // about 200 KB of results, one at a time: more than a pipe holds, and never enough queued
   // at once to make the run wait for the reader
-  const count = 40;
+  const count = 100;
   const data = path.join(dir, 'wide.jsonl');
   writeFileSync(data, Array.from({ length: count }, (_, i) => JSON.stringify(`${i}:${'x'.repeat(1000)}`)).join('\n') + '\n');
   const child = spawn(process.execPath, [bin, 'run', '-s', fixture('specs/node.json'), '--handler', 'identity', '-d', data, '-p', '1', '--pipeline', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
