@@ -4,7 +4,7 @@
 // 0-based index for the API) and a hash of its canonical JSON, so that a changed input is
 // reported instead of being mixed with results of the old one.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -173,5 +173,28 @@ async function rewriteWithout(file: string, drop: Set<number>): Promise<void> {
     out.destroy();
     await rm(temp, { force: true });
     throw error;
+  }
+}
+
+// Opens a results log for a run from the API: with `resume`, reads and repairs it and gives
+// the matcher of logged items (0-based indexes, items hashed as JSON.stringify(item)); the
+// stream appends to it, or starts it anew without `resume`
+export async function openApiLog(file: string, resume: boolean, keepValues = false): Promise<{ matcher: ResumeMatcher | undefined; stream: WriteStream }> {
+  const matcher = resume ? new ResumeMatcher(await readResultsLog(file, { keyField: 'index', keepValues }), (index) => `item ${index}`) : undefined;
+  const stream = createWriteStream(file, { flags: resume ? 'a' : 'w' });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (error) => reject(new ResumeError(file, undefined, `cannot write the results log ${file}: ${error.message}`)));
+  });
+  return { matcher, stream };
+}
+
+// One result line of the API's log, or undefined when the item or its value is not JSON
+export function logLine(fields: Record<string, unknown>): string | undefined {
+  try {
+    const text = JSON.stringify(fields);
+    return text === undefined ? undefined : `${text}\n`;
+  } catch {
+    return undefined;
   }
 }
