@@ -100,7 +100,7 @@ export class JobRunner<T = unknown> {
       for await (const batch of batches) {
         if (writer !== undefined) {
           let text = '';
-          for (const result of batch) if (result.cancelled !== true) text += logLine(result as unknown as Record<string, unknown>) ?? '';
+          for (const { index, data, ...rest } of batch) if (rest.cancelled !== true) text += logLine({ index, data, ...rest }) ?? '';
           await writer.write(text);
           if (writeError !== undefined) throw new PolytaskError(`cannot write the results log ${resultsLog}: ${writeError.message}`, { cause: writeError });
         }
