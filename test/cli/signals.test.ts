@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bin, fixture, isAlive, timed, waitUntil } from '../helpers.js';
+import { runtimes } from '../runtimes.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'polytask-signals-'));
 const nodeSpec = fixture('specs/node.json');
@@ -39,14 +40,18 @@ function readOutput(extra: string[]): string {
   }
 }
 
-test('SIGTERM: exit 143, input no longer read, results so far kept, children gone within a second', timed(30_000, async () => {
-  const { child, kids, exited, stdout, stderr } = await startBusy(nodeSpec);
-  child.kill('SIGTERM');
-  assert.is(await exited, 143, stderr());
-  assert.is(stdout().trim().split('\n').length, 1);
-  assert.match(stderr(), 'polytask: terminated; 1 results written');
-  await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
-}));
+const specs: [string, string][] = [['node', nodeSpec]];
+if (runtimes.some((r) => r.name === 'python3' && r.missing === undefined)) specs.push(['python3', fixture('specs/python3.yml')]);
+for (const [name, spec] of specs) {
+  test(`SIGTERM (${name}): exit 143, input no longer read, results so far kept, children gone within a second`, timed(30_000, async () => {
+    const { child, kids, exited, stdout, stderr } = await startBusy(spec);
+    child.kill('SIGTERM');
+    assert.is(await exited, 143, stderr());
+    assert.is(stdout().trim().split('\n').length, 1);
+    assert.match(stderr(), 'polytask: terminated; 1 results written');
+    await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
+  }));
+}
 
 test('SIGINT and SIGTERM with -o: the results so far are in the file', timed(30_000, async () => {
   for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
