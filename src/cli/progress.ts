@@ -7,9 +7,12 @@ import { createLogUpdate } from 'log-update';
 import { ProgressMeter, type Progress } from '../job/progress.js';
 
 export interface CliProgressOptions {
-  // --progress (true), --no-progress (false), or neither: on when stderr is a terminal
+  // --progress (true), --no-progress (false), or neither: on when stderr is a terminal and
+  // the results do not go to it too (lines written below the progress line would be torn)
   force: boolean | undefined;
   stderr: Writable;
+  // where the results go: stdout, or undefined for an -o file
+  results: Writable | undefined;
   // the -d file, whose lines are counted in the background for the total
   dataFile: string | undefined;
   intervalMs?: number;
@@ -24,7 +27,8 @@ export class CliProgress {
 
   // A progress line, or undefined when it is off
   static start(options: CliProgressOptions): CliProgress | undefined {
-    const on = options.force ?? (options.stderr as Partial<NodeJS.WriteStream>).isTTY === true;
+    const isTTY = (stream: Writable | undefined) => (stream as Partial<NodeJS.WriteStream> | undefined)?.isTTY === true;
+    const on = options.force ?? (isTTY(options.stderr) && !isTTY(options.results));
     return on ? new CliProgress(options) : undefined;
   }
 

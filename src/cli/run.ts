@@ -43,7 +43,7 @@ export class RunCommand extends Command {
   setupHook = Option.String('--setup-hook', { description: 'setup hook name (overrides exec_info.setup_hook)' });
   onBadLine = Option.String('--on-bad-line', 'result', { validator: t.isEnum(['result', 'fail'] as const), description: 'for a line that is not JSON: "result" (an exit 65 result, the default) or "fail" (stop the run)' });
   resume = Option.Boolean('--resume', false, { description: 'skip the lines that already have a final result in the -o file, and append the others' });
-  progress = Option.Boolean('--progress', { description: 'show a progress line on stderr (default: when stderr is a terminal); --no-progress: never' });
+  progress = Option.Boolean('--progress', { description: 'show a progress line on stderr (default: when stderr is a terminal and the results are not written there); --no-progress: never' });
   pipeline = Option.String('--pipeline', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'items in flight per child (default: adapts to the item time)' });
 
   override async execute(): Promise<number> {
@@ -70,7 +70,7 @@ export class RunCommand extends Command {
       if (toFile) output.destroy();
       return reportError(stderr, error);
     }
-    const progress = CliProgress.start({ force: this.progress, stderr, dataFile: input === this.context.stdin ? undefined : this.data });
+    const progress = CliProgress.start({ force: this.progress, stderr, results: toFile ? undefined : stdout, dataFile: input === this.context.stdin ? undefined : this.data });
     const pool = new ProcessPool(spec, {
       ...(this.processes === undefined ? {} : { processes: this.processes }),
       ...(this.timeout === undefined ? {} : { timeout: Math.max(1, Math.round(this.timeout * 1000)) }),

@@ -49,7 +49,7 @@ test('off by default when stderr is not a terminal, and with --no-progress', tim
   }
 }));
 
-test('on by default on a terminal (script(1) gives one); --no-progress turns it off', timed(30_000, async () => {
+test('on by default on a terminal (script(1) gives one) unless the results go there too; --no-progress turns it off', timed(30_000, async () => {
   const probe = spawnSync('script', ['--version'], { encoding: 'utf8' });
   if (probe.error !== undefined) {
     console.log(`skip: script(1) not found (${probe.error.message})`);
@@ -57,14 +57,19 @@ test('on by default on a terminal (script(1) gives one); --no-progress turns it 
   }
   const data = write('tty.jsonl', items);
   const out = path.join(dir, 'tty.results.jsonl');
-  const run = (extra: string) => spawnSync('script', ['-qfec', `stty rows 24 cols 120; ${process.execPath} ${bin} run -s ${nodeSpec} --handler identity -d ${data} -o ${out} ${extra}`, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
-  const on = run('');
+  const run = (extra: string) => spawnSync('script', ['-qfec', `stty rows 24 cols 120; ${process.execPath} ${bin} run -s ${nodeSpec} --handler identity -d ${data} ${extra}`, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
+  const on = run(`-o ${out}`);
   assert.is(on.status, 0, on.stdout);
   assert.match(on.stdout, /polytask: 20\/20 \(100%\)/);
   assert.is(readFileSync(out, 'utf8').split('\n').filter(Boolean).length, 20);
-  const off = run('--no-progress');
+  const off = run(`-o ${out} --no-progress`);
   assert.is(off.status, 0);
   assert.not.match(off.stdout, 'polytask:');
+  // results written to the terminal too: no progress line to tear them
+  const shared = run('');
+  assert.is(shared.status, 0);
+  assert.match(shared.stdout, '"data":"item 19"');
+  assert.not.match(shared.stdout, 'polytask:');
 }));
 
 test('the line: done/total, resumed, rate, failures, ETA', () => {
