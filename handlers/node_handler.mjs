@@ -107,6 +107,8 @@ function resultMessage(id, value, store) {
     encoded = JSON.stringify(value);
     // JSON.stringify turns NaN and Infinity into null without a word: refuse them instead
     if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${value} is not a JSON number`);
+    // and a Set or a Map into {}: look for one only when the text has an empty object
+    if (encoded !== undefined && encoded.includes('{}')) JSON.stringify(value, refuseCollections);
   } catch (error) {
     return {
       type: 'result', id, exit: 1, stdout: store.stdout, stderr: store.stderr,
@@ -117,6 +119,11 @@ function resultMessage(id, value, store) {
   const message = { type: 'result', id, exit, stdout: store.stdout, stderr: store.stderr };
   if (encoded !== undefined) message.value = value;
   return message;
+}
+
+function refuseCollections(key, value) {
+  if (value instanceof Set || value instanceof Map) throw new TypeError(`a ${value.constructor.name} cannot be encoded as JSON (it would become {})`);
+  return value;
 }
 
 function failureMessage(id, error, store) {

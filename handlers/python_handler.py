@@ -26,6 +26,7 @@ have passed.  A background thread flushes results that wait behind a slow item,
 and ends the process when the parent dies (its parent pid changes).
 Ctrl-C ends the process quietly with status 130.
 """
+import codecs
 import errno
 import itertools
 import json
@@ -63,6 +64,7 @@ class Capture(object):
     def __init__(self, fd):
         self.parts = []
         self.fd = fd
+        self._buffer = None
 
     def write(self, s):
         if s.__class__ is not text_type:
@@ -70,6 +72,8 @@ class Capture(object):
                 s = s.decode('utf-8', 'replace')
             elif not isinstance(s, text_type):
                 raise TypeError('write() argument must be str, not %s' % type(s).__name__)
+        if self._buffer is not None:
+            self._buffer.finish()  # bytes cut short before this text come first
         self.parts.append(s)
         return len(s)
 
@@ -86,10 +90,57 @@ class Capture(object):
     def fileno(self):
         return self.fd  # the real fd 1 or 2: writes there are simply not captured
 
+    @property
+    def buffer(self):
+        """sys.stdout.buffer on Python 3: bytes written there are kept too, decoded as UTF-8
+        (what is not UTF-8 becomes U+FFFD, as the result must be JSON text)."""
+        if self._buffer is None:
+            self._buffer = BytesCapture(self)
+        return self._buffer
+
     def take(self):
+        if self._buffer is not None:
+            self._buffer.finish()
         text = u''.join(self.parts)
         del self.parts[:]
         return text
+
+
+class BytesCapture(object):
+    """The binary side of a Capture; a UTF-8 character split across writes is kept whole."""
+    closed = False
+
+    def __init__(self, text):
+        self.text = text
+        self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
+
+    def write(self, b):
+        if not isinstance(b, (bytes, bytearray, memoryview)):
+            raise TypeError("a bytes-like object is required, not '%s'" % type(b).__name__)
+        s = self.decoder.decode(bytes(b))
+        # bytes held back (a character cut in two) still make the item's text non-empty, so
+        # that take() flushes them with this item
+        if s or self.decoder.getstate()[0]:
+            self.text.parts.append(s)
+        return len(b)
+
+    def writelines(self, lines):
+        for b in lines:
+            self.write(b)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self.text.fd
+
+    def finish(self):
+        s = self.decoder.decode(b'', True)
+        if s:
+            self.text.parts.append(s)
 
 
 class Passthrough(Capture):
@@ -103,6 +154,10 @@ class Passthrough(Capture):
         self.stream.write(s)
         self.stream.flush()
         return len(s)
+
+    @property
+    def buffer(self):
+        return self.stream.buffer
 
     def take(self):
         return u''

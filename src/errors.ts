@@ -114,6 +114,31 @@ export class PoolClosedError extends PolytaskError {
   }
 }
 
+// An application alias given to Runner.start() is already running
+export class ProcessExistsError extends PolytaskError {
+  readonly alias: string;
+  readonly pid: number | undefined;
+  constructor(alias: string, pid: number | undefined) {
+    super(`Expected the \`alias\` option to name no running process, got \`${alias}\` (running as pid ${pid ?? 'unknown'}); use ensureRunning() to reuse it`);
+    this.alias = alias;
+    this.pid = pid;
+  }
+}
+
+// A channel was read or written after it was closed, or after its peer went away
+export class EndpointClosedError extends PolytaskError {}
+
+// An application's socket did not accept connections in time
+export class SocketTimeoutError extends PolytaskError {
+  readonly socket: string;
+  readonly timeout: number;
+  constructor(socket: string, timeout: number, options?: { cause?: unknown }) {
+    super(`the socket \`${socket}\` did not accept a connection within ${timeout} ms (see the \`socketTimeout\` option)`, options);
+    this.socket = socket;
+    this.timeout = timeout;
+  }
+}
+
 // Plain-data form of an error, as carried in results
 export function errorInfo(error: unknown): ErrorInfo {
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack ?? '' };

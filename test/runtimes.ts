@@ -3,7 +3,7 @@ import { ProcessPool, type PoolOptions } from '../src/pool/process-pool.js';
 import { resolveSpec } from '../src/spec/load.js';
 import { fixture, missingInterpreter } from './helpers.js';
 
-export type HandlerName = 'double' | 'identity' | 'withContext' | 'printer' | 'fails' | 'faulty' | 'fdWriter' | 'sleepy' | 'setup';
+export type HandlerName = 'double' | 'identity' | 'withContext' | 'printer' | 'fails' | 'faulty' | 'fdWriter' | 'sleepy' | 'setup' | 'flaky' | 'leaky';
 
 export interface Runtime {
   name: 'node' | 'python3' | 'python2';
@@ -15,7 +15,7 @@ export interface Runtime {
 
 const camel: Record<HandlerName, string> = {
   double: 'double', identity: 'identity', withContext: 'withContext', printer: 'printer', fails: 'fails',
-  faulty: 'faulty', fdWriter: 'fdWriter', sleepy: 'sleepy', setup: 'setup',
+  faulty: 'faulty', fdWriter: 'fdWriter', sleepy: 'sleepy', setup: 'setup', flaky: 'flaky', leaky: 'leaky',
 };
 const snake: Record<HandlerName, string> = { ...camel, withContext: 'with_context', fdWriter: 'fd_writer' };
 

@@ -9,6 +9,8 @@ import { streamResults } from '../job/stream.js';
 import { readJsonLines, type InputLine } from './input.js';
 import { LineWriter } from './output.js';
 import { exitCodes, loadSpecForCli, reportError } from './common.js';
+import { parseRetryOn } from '../pool/retry.js';
+import { formatStats } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
 import { CliProgress } from './progress.js';
 import { onStopSignals } from './signals.js';
@@ -42,6 +44,12 @@ export class RunCommand extends Command {
   handler = Option.String('--handler', { description: 'handler function name (overrides exec_info.handler)' });
   setupHook = Option.String('--setup-hook', { description: 'setup hook name (overrides exec_info.setup_hook)' });
   onBadLine = Option.String('--on-bad-line', 'result', { validator: t.isEnum(['result', 'fail'] as const), description: 'for a line that is not JSON: "result" (an exit 65 result, the default) or "fail" (stop the run)' });
+  retries = Option.String('--retries', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]), description: 'run an item again, up to this many times, after its child died or it timed out (default 0)' });
+  retryDelay = Option.String('--retry-delay', { validator: t.cascade(t.isNumber(), [t.isAtLeast(0)]), description: 'seconds before the first retry, doubling for each further one (default 0.1)' });
+  retryOn = Option.String('--retry-on', { description: 'which failures are retried: a comma-separated list of crash, timeout, error (default crash,timeout)' });
+  maxTasksPerWorker = Option.String('--max-tasks-per-worker', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'replace a child, between items, after it has run this many items' });
+  maxMemory = Option.String('--max-memory', { validator: t.cascade(t.isNumber(), [t.isPositive()]), description: 'replace a child, between items, once its resident memory is above this many MB' });
+  stats = Option.Boolean('--stats', false, { description: 'print counts, item latency and each child\'s CPU time and peak memory on stderr at the end' });
   resume = Option.Boolean('--resume', false, { description: 'skip the lines that already have a final result in the -o file, and append the others' });
   progress = Option.Boolean('--progress', { description: 'show a progress line on stderr (default: when stderr is a terminal and the results are not written there); --no-progress: never' });
   pipeline = Option.String('--pipeline', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'items in flight per child (default: adapts to the item time)' });
@@ -70,9 +78,20 @@ export class RunCommand extends Command {
       if (toFile) output.destroy();
       return reportError(stderr, error);
     }
+    let retryOn;
+    try {
+      retryOn = this.retryOn === undefined ? undefined : parseRetryOn(this.retryOn);
+    } catch (error) {
+      return reportError(stderr, error, exitCodes.usage);
+    }
     const progress = CliProgress.start({ force: this.progress, stderr, results: toFile ? undefined : stdout, dataFile: input === this.context.stdin ? undefined : this.data });
     const pool = new ProcessPool(spec, {
       ...(this.processes === undefined ? {} : { processes: this.processes }),
+      ...(this.retries === undefined ? {} : { retries: this.retries }),
+      ...(this.retryDelay === undefined ? {} : { retryDelay: this.retryDelay * 1000 }),
+      ...(retryOn === undefined ? {} : { retryOn }),
+      ...(this.maxTasksPerWorker === undefined ? {} : { maxTasksPerWorker: this.maxTasksPerWorker }),
+      ...(this.maxMemory === undefined ? {} : { maxMemoryMb: this.maxMemory }),
       ...(this.timeout === undefined ? {} : { timeout: Math.max(1, Math.round(this.timeout * 1000)) }),
       ...(this.pipeline === undefined ? {} : { pipeline: this.pipeline }),
       onWorkerOutput: (chunk) => (progress === undefined ? stderr.write(chunk) : progress.write(chunk)),
@@ -92,6 +111,7 @@ export class RunCommand extends Command {
     // SIGINT and SIGTERM stop the run; a second one while stopping exits at once
     const signals = onStopSignals(() => abort.abort());
     const failFast = this.onBadLine === 'fail';
+    const started = performance.now();
     let failures = 0;
     let total = 0;
     let resumed = 0;
@@ -144,6 +164,7 @@ export class RunCommand extends Command {
       throw error;
     } finally {
       progress?.stop();
+      const stats = this.stats ? pool.stats() : undefined;
       // after a signal, a busy child has half a second to go before it is killed
       await pool.close(signals.received === undefined ? {} : { graceMs: 500 });
       await writer.end(toFile);
@@ -151,13 +172,14 @@ export class RunCommand extends Command {
       signals.remove();
       if (input !== this.context.stdin) input.destroy();
       if (failures > 0) stderr.write(`polytask: ${failures} of ${total} items failed\n`);
+      if (stats !== undefined) stderr.write(formatStats(stats, performance.now() - started));
     }
   }
 }
 
 function badLineResult(error: ParseError): RawResult {
   const fields = { error: { name: error.name, message: error.message }, stdout: '', stderr: '' };
-  return { exit: exitCodes.badLine, rest: JSON.stringify(fields).slice(1) };
+  return { exit: exitCodes.badLine, rest: JSON.stringify(fields).slice(1), attempts: 0 };
 }
 
 // Resolves once a file stream is open; rejects with `what` and the system's reason
@@ -171,5 +193,5 @@ function opened(stream: Readable | Writable, what: string): Promise<void> {
 // One output line; the item's text and the child's fields are copied as they came, never re-encoded
 function resultLine(item: InputLine, result: RawResult): string {
   const data = item.error === undefined ? item.text : JSON.stringify(item.text);
-  return `{"line":${item.line},"data":${data},"exit":${result.exit}${result.rest === '}' ? '' : ','}${result.rest}\n`;
+  return `{"line":${item.line},"data":${data},"exit":${result.exit},"attempts":${result.attempts}${result.rest === '}' ? '' : ','}${result.rest}\n`;
 }

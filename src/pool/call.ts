@@ -11,6 +11,8 @@ export interface ItemResult {
   stderr: string;
   timedOut?: boolean;
   cancelled?: boolean;
+  // how many times the item was sent to a child (1 unless it ran again after a failure)
+  attempts?: number;
 }
 
 export type ResultCallback = (result: ItemResult) => void;
@@ -20,6 +22,8 @@ export type ResultCallback = (result: ItemResult) => void;
 export interface RawResult {
   exit: number;
   rest: string;
+  // set by the pool when it answers the call
+  attempts: number;
 }
 
 export type RawResultCallback = (result: RawResult) => void;
@@ -35,6 +39,10 @@ export interface Call {
   onStart: (() => void) | undefined;
   // was in flight on a concurrent child that died without naming the culprit: runs alone next
   suspect?: boolean;
+  // retries used up by failures of this item's own
+  retried?: number;
+  // performance.now() when it was sent to a child
+  sentAt?: number;
 }
 
 export const exitCodes = { timeout: 124, dataError: 65, cancelled: 130 } as const;
@@ -42,16 +50,21 @@ export const exitCodes = { timeout: 124, dataError: 65, cancelled: 130 } as cons
 // Answers a call with a result made here (a failure, a timeout, a cancellation)
 export function settle(call: Call, result: ItemResult): void {
   if (call.done !== undefined) {
-    call.done(result);
+    call.done({ ...result, attempts: call.attempt });
     return;
   }
   const { exit, ...rest } = result;
-  call.rawDone!({ exit, rest: JSON.stringify(rest).slice(1) });
+  call.rawDone!({ exit, rest: JSON.stringify(rest).slice(1), attempts: call.attempt });
 }
 
 export function parseRaw(raw: RawResult): ItemResult {
   const fields = JSON.parse(`{${raw.rest}`) as Omit<ItemResult, 'exit'>;
-  return { exit: raw.exit, ...fields, stdout: fields.stdout ?? '', stderr: fields.stderr ?? '' };
+  return { exit: raw.exit, ...fields, stdout: fields.stdout ?? '', stderr: fields.stderr ?? '', attempts: raw.attempts };
+}
+
+// Whether a child's result is an item error (the handler raised), not just a non-zero exit
+export function isItemError(raw: RawResult): boolean {
+  return raw.exit !== 0 && (JSON.parse(`{${raw.rest}`) as { error?: unknown }).error !== undefined;
 }
 
 export function failure(exit: number, error: ErrorInfo): ItemResult {

@@ -10,19 +10,27 @@
 // A child that dies fails the call it was running (WorkerExitedError; TimeoutError or a
 // cancellation when the pool killed it) and its other calls go back to the pending queue; when
 // the call to blame cannot be known, they all run again one at a time (see #onExit). A
-// replacement child takes the slot. Every submitted item gets exactly one result.
+// replacement child takes the slot. Every submitted item gets exactly one result; a failure of
+// the item's own (crash, timeout, or error when asked) can send it round again (retry.ts).
+// Children are also replaced between items after maxTasksPerWorker items or above maxMemoryMb.
 import { availableParallelism } from 'node:os';
-import { errorInfo, PoolClosedError, type ErrorInfo } from '../errors.js';
+import { errorInfo, OptionError, PoolClosedError, type ErrorInfo } from '../errors.js';
 import { positiveInteger } from '../options.js';
 import { callLine } from '../protocol/messages.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { Worker, type ChildExit, type OutputSink } from './worker.js';
 import { Depth } from './depth.js';
-import { cancelled, exitCodes, failure, parseRaw, settle, type Call, type ItemResult, type RawResult, type RawResultCallback, type ResultCallback } from './call.js';
+import { callOnPool } from './pool-call.js';
+import type { Future } from '../futures/future.js';
+import { cancelled, exitCodes, failure, isItemError, parseRaw, settle, type Call, type ItemResult, type RawResult, type RawResultCallback, type ResultCallback } from './call.js';
+import { RetryPolicy, type RetryOn, type RetryOptions } from './retry.js';
+import { Histogram, sampleProcess, type PoolStats } from './stats.js';
 
 export type { ItemResult, RawResult, RawResultCallback, ResultCallback } from './call.js';
+export type { RetryOn, RetryOptions } from './retry.js';
+export type { PoolStats, WorkerStats } from './stats.js';
 
-export interface PoolOptions {
+export interface PoolOptions extends RetryOptions {
   // number of children (default: the number of CPUs)
   processes?: number;
   // per-item timeout in ms; the child is killed and replaced (default: none)
@@ -37,7 +45,17 @@ export interface PoolOptions {
   keepAlive?: boolean;
   // children share this terminal (fd 0-2) and do not capture output: for debugging (default false)
   attachTerminal?: boolean;
+  // a child is replaced, between items, after it has run this many items (default: never)
+  maxTasksPerWorker?: number;
+  // a child is replaced, between items, once its resident memory is above this many MB
+  // (read from /proc on Linux as results come, every 20 ms at most; default: no limit)
+  maxMemoryMb?: number;
 }
+
+// how often the children's CPU time and memory are read, and how often at most a child's memory
+// is read as its results come (with maxMemoryMb)
+const sampleEveryMs = 250;
+const memoryCheckMs = 20;
 
 interface Slot {
   worker: Worker | undefined;
@@ -49,6 +67,24 @@ interface Slot {
   killedFor: Map<number, ItemResult>;
   // a suspect call is in flight: nothing else goes to this child until it is answered
   isolating: boolean;
+  // calls sent to the current child, and whether it is to be replaced once idle (recycling)
+  sent: number;
+  retiring: boolean;
+  // for stats(): results, restarts, CPU of the slot's finished children, the current child's
+  // last reading, and the peak memory of all of them
+  items: number;
+  restarts: number;
+  cpuBefore: number;
+  cpuNow: number;
+  peakRssMb: number;
+  memoryCheckedAt: number;
+}
+
+// A failed call waiting to run again
+interface Waiting {
+  timer: NodeJS.Timeout;
+  // what it gets if the pool closes before it runs again
+  result: ItemResult;
 }
 
 
@@ -72,6 +108,15 @@ export class ProcessPool {
   #referenced = true;
   // set when every child has died and none could be restarted
   #noChildLeft: ErrorInfo | undefined;
+  readonly #retry: RetryPolicy;
+  readonly #waiting = new Map<Call, Waiting>();
+  readonly #maxTasks: number | undefined;
+  readonly #maxMemoryMb: number | undefined;
+  // children being replaced between items: close() must still end them
+  readonly #retiring = new Set<Promise<unknown>>();
+  #sampler: NodeJS.Timeout | undefined;
+  readonly #latency = new Histogram();
+  readonly #counts = { done: 0, failed: 0, retried: 0, timedOut: 0, crashes: 0, recycled: 0 };
 
   constructor(spec: ResolvedSpec, options: PoolOptions = {}) {
     this.spec = spec;
@@ -83,6 +128,12 @@ export class ProcessPool {
     this.#onOutput = options.onWorkerOutput ?? ((chunk) => process.stderr.write(chunk));
     this.#keepAlive = options.keepAlive ?? true;
     this.#attachTerminal = options.attachTerminal ?? false;
+    this.#retry = new RetryPolicy(options);
+    this.#maxTasks = options.maxTasksPerWorker === undefined ? undefined : positiveInteger('maxTasksPerWorker', options.maxTasksPerWorker);
+    if (options.maxMemoryMb !== undefined && !(typeof options.maxMemoryMb === 'number' && options.maxMemoryMb > 0)) {
+      throw new OptionError(`Expected the \`maxMemoryMb\` option to be a positive number, got \`${String(options.maxMemoryMb)}\` (${typeof options.maxMemoryMb})`);
+    }
+    this.#maxMemoryMb = options.maxMemoryMb;
   }
 
   // Without keepAlive, children hold the event loop only while there is work
@@ -96,7 +147,7 @@ export class ProcessPool {
 
   // Items submitted and not yet answered
   get size(): number {
-    return this.#pending.length - this.#pendingHead + this.#inflightCount;
+    return this.#pending.length - this.#pendingHead + this.#inflightCount + this.#waiting.size;
   }
 
   // How many items the pool can usefully hold at once (children x pipeline depth)
@@ -115,13 +166,17 @@ export class ProcessPool {
   async #startAll(): Promise<void> {
     for (let id = 0; id < this.processes; id++) {
       const depth = new Depth(this.#pipeline);
-      this.#slots.push({ worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, killedFor: new Map(), isolating: false });
+      this.#slots.push({
+        worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, killedFor: new Map(), isolating: false,
+        sent: 0, retiring: false, items: 0, restarts: -1, cpuBefore: 0, cpuNow: 0, peakRssMb: 0, memoryCheckedAt: 0,
+      });
     }
+    this.#sampler = setInterval(() => this.#sample(), sampleEveryMs).unref();
     const results = await Promise.allSettled(this.#slots.map((_, id) => this.#startWorker(id)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
       const info = { name: 'SetupError', message: errorInfo(failed.reason).message };
-      for (const call of this.#takePending()) settle(call, failure(1, info));
+      for (const call of this.#takePending()) this.#answer(call, failure(1, info));
       this.#updateRef();
       await this.close();
       throw failed.reason;
@@ -136,6 +191,11 @@ export class ProcessPool {
     });
     const slot = this.#slots[id]!;
     slot.worker = worker;
+    slot.sent = 0;
+    slot.retiring = false;
+    slot.restarts++;
+    slot.cpuBefore += slot.cpuNow;
+    slot.cpuNow = 0;
     await worker.start({ setupTimeout: this.#setupTimeout, attachTerminal: this.#attachTerminal, timeout: this.#timeout });
     if (this.#closed) {
       await worker.close(0, true);
@@ -170,11 +230,11 @@ export class ProcessPool {
 
   #enqueue(call: Call): number {
     if (this.#closed) {
-      settle(call, cancelled(new PoolClosedError().message));
+      this.#answer(call, cancelled(new PoolClosedError().message));
       return 0;
     }
     if (this.#noChildLeft !== undefined) {
-      settle(call, failure(1, this.#noChildLeft));
+      this.#answer(call, failure(1, this.#noChildLeft));
       return 0;
     }
     this.#pending.push(call);
@@ -187,10 +247,18 @@ export class ProcessPool {
   // Cancels a call: a queued one never starts; a running one has its child killed and
   // replaced. Its result says `cancelled: true`. False when the call is already answered.
   cancel(id: number, message = 'the item was cancelled'): boolean {
+    for (const [call, waiting] of this.#waiting) {
+      if (call.id !== id) continue;
+      clearTimeout(waiting.timer);
+      this.#waiting.delete(call);
+      this.#answer(call, cancelled(message));
+      this.#updateRef();
+      return true;
+    }
     const index = this.#pending.findIndex((call, i) => i >= this.#pendingHead && call.id === id);
     if (index !== -1) {
       const [call] = this.#pending.splice(index, 1);
-      settle(call!, cancelled(message));
+      this.#answer(call!, cancelled(message));
       this.#updateRef();
       return true;
     }
@@ -204,6 +272,11 @@ export class ProcessPool {
   // Runs one item and resolves with its result (never rejects for an item failure)
   run(data: unknown): Promise<ItemResult> {
     return new Promise((resolve) => this.submit(data, resolve));
+  }
+
+  // Runs the handler with the argument array as its event; see pool-call.ts
+  call<T = unknown>(...args: unknown[]): Future<T> {
+    return callOnPool<T>(this, args, this.#timeout);
   }
 
   #scheduleDispatch(): void {
@@ -222,17 +295,22 @@ export class ProcessPool {
       if (this.#pendingHead >= this.#pending.length) break;
       const worker = slot.worker;
       if (worker?.ready === undefined || !worker.alive) continue;
-      if (slot.isolating) continue;
+      if (slot.isolating || slot.retiring) continue;
+      // a child that will be recycled gets no more than its quota
+      const quota = this.#maxTasks === undefined ? slot.depth.value : Math.min(slot.depth.value, slot.inflight.size + this.#maxTasks - slot.sent);
       // refill a busy child only once it has room for a good batch: fewer, larger writes
-      const room = slot.depth.value - slot.inflight.size;
+      const room = quota - slot.inflight.size;
       if (room <= 0 || (slot.inflight.size > 0 && room * 2 < slot.depth.value && this.#pendingHead + room < this.#pending.length)) continue;
       let text = '';
       const wasIdle = slot.inflight.size === 0;
-      while (slot.inflight.size < slot.depth.value && this.#pendingHead < this.#pending.length) {
+      const now = performance.now();
+      while (slot.inflight.size < quota && this.#pendingHead < this.#pending.length) {
         const call = this.#pending[this.#pendingHead]!;
         if (call.suspect && slot.inflight.size > 0) break;
         this.#pending[this.#pendingHead++] = undefined as unknown as Call;
         slot.inflight.set(call.id, call);
+        slot.sent++;
+        call.sentAt = now;
         this.#inflightCount++;
         text += callLine(call.id, call.attempt, call.json);
         call.onStart?.();
@@ -242,7 +320,7 @@ export class ProcessPool {
         }
       }
       if (text !== '') {
-        if (wasIdle) slot.depth.busySince(performance.now());
+        if (wasIdle) slot.depth.busySince(now);
         worker.send(text);
         this.#armTimer(slot);
       }
@@ -257,6 +335,8 @@ export class ProcessPool {
     const slot = this.#slots[worker.id]!;
     if (slot.worker !== worker) return;
     let answered = 0;
+    const now = performance.now();
+    const retryErrors = this.#retry.onError;
     for (let i = 0; i < results.length; i++) {
       const call = slot.inflight.get(ids[i]!);
       if (call === undefined) continue;
@@ -264,14 +344,119 @@ export class ProcessPool {
       this.#inflightCount--;
       answered++;
       if (call.suspect) slot.isolating = false;
+      this.#latency.add(now - call.sentAt!);
       const raw = results[i]!;
+      if (retryErrors && raw.exit !== 0 && isItemError(raw)) {
+        this.#fail(call, parseRaw(raw), 'error');
+        continue;
+      }
+      raw.attempts = call.attempt;
+      this.#counts.done++;
+      if (raw.exit !== 0) this.#counts.failed++;
       if (call.rawDone !== undefined) call.rawDone(raw);
       else call.done!(parseRaw(raw));
     }
-    slot.depth.answered(answered, performance.now());
+    slot.items += answered;
+    slot.depth.answered(answered, now);
     this.#armTimer(slot);
+    if (this.#maxTasks !== undefined && slot.sent >= this.#maxTasks) slot.retiring = true;
+    // the memory ceiling is checked between items too, at most every memoryCheckMs
+    if (this.#maxMemoryMb !== undefined && now - slot.memoryCheckedAt >= memoryCheckMs) {
+      slot.memoryCheckedAt = now;
+      const rss = this.#readSample(slot);
+      if (rss !== undefined && rss > this.#maxMemoryMb) slot.retiring = true;
+    }
+    if (slot.retiring && slot.inflight.size === 0) this.#recycle(slot);
     this.#updateRef();
     this.#scheduleDispatch();
+  }
+
+  // Answers a call with a result made by the pool, counting it
+  #answer(call: Call, result: ItemResult): void {
+    this.#counts.done++;
+    if (result.exit !== 0) this.#counts.failed++;
+    if (result.timedOut === true) this.#counts.timedOut++;
+    settle(call, result);
+  }
+
+  // A failure of the call's own: it runs again after a delay if the retry policy allows, or
+  // gets `result`
+  #fail(call: Call, result: ItemResult, kind: RetryOn): void {
+    const delay = this.#retry.delayFor(kind, call.retried ?? 0);
+    if (delay === undefined || this.#closed) {
+      this.#answer(call, result);
+      return;
+    }
+    call.retried = (call.retried ?? 0) + 1;
+    this.#counts.retried++;
+    const timer = setTimeout(() => {
+      this.#waiting.delete(call);
+      call.attempt++;
+      if (this.#noChildLeft !== undefined) {
+        this.#answer(call, failure(1, this.#noChildLeft));
+        this.#updateRef();
+        return;
+      }
+      this.#pending.splice(this.#pendingHead, 0, call);
+      this.#scheduleDispatch();
+    }, delay);
+    this.#waiting.set(call, { timer, result });
+  }
+
+  // Replaces an idle child that has run its quota or grown too big; no item is touched
+  #recycle(slot: Slot): void {
+    const worker = slot.worker;
+    if (worker === undefined || this.#closed) return;
+    this.#counts.recycled++;
+    this.#readSample(slot);
+    slot.worker = undefined;
+    clearTimeout(slot.timer);
+    slot.timedHead = undefined;
+    slot.depth.reset();
+    const closing = worker.close(2000).finally(() => this.#retiring.delete(closing));
+    this.#retiring.add(closing);
+    this.#startWorker(worker.id).catch((error: unknown) => this.#onRestartFailed(worker.id, error));
+  }
+
+  // Reads each child's CPU time and memory; a child above maxMemoryMb is recycled once idle
+  #sample(): void {
+    for (const slot of this.#slots) {
+      // a child still starting is left alone: recycling it would fail its start
+      if (slot.worker?.ready === undefined) continue;
+      const rss = this.#readSample(slot);
+      if (rss === undefined || this.#maxMemoryMb === undefined || rss <= this.#maxMemoryMb) continue;
+      slot.retiring = true;
+      if (slot.inflight.size === 0) this.#recycle(slot);
+    }
+  }
+
+  // Updates the slot's figures from its live child; returns its resident memory in MB
+  #readSample(slot: Slot): number | undefined {
+    const pid = slot.worker?.alive === true ? slot.worker.pid : undefined;
+    if (pid === undefined) return undefined;
+    const sample = sampleProcess(pid);
+    if (sample === undefined) return undefined;
+    slot.cpuNow = sample.cpuSeconds;
+    slot.peakRssMb = Math.max(slot.peakRssMb, sample.peakRssMb);
+    return sample.rssMb;
+  }
+
+  // Counts so far, item latency and each slot's CPU time and peak memory
+  stats(): PoolStats {
+    for (const slot of this.#slots) this.#readSample(slot);
+    const round = (ms: number) => Math.round(ms * 1000) / 1000;
+    return {
+      ...this.#counts,
+      latency: { p50: round(this.#latency.quantile(0.5)), p99: round(this.#latency.quantile(0.99)), max: round(this.#latency.max) },
+      workers: this.#slots.map((slot, id) => ({
+        id,
+        pid: slot.worker?.alive === true ? slot.worker.pid : undefined,
+        items: slot.items,
+        restarts: Math.max(0, slot.restarts),
+        cpuSeconds: Math.round((slot.cpuBefore + slot.cpuNow) * 100) / 100,
+        peakRssMb: Math.round(slot.peakRssMb * 10) / 10,
+      })),
+    };
   }
 
   // Times the oldest call of a child; the clock starts when it becomes the oldest
@@ -302,14 +487,16 @@ export class ProcessPool {
     const killedFor = slot.killedFor;
     slot.killedFor = new Map();
     if (this.#closed) {
-      for (const call of calls) settle(call, cancelled('the pool was closed while the item was running'));
+      for (const call of calls) this.#answer(call, cancelled('the pool was closed while the item was running'));
       return;
     }
     slot.isolating = false;
+    if (killedFor.size === 0) this.#counts.crashes++;
     // the calls the pool killed the child for (timeouts, cancels) get those results
     const remaining = calls.filter((call) => {
       const result = killedFor.get(call.id);
-      if (result !== undefined) settle(call, result);
+      if (result?.timedOut === true) this.#fail(call, result, 'timeout');
+      else if (result !== undefined) this.#answer(call, result);
       return result === undefined;
     });
     // the item to blame for a death the pool did not cause: the one that said it exits, or the
@@ -331,7 +518,7 @@ export class ProcessPool {
     if (blamed !== undefined) {
       const how = exit.signal === null ? `exited with status ${exit.code}` : `was killed by ${exit.signal}`;
       // a child that exits with status 0 in the middle of an item has still failed it
-      settle(blamed, failure(exit.status === 0 ? 1 : exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }));
+      this.#fail(blamed, failure(exit.status === 0 ? 1 : exit.status, { name: 'WorkerExitedError', message: `the child running this item ${how}` }), 'crash');
     }
     slot.depth.reset();
     this.#updateRef();
@@ -347,7 +534,7 @@ export class ProcessPool {
     if (this.#slots.some((s) => s.worker !== undefined)) return;
     // from now on every item, queued or still to come, fails at once
     this.#noChildLeft = { name: 'SetupError', message: `no child is left to run the item: ${errorInfo(error).message}` };
-    for (const call of this.#takePending()) settle(call, failure(1, this.#noChildLeft));
+    for (const call of this.#takePending()) this.#answer(call, failure(1, this.#noChildLeft));
     this.#updateRef();
   }
 
@@ -359,14 +546,24 @@ export class ProcessPool {
   }
 
   // Ends every child (EOF, then SIGTERM, then SIGKILL) and answers unfinished items as cancelled
+  // (an item waiting to be retried gets the failure it had)
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const call of this.#takePending()) settle(call, cancelled('the pool was closed before the item started'));
-    await Promise.all(this.#slots.map((slot) => {
-      clearTimeout(slot.timer);
-      return slot.worker?.close(options.graceMs ?? 2000, slot.inflight.size > 0);
-    }));
+    clearInterval(this.#sampler);
+    for (const call of this.#takePending()) this.#answer(call, cancelled('the pool was closed before the item started'));
+    for (const [call, waiting] of this.#waiting) {
+      clearTimeout(waiting.timer);
+      this.#answer(call, waiting.result);
+    }
+    this.#waiting.clear();
+    await Promise.all([
+      ...this.#slots.map((slot) => {
+        clearTimeout(slot.timer);
+        return slot.worker?.close(options.graceMs ?? 2000, slot.inflight.size > 0);
+      }),
+      ...this.#retiring,
+    ]);
   }
 
   // e.g. 'python 3.11.7, 2 children' once started

@@ -119,7 +119,7 @@ export class Worker {
           const head = resultHead.exec(line);
           if (head !== null) {
             ids.push(Number(head[1]));
-            results.push({ exit: Number(head[2]), rest: line.slice(head[0].length) });
+            results.push({ exit: Number(head[2]), rest: line.slice(head[0].length), attempts: 1 });
             continue;
           }
           let message: ChildMessage;
@@ -132,7 +132,7 @@ export class Worker {
           if (message.type === 'result') {
             const { type: _type, id, exit, ...rest } = message;
             ids.push(id);
-            results.push({ exit, rest: JSON.stringify(rest).slice(1) });
+            results.push({ exit, rest: JSON.stringify(rest).slice(1), attempts: 1 });
           }
           else if (message.type === 'exiting') this.exitingId = message.id;
           else if (message.type === 'ready') {

@@ -200,10 +200,41 @@ test('a slow reader of stdout gets every result, and no listener warning', timed
     child.stdout.pause();
     setTimeout(() => child.stdout.resume(), 2);
   });
-  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // count what was read by the end of stdout, not by the child's exit: the pipe may still hold lines
+  const [status] = await Promise.all([
+    new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))),
+    new Promise<void>((resolve) => child.stdout.on('end', resolve)),
+  ]);
   assert.is(status, 0, stderr);
   assert.is(lines, count);
   assert.not.match(stderr, 'MaxListenersExceededWarning');
+}));
+
+test('--retries: a crashed item runs again and its result says after how many attempts', timed(30_000, async () => {
+  const args = ['run', '-s', nodeSpec, '--handler', 'flaky', '--retry-delay', '0.01', '--keep-order'];
+  const crash = cli([...args, '--retries', '2'], '{"mode":"crash","until":2}\n');
+  assert.is(crash.status, 0, crash.stderr);
+  assert.equal(crash.lines.map((l) => [l.exit, l.attempts, l.value]), [[0, 2, 'attempt 2']]);
+  // an item error is retried only when asked
+  const input = '{"mode":"error","until":2}\n{"mode":"none","until":1}\n';
+  const plain = cli([...args, '--retries', '2'], input);
+  assert.is(plain.status, 1);
+  assert.equal(plain.lines.map((l) => [l.exit, l.attempts]), [[1, 1], [0, 1]]);
+  const asked = cli([...args, '--retries', '1', '--retry-on', 'error'], input);
+  assert.is(asked.status, 0, asked.stderr);
+  assert.equal(asked.lines.map((l) => [l.exit, l.attempts]), [[0, 2], [0, 1]]);
+  const bad = cli(['run', '-s', nodeSpec, '--retry-on', 'crash,sometimes'], '');
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, '--retry-on');
+  assert.not.match(bad.stderr, '    at ');
+}));
+
+test('--max-tasks-per-worker replaces children between items without failing one', timed(30_000, async () => {
+  const input = Array.from({ length: 12 }, () => '{"mb":0,"ms":1}').join('\n');
+  const r = cli(['run', '-s', nodeSpec, '--handler', 'leaky', '-p', '1', '--max-tasks-per-worker', '4'], input);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.lines.length, 12);
+  assert.is(new Set(r.lines.map((l) => l.value)).size, 3);
 }));
 
 test.run();

@@ -1,0 +1,57 @@
+// When a failed item runs again, and after how long. A retry is decided per failure the item
+// itself caused (its child died under it, it timed out, or, when asked, it raised); an item
+// that only happened to be queued on a child that died is sent again without using a retry.
+import { OptionError } from '../errors.js';
+import { nonNegativeInteger } from '../options.js';
+
+export const retryKinds = ['crash', 'timeout', 'error'] as const;
+export type RetryOn = (typeof retryKinds)[number];
+
+export interface RetryOptions {
+  // how many times a failed item runs again (default 0)
+  retries?: number;
+  // ms before the first retry; each further retry of the same item waits twice as long (default 100)
+  retryDelay?: number;
+  // which failures are retried (default ['crash', 'timeout'])
+  retryOn?: readonly RetryOn[];
+}
+
+export class RetryPolicy {
+  readonly retries: number;
+  readonly delay: number;
+  readonly #on: ReadonlySet<RetryOn>;
+
+  constructor(options: RetryOptions) {
+    this.retries = nonNegativeInteger('retries', options.retries ?? 0);
+    const delay = options.retryDelay ?? 100;
+    if (!Number.isFinite(delay) || delay < 0) throw new OptionError(`Expected the \`retryDelay\` option to be a non-negative number of ms, got \`${String(delay)}\` (${typeof delay})`);
+    this.delay = delay;
+    const on = options.retryOn ?? ['crash', 'timeout'];
+    if (!Array.isArray(on)) throw new OptionError(`Expected the \`retryOn\` option to be an array of ${retryKinds.map((k) => `"${k}"`).join(', ')}, got \`${String(on)}\` (${typeof on})`);
+    for (const kind of on) {
+      if (!retryKinds.includes(kind)) throw new OptionError(`Expected the \`retryOn\` option to hold only ${retryKinds.map((k) => `"${k}"`).join(', ')}, got \`${String(kind)}\``);
+    }
+    this.#on = new Set(on);
+  }
+
+  // Whether item errors (a handler that raised) are retried: the pool then looks at failed results
+  get onError(): boolean {
+    return this.retries > 0 && this.#on.has('error');
+  }
+
+  // The wait before running an item again after a failure of `kind`, its `retried`-th retry so
+  // far; undefined when it is not retried
+  delayFor(kind: RetryOn, retried: number): number | undefined {
+    if (retried >= this.retries || !this.#on.has(kind)) return undefined;
+    return this.delay * 2 ** retried;
+  }
+}
+
+// Parses the CLI's comma-separated list, e.g. "crash,timeout,error"
+export function parseRetryOn(text: string): RetryOn[] {
+  const kinds = text.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  for (const kind of kinds) {
+    if (!retryKinds.includes(kind as RetryOn)) throw new OptionError(`--retry-on: expected a comma-separated list of ${retryKinds.join(', ')}, got "${text}"`);
+  }
+  return kinds as RetryOn[];
+}

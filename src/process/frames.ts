@@ -1,0 +1,49 @@
+// Length-prefixed JSON frames, as Instance and the child helpers exchange them:
+// a 4-byte big-endian byte count, then that many bytes of UTF-8 JSON.
+import { OptionError } from '../errors.js';
+
+export const maxFrame = 0xffffffff;
+
+export function encodeFrame(value: unknown): Buffer {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new OptionError(`Expected the \`value\` option to be JSON-encodable, got a value that fails: ${(error as Error).message}`, { cause: error });
+  }
+  if (json === undefined) throw new OptionError(`Expected the \`value\` option to be JSON-encodable, got \`${String(value)}\` (${typeof value})`);
+  const length = Buffer.byteLength(json);
+  const frame = Buffer.allocUnsafe(4 + length);
+  frame.writeUInt32BE(length, 0);
+  frame.write(json, 4);
+  return frame;
+}
+
+// Cuts a byte stream into frames; `pending` tells how many bytes of an unfinished frame it holds
+export class FrameReader {
+  #buffer: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): unknown[] {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    const values: unknown[] = [];
+    let offset = 0;
+    while (this.#buffer.length - offset >= 4) {
+      const length = this.#buffer.readUInt32BE(offset);
+      if (this.#buffer.length - offset - 4 < length) break;
+      values.push(JSON.parse(this.#buffer.toString('utf8', offset + 4, offset + 4 + length)));
+      offset += 4 + length;
+    }
+    this.#buffer = offset === this.#buffer.length ? Buffer.alloc(0) : this.#buffer.subarray(offset);
+    return values;
+  }
+
+  get pending(): number {
+    return this.#buffer.length;
+  }
+
+  // e.g. 'got 3 of the 10 bytes of a frame' (or of its header)
+  describePending(): string {
+    if (this.#buffer.length < 4) return `got ${this.#buffer.length} of the 4 bytes of a frame header`;
+    return `got ${this.#buffer.length - 4} of the ${this.#buffer.readUInt32BE(0)} bytes of a frame`;
+  }
+}

@@ -1,0 +1,170 @@
+// Instance: exchange JSON values with a child Python or Node program. Values travel as
+// length-prefixed frames (see frames.ts) on fd 3 (to the child) and fd 4 (from it); the child's
+// stdout and stderr go to this process's (or to line callbacks). The child uses a helper that
+// ships with the package: `from polytask_child import parent` or
+// `import { parent } from 'polytask/child'`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { EndpointClosedError, SetupError } from '../errors.js';
+import { handlersDir } from '../spec/interpreter.js';
+import { encodeFrame, FrameReader } from './frames.js';
+import { followLines } from './lines.js';
+
+export interface InstanceOptions {
+  // the interpreter (default: python3, or POLYTASK_PYTHON3; the running Node for node())
+  interpreter?: string;
+  // arguments for the program (sys.argv[1:] / process.argv.slice(2) with { path })
+  args?: readonly string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  // the child's output, line by line; without them it goes to this process's stdout/stderr
+  onStdoutLine?: (line: string) => void;
+  onStderrLine?: (line: string) => void;
+}
+
+export interface InstanceExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export type Source = string | { path: string };
+
+const childRegister = fileURLToPath(new URL('./child-register.js', import.meta.url));
+
+// Removes the indentation common to every non-blank line (code in an indented template literal)
+function dedent(code: string): string {
+  const lines = code.split('\n');
+  const indents = lines.filter((l) => l.trim() !== '').map((l) => /^[ \t]*/.exec(l)![0].length);
+  const common = indents.length === 0 ? 0 : Math.min(...indents);
+  return lines.map((l) => l.slice(common)).join('\n');
+}
+
+export class Instance {
+  readonly child: ChildProcess;
+  readonly #toChild: Writable;
+  readonly #reader = new FrameReader();
+  readonly #values: unknown[] = [];
+  readonly #waiters: { resolve: (value: unknown) => void; reject: (error: Error) => void }[] = [];
+  readonly #exit: Promise<InstanceExit>;
+  #ended: EndpointClosedError | undefined;
+  #sendClosed = false;
+
+  private constructor(command: string, args: string[], options: InstanceOptions, env: NodeJS.ProcessEnv) {
+    const callbacks = options.onStdoutLine !== undefined || options.onStderrLine !== undefined;
+    this.child = spawn(command, args, {
+      stdio: ['ignore', callbacks ? 'pipe' : 'inherit', callbacks ? 'pipe' : 'inherit', 'pipe', 'pipe'],
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env, ...env },
+    });
+    if (this.child.stdout) void followLines(this.child.stdout, (line) => options.onStdoutLine?.(line));
+    if (this.child.stderr) void followLines(this.child.stderr, (line) => options.onStderrLine?.(line));
+    this.#toChild = this.child.stdio[3] as Writable;
+    this.#toChild.on('error', () => (this.#sendClosed = true));
+    const fromChild = this.child.stdio[4] as Readable;
+    fromChild.on('error', () => {});
+    fromChild.on('data', (chunk: Buffer) => this.#received(chunk));
+    fromChild.once('close', () => this.#end());
+    this.#exit = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.#sendClosed = true;
+        resolve({ code, signal });
+      });
+      this.child.once('error', () => {
+        if (this.child.pid === undefined) resolve({ code: 127, signal: null });
+      });
+    });
+  }
+
+  // A Python child running `source` (code, or { path } to a file), with polytask_child importable
+  static python(source: Source, options: InstanceOptions = {}): Promise<Instance> {
+    const interpreter = options.interpreter ?? process.env.POLYTASK_PYTHON3 ?? 'python3';
+    const program = typeof source === 'string' ? ['-c', dedent(source)] : [path.resolve(source.path)];
+    const pythonPath = [handlersDir, process.env.PYTHONPATH, options.env?.PYTHONPATH].filter((p) => p !== undefined && p !== '').join(path.delimiter);
+    return Instance.#start(interpreter, [...program, ...(options.args ?? [])], options, { PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1' });
+  }
+
+  // A Node child running `source` (ES module code, or { path } to a file), where 'polytask/child' resolves
+  static node(source: Source, options: InstanceOptions = {}): Promise<Instance> {
+    const program = typeof source === 'string' ? ['--input-type=module', '-e', source] : [path.resolve(source.path)];
+    return Instance.#start(options.interpreter ?? process.execPath, ['--import', childRegister, ...program, ...(options.args ?? [])], options, {});
+  }
+
+  static #start(command: string, args: string[], options: InstanceOptions, env: NodeJS.ProcessEnv): Promise<Instance> {
+    const instance = new Instance(command, args, options, env);
+    return new Promise((resolve, reject) => {
+      instance.child.once('spawn', () => resolve(instance));
+      instance.child.once('error', (error) => {
+        if (instance.child.pid === undefined) reject(new SetupError(`cannot start \`${command}\`: ${error.message}`, { cause: error }));
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  // Sends one JSON value; throws EndpointClosedError once the channel or the child is gone
+  send(value: unknown): void {
+    if (this.#sendClosed || this.#toChild.destroyed || this.#toChild.writableEnded) {
+      throw new EndpointClosedError(`cannot send to pid ${this.pid}: the channel to the child is closed`);
+    }
+    this.#toChild.write(encodeFrame(value));
+  }
+
+  // The next value the child sent; rejects with EndpointClosedError when it will send no more
+  recv(): Promise<unknown> {
+    if (this.#values.length > 0) return Promise.resolve(this.#values.shift());
+    if (this.#ended !== undefined) return Promise.reject(this.#ended);
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  #received(chunk: Buffer): void {
+    let values: unknown[];
+    try {
+      values = this.#reader.push(chunk);
+    } catch (error) {
+      this.#end(new EndpointClosedError(`the child sent a frame that is not JSON: ${(error as Error).message}`, { cause: error }));
+      this.kill('SIGKILL');
+      return;
+    }
+    for (const value of values) {
+      const waiter = this.#waiters.shift();
+      if (waiter !== undefined) waiter.resolve(value);
+      else this.#values.push(value);
+    }
+  }
+
+  #end(error?: EndpointClosedError): void {
+    if (this.#ended !== undefined) return;
+    this.#ended = error ?? new EndpointClosedError(this.#reader.pending > 0
+      ? `the child closed the channel mid-frame (${this.#reader.describePending()})`
+      : 'the child closed the channel: it sends no more values');
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#ended);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return false;
+    return this.child.kill(signal);
+  }
+
+  // Resolves when the child has exited (and been reaped)
+  wait(): Promise<InstanceExit> {
+    return this.#exit;
+  }
+
+  // Ends the channel to the child (it sees the end of its input), then SIGTERM after `graceMs`
+  // (default 2000) and SIGKILL 500 ms later; resolves with the exit
+  async close(options: { graceMs?: number } = {}): Promise<InstanceExit> {
+    this.#sendClosed = true;
+    this.#toChild.end();
+    const grace = options.graceMs ?? 2000;
+    const timers = [setTimeout(() => this.kill('SIGTERM'), grace), setTimeout(() => this.kill('SIGKILL'), grace + 500)];
+    try {
+      return await this.#exit;
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,208 @@
+// Runner: named long-running applications, each reached through a channel (its stdio, or a
+// socket it listens on). Several instances of one application run under different aliases.
+// A process that exits by itself frees its alias; terminate() ends one and reaps it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { OptionError, ProcessExistsError, SetupError } from '../errors.js';
+import { LineChannel, PipeChannel, type Channel } from './channels.js';
+import { splitCommand } from './command.js';
+import { SocketChannel, type SocketAddress } from './socket-channel.js';
+
+export interface AppOptions {
+  // 'stdio' (default): the channel is the app's stdin/stdout; 'socket': it connects to `socket`
+  type?: 'stdio' | 'socket';
+  // a UNIX socket path (relative to cwd) or a TCP { host, port }, for type: 'socket'
+  socket?: SocketAddress;
+  cwd?: string;
+  // added to this process's environment
+  env?: NodeJS.ProcessEnv;
+  // a process group (and session) of its own: a Ctrl-C to this process's group does not reach it
+  detached?: boolean;
+  // 'line': read() returns whole lines (default 'none': whatever is available)
+  buffering?: 'line' | 'none';
+  // run a string command through /bin/sh instead of splitting it into words (default false)
+  shell?: boolean;
+  // ms to wait for the socket to accept a connection (default 5000)
+  socketTimeout?: number;
+  // ms between SIGTERM and SIGKILL in terminate() (default 2000)
+  graceMs?: number;
+}
+
+export interface AppConfig extends AppOptions {
+  // an argument array, or a string split into words (quotes respected; no shell unless `shell`)
+  command: string | readonly string[];
+}
+
+export interface StartOptions extends Partial<AppConfig> {
+  // the name the running process gets (default: the application name)
+  alias?: string;
+  // arguments added to the command
+  withArgs?: readonly string[];
+}
+
+export interface RunnerOptions {
+  // directories put first on the apps' PATH (and used to find their commands)
+  extraPaths?: readonly string[];
+}
+
+interface Running {
+  child: ChildProcess;
+  channel: Channel | undefined;
+  exited: Promise<void>;
+  detached: boolean;
+  graceMs: number;
+}
+
+export class Runner {
+  readonly extraPaths: readonly string[];
+  readonly #apps = new Map<string, AppConfig>();
+  readonly #running = new Map<string, Running>();
+  // the start of each running alias, for ensureRunning() while it is still starting
+  readonly #ready = new WeakMap<Running, Promise<Channel>>();
+
+  constructor(options: RunnerOptions = {}) {
+    this.extraPaths = [...(options.extraPaths ?? [])];
+  }
+
+  // Registers an application, or replaces its configuration
+  add(name: string, command: string | readonly string[], options: AppOptions = {}): void {
+    this.#apps.set(name, { ...options, command });
+  }
+
+  // add() for several applications: { name: { command, ...options } }
+  updateConfig(config: Record<string, AppConfig>): void {
+    for (const [name, app] of Object.entries(config)) this.#apps.set(name, { ...app });
+  }
+
+  // Starts an application; rejects with ProcessExistsError when its alias already runs
+  start(name: string, options: StartOptions = {}): Promise<Channel> {
+    const alias = options.alias ?? name;
+    const existing = this.#running.get(alias);
+    if (existing !== undefined) return Promise.reject(new ProcessExistsError(alias, existing.child.pid));
+    return this.#start(name, alias, options);
+  }
+
+  // Starts an application unless its alias already runs; resolves with its channel
+  ensureRunning(name: string, options: StartOptions = {}): Promise<Channel> {
+    const alias = options.alias ?? name;
+    const existing = this.#running.get(alias);
+    if (existing === undefined) return this.#start(name, alias, options);
+    return existing.channel !== undefined ? Promise.resolve(existing.channel) : this.#whenReady(alias, existing);
+  }
+
+  // The channel of a running alias (undefined when it does not run or is still starting)
+  getChannel(alias: string): Channel | undefined {
+    return this.#running.get(alias)?.channel;
+  }
+
+  pid(alias: string): number | undefined {
+    return this.#running.get(alias)?.child.pid;
+  }
+
+  // The aliases that run now
+  aliases(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  // Closes the channel, sends SIGTERM, SIGKILL after the grace period, and waits until reaped
+  async terminate(alias: string, options: { graceMs?: number } = {}): Promise<void> {
+    const entry = this.#running.get(alias);
+    if (entry === undefined) return;
+    this.#running.delete(alias);
+    entry.channel?.close();
+    const signal = (name: NodeJS.Signals) => {
+      if (entry.child.exitCode !== null || entry.child.signalCode !== null) return;
+      try {
+        // a detached app leads its own group: end the whole group
+        if (entry.detached && entry.child.pid !== undefined) process.kill(-entry.child.pid, name);
+        else entry.child.kill(name);
+      } catch {}
+    };
+    signal('SIGTERM');
+    const timer = setTimeout(() => signal('SIGKILL'), options.graceMs ?? entry.graceMs);
+    await entry.exited.finally(() => clearTimeout(timer));
+  }
+
+  async terminateAll(options: { graceMs?: number } = {}): Promise<void> {
+    await Promise.all(this.aliases().map((alias) => this.terminate(alias, options)));
+  }
+
+  #start(name: string, alias: string, options: StartOptions): Promise<Channel> {
+    const app = this.#apps.get(name);
+    if (app === undefined) return Promise.reject(new OptionError(`Expected the \`name\` option to be a registered application (${[...this.#apps.keys()].join(', ') || 'none registered'}), got \`${name}\``));
+    const { alias: _alias, withArgs = [], ...overrides } = options;
+    const config: AppConfig = { ...app, ...overrides };
+    const type = config.type ?? 'stdio';
+    if (type !== 'stdio' && type !== 'socket') return Promise.reject(new OptionError(`Expected the \`type\` option to be 'stdio' or 'socket', got \`${String(type)}\``));
+    if (type === 'socket' && config.socket === undefined) return Promise.reject(new OptionError(`Expected the \`socket\` option to be set for the socket application \`${name}\`, got \`undefined\``));
+    let words: string[];
+    try {
+      words = typeof config.command === 'string' && !config.shell ? splitCommand(config.command) : typeof config.command === 'string' ? [config.command] : [...config.command];
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const [file, ...args] = [...words, ...withArgs];
+    if (file === undefined) return Promise.reject(new OptionError(`Expected the \`command\` option of \`${name}\` to name a program, got \`${String(config.command)}\``));
+    const PATH = [...this.extraPaths, process.env.PATH ?? ''].filter((p) => p !== '').join(path.delimiter);
+    const detached = config.detached ?? false;
+    const child = spawn(file, args, {
+      cwd: config.cwd,
+      env: { ...process.env, ...config.env, PATH },
+      stdio: type === 'stdio' ? ['pipe', 'pipe', 'inherit'] : ['ignore', 'inherit', 'inherit'],
+      detached,
+      shell: config.shell ?? false,
+    });
+    let exitedWith: string | undefined;
+    const entry: Running = {
+      child,
+      channel: undefined,
+      detached,
+      graceMs: config.graceMs ?? 2000,
+      exited: new Promise((resolve) => {
+        child.once('exit', (code, signal) => {
+          exitedWith = signal === null ? `status ${code}` : signal;
+          resolve();
+        });
+        child.once('error', () => {
+          if (child.pid === undefined) resolve();
+        });
+      }),
+    };
+    this.#running.set(alias, entry);
+    // a process that exits by itself frees its alias
+    void entry.exited.then(() => {
+      if (this.#running.get(alias) === entry) this.#running.delete(alias);
+    });
+    const ready = (async () => {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', (error) => reject(new SetupError(`cannot start \`${file}\` for \`${alias}\`: ${error.message}`, { cause: error })));
+      });
+      let channel: Channel;
+      if (type === 'stdio') channel = new PipeChannel({ readable: child.stdout, writable: child.stdin });
+      else {
+        const address = typeof config.socket === 'string' ? path.resolve(config.cwd ?? '.', config.socket) : config.socket!;
+        const stop = () => (exitedWith === undefined ? undefined : new SetupError(`\`${alias}\` exited (${exitedWith}) before its socket accepted a connection`));
+        try {
+          channel = await SocketChannel.connectWhenReady(address, config.socketTimeout ?? 5000, stop);
+        } catch (error) {
+          // (the alias may already have been terminated, and even started again)
+          if (this.#running.get(alias) === entry) await this.terminate(alias);
+          throw error;
+        }
+      }
+      if (config.buffering === 'line') channel = new LineChannel(channel);
+      entry.channel = channel;
+      return channel;
+    })();
+    ready.catch(() => {
+      if (this.#running.get(alias) === entry) this.#running.delete(alias);
+    });
+    this.#ready.set(entry, ready);
+    return ready;
+  }
+
+  #whenReady(alias: string, entry: Running): Promise<Channel> {
+    return this.#ready.get(entry) ?? Promise.reject(new SetupError(`\`${alias}\` is not ready`));
+  }
+}

@@ -1,0 +1,134 @@
+// Subprocess: a child process with line callbacks. Every line reaches the callbacks once,
+// including the last one without a newline and the lines written just before the exit; the
+// exit is reported only after them. Argument arrays, never a shell unless `shell: true`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EndpointClosedError, OptionError, SetupError } from '../errors.js';
+import { AsyncQueue, followLines } from './lines.js';
+
+export interface SubprocessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  // the whole output, with collectOutput: true
+  stdout?: string;
+  stderr?: string;
+}
+
+export interface SubprocessOptions {
+  onStdoutLine?: (line: string) => void;
+  onStderrLine?: (line: string) => void;
+  // called once, after the last line
+  onExit?: (exit: SubprocessExit) => void;
+  // keep the whole stdout and stderr for the exit report (default false)
+  collectOutput?: boolean;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  // run `command` (one string) through /bin/sh (default false)
+  shell?: boolean;
+  // 'pipe' (default) for write(); 'ignore' gives the child /dev/null; 'inherit' this terminal
+  stdin?: 'pipe' | 'ignore' | 'inherit';
+  // a new process group (and session): signals to this process's group do not reach it
+  detached?: boolean;
+  // ms to wait for stdout/stderr to close after the exit (a grandchild may hold them; default 1000)
+  closeGraceMs?: number;
+}
+
+export class Subprocess {
+  readonly child: ChildProcess;
+  readonly #exit: Promise<SubprocessExit>;
+  readonly #queues = new Set<AsyncQueue<string>>();
+  #stdinOpen: boolean;
+
+  constructor(command: readonly string[] | string, options: SubprocessOptions = {}) {
+    const [file, args, shell] = parseCommand(command, options.shell ?? false);
+    const stdin = options.stdin ?? 'pipe';
+    this.child = spawn(file, args, {
+      stdio: [stdin, 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      shell,
+      detached: options.detached ?? false,
+    });
+    this.#stdinOpen = stdin === 'pipe';
+    this.child.stdin?.on('error', () => {
+      this.#stdinOpen = false;
+    });
+    const collect = options.collectOutput ?? false;
+    let stdout = '';
+    let stderr = '';
+    const outDone = followLines(this.child.stdout!, (line) => {
+      options.onStdoutLine?.(line);
+      for (const queue of this.#queues) queue.push(line);
+    }, collect ? (chunk) => (stdout += chunk) : undefined);
+    const errDone = followLines(this.child.stderr!, (line) => options.onStderrLine?.(line), collect ? (chunk) => (stderr += chunk) : undefined);
+    this.#exit = new Promise<SubprocessExit>((resolve, reject) => {
+      this.child.once('error', (error) => {
+        if (this.child.pid !== undefined) return;
+        this.#stdinOpen = false;
+        reject(new SetupError(`cannot start \`${file}\`: ${error.message}`, { cause: error }));
+      });
+      this.child.once('exit', (code, signal) => {
+        this.#stdinOpen = false;
+        const grace = setTimeout(() => {
+          this.child.stdout?.destroy();
+          this.child.stderr?.destroy();
+        }, options.closeGraceMs ?? 1000);
+        void Promise.all([outDone, errDone]).then(() => {
+          clearTimeout(grace);
+          for (const queue of this.#queues) queue.end();
+          const exit: SubprocessExit = collect ? { code, signal, stdout, stderr } : { code, signal };
+          resolve(exit);
+          options.onExit?.(exit);
+        });
+      });
+    });
+    // a start failure is reported by wait(), not as an unhandled rejection
+    this.#exit.catch(() => {});
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  // Writes to the child's stdin; throws EndpointClosedError once stdin is closed or the child is gone
+  write(data: string | Uint8Array): void {
+    if (!this.#stdinOpen || this.child.stdin === null || this.child.stdin.destroyed) {
+      throw new EndpointClosedError(`cannot write to the stdin of pid ${this.pid ?? '(not started)'}: it is closed`);
+    }
+    this.child.stdin.write(data);
+  }
+
+  closeStdin(): void {
+    this.#stdinOpen = false;
+    this.child.stdin?.end();
+  }
+
+  // Sends a signal (default SIGTERM); false when the child has already exited
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return false;
+    return this.child.kill(signal);
+  }
+
+  // Resolves after the exit and the last line; rejects with a SetupError when the command cannot start
+  wait(): Promise<SubprocessExit> {
+    return this.#exit;
+  }
+
+  // The stdout lines from now on, as an async iterator (call it before awaiting anything to get them all)
+  lines(): AsyncIterableIterator<string> {
+    const queue = new AsyncQueue<string>();
+    if (this.child.stdout?.closed ?? true) queue.end();
+    else this.#queues.add(queue);
+    return queue;
+  }
+}
+
+// [file, args, shell]: an argument array as is; a string only with shell: true
+export function parseCommand(command: readonly string[] | string, shell: boolean): [string, string[], boolean] {
+  if (typeof command === 'string') {
+    if (!shell) throw new OptionError(`Expected the \`command\` option to be an argument array (or a string with \`shell: true\`), got \`${command}\` (string)`);
+    return [command, [], true];
+  }
+  const [file, ...args] = command;
+  if (file === undefined || file === '') throw new OptionError(`Expected the \`command\` option to be a non-empty argument array, got \`${JSON.stringify(command)}\``);
+  return shell ? [[file, ...args].join(' '), [], true] : [file, args, false];
+}
