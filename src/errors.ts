@@ -78,6 +78,18 @@ export class ParseError extends PolytaskError {
   }
 }
 
+// A results log cannot be resumed: the input changed since its results were logged, or the
+// log is not a results log; `file` is the log, `key` the input line (CLI) or index (API)
+export class ResumeError extends PolytaskError {
+  readonly file: string;
+  readonly key: number | undefined;
+  constructor(file: string, key: number | undefined, message: string) {
+    super(message);
+    this.file = file;
+    this.key = key;
+  }
+}
+
 // The work was stopped by an AbortSignal or Ctrl-C
 export class AbortError extends PolytaskError {
   constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {

@@ -10,6 +10,7 @@ export const exitCodes = {
   badLine: 65,
   interrupted: 130,
   brokenPipe: 141,
+  terminated: 143,
 } as const;
 
 // Prints an error as one clear message; a stack only for what is not a user error

@@ -48,10 +48,16 @@ export class LineWriter {
     await this.#draining;
   }
 
-  // Flushes and, for a file, closes it
+  // Flushes and, for a file, closes it. Stdout stays open, but every line written has left
+  // this process when this resolves: a pipe's writes are queued, and process.exit() drops
+  // what is still queued (an empty write's callback runs after the writes before it).
   async end(closeStream: boolean): Promise<void> {
     await this.flush();
-    if (!closeStream || this.#failed) return;
+    if (this.#failed) return;
+    if (!closeStream) {
+      await new Promise<void>((resolve) => this.#stream.write('', () => resolve()));
+      return;
+    }
     this.#stream.end();
     await once(this.#stream, 'finish');
   }

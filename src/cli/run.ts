@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { AbortError, type ParseError } from '../errors.js';
+import { AbortError, ResumeError, type ParseError } from '../errors.js';
 import { ProcessPool, type RawResult } from '../pool/process-pool.js';
 import { streamResults } from '../job/stream.js';
 import { readJsonLines, type InputLine } from './input.js';
@@ -11,6 +11,10 @@ import { LineWriter } from './output.js';
 import { exitCodes, loadSpecForCli, reportError } from './common.js';
 import { parseRetryOn } from '../pool/retry.js';
 import { formatStats } from './stats.js';
+import { openResume, skipLogged } from './resume.js';
+import { CliProgress } from './progress.js';
+import { onStopSignals } from './signals.js';
+import type { ResumeMatcher } from '../job/results-log.js';
 
 export class RunCommand extends Command {
   static override paths = [['run'], Command.Default];
@@ -22,11 +26,12 @@ export class RunCommand extends Command {
       \`{"line", "data", "exit", "value"?, "error"?, "stdout", "stderr", "timedOut"?}\`.
 
       Exit status: 0 when every item exited 0, 1 when any item failed, 2 for usage, spec or
-      setup errors, 130 after Ctrl-C.
+      setup errors (and a --resume whose input changed), 130 after Ctrl-C, 143 after SIGTERM.
     `,
     examples: [
       ['Run a spec over a file', '$0 run -s spec.yml -d items.jsonl'],
       ['Read stdin, 4 children, 30 s per item, results in input order', 'cat items.jsonl | $0 run -s spec.yml -p 4 --timeout 30 --keep-order'],
+      ['Write results to a file; run again after a stop to do only the items left', '$0 run -s spec.yml -d items.jsonl -o results.jsonl --resume'],
     ],
   });
 
@@ -45,15 +50,24 @@ export class RunCommand extends Command {
   maxTasksPerWorker = Option.String('--max-tasks-per-worker', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'replace a child, between items, after it has run this many items' });
   maxMemory = Option.String('--max-memory', { validator: t.cascade(t.isNumber(), [t.isPositive()]), description: 'replace a child, between items, once its resident memory is above this many MB' });
   stats = Option.Boolean('--stats', false, { description: 'print counts, item latency and each child\'s CPU time and peak memory on stderr at the end' });
+  resume = Option.Boolean('--resume', false, { description: 'skip the lines that already have a final result in the -o file, and append the others' });
+  progress = Option.Boolean('--progress', { description: 'show a progress line on stderr (default: when stderr is a terminal and the results are not written there); --no-progress: never' });
   pipeline = Option.String('--pipeline', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'items in flight per child (default: adapts to the item time)' });
 
   override async execute(): Promise<number> {
     const { stdout, stderr } = this.context;
+    if (this.resume && this.output === undefined) return reportError(stderr, new Error('--resume needs -o FILE: the results file to resume from and append to'));
     const spec = await loadSpecForCli(this.spec, { handler: this.handler, setupHook: this.setupHook }, stderr);
     if (typeof spec === 'number') return spec;
+    let resume: ResumeMatcher | undefined;
+    try {
+      if (this.resume) resume = await openResume(this.output!, this.data ?? 'stdin', stderr);
+    } catch (error) {
+      return reportError(stderr, error);
+    }
     const input = this.data === undefined || this.data === '-' ? this.context.stdin : createReadStream(this.data);
     const toFile = this.output !== undefined;
-    const output = toFile ? createWriteStream(this.output!) : stdout;
+    const output = toFile ? createWriteStream(this.output!, { flags: resume === undefined ? 'w' : 'a' }) : stdout;
     try {
       await Promise.all([
         input === this.context.stdin ? undefined : opened(input, `cannot read --data ${this.data}`),
@@ -70,6 +84,7 @@ export class RunCommand extends Command {
     } catch (error) {
       return reportError(stderr, error, exitCodes.usage);
     }
+    const progress = CliProgress.start({ force: this.progress, stderr, results: toFile ? undefined : stdout, dataFile: input === this.context.stdin ? undefined : this.data });
     const pool = new ProcessPool(spec, {
       ...(this.processes === undefined ? {} : { processes: this.processes }),
       ...(this.retries === undefined ? {} : { retries: this.retries }),
@@ -79,11 +94,12 @@ export class RunCommand extends Command {
       ...(this.maxMemory === undefined ? {} : { maxMemoryMb: this.maxMemory }),
       ...(this.timeout === undefined ? {} : { timeout: Math.max(1, Math.round(this.timeout * 1000)) }),
       ...(this.pipeline === undefined ? {} : { pipeline: this.pipeline }),
-      onWorkerOutput: (chunk) => stderr.write(chunk),
+      onWorkerOutput: (chunk) => (progress === undefined ? stderr.write(chunk) : progress.write(chunk)),
     });
     try {
       await pool.start();
     } catch (error) {
+      progress?.stop();
       if (input !== this.context.stdin) input.destroy();
       if (toFile) output.destroy();
       return reportError(stderr, error);
@@ -92,19 +108,21 @@ export class RunCommand extends Command {
     const abort = new AbortController();
     // the output went away (a reader that stopped, a full disk): stop the run
     const writer = new LineWriter(output, (error) => abort.abort(Object.assign(new Error(`cannot write the results: ${error.message}`), { name: 'OutputError', cause: error })));
-    // a second Ctrl-C while stopping exits at once
-    const exitNow = () => process.exit(exitCodes.interrupted);
-    const onSigint = () => {
-      process.once('SIGINT', exitNow);
-      abort.abort();
-    };
-    process.once('SIGINT', onSigint);
+    // SIGINT and SIGTERM stop the run; a second one while stopping exits at once
+    const signals = onStopSignals(() => abort.abort());
     const failFast = this.onBadLine === 'fail';
     const started = performance.now();
     let failures = 0;
     let total = 0;
+    let resumed = 0;
+    const lines = resume === undefined ? readJsonLines(input) : skipLogged(readJsonLines(input), resume, (skipped, failed) => {
+      progress?.meter.skip(skipped, failed);
+      total += skipped;
+      resumed += skipped;
+      failures += failed;
+    });
     try {
-      const batches = streamResults(pool, readJsonLines(input), {
+      const batches = streamResults(pool, lines, {
         ordered: this.keepOrder,
         chunked: true,
         signal: abort.signal,
@@ -118,14 +136,20 @@ export class RunCommand extends Command {
       for await (const batch of batches) {
         total += batch.length;
         let text = '';
+        let failed = 0;
         for (const result of batch) {
-          if (result.exit !== 0) failures++;
+          if (result.exit !== 0) failed++;
           text += result.text;
         }
+        failures += failed;
+        progress?.meter.add(batch.length, failed);
         await writer.write(text);
       }
       return failures > 0 ? exitCodes.itemFailed : exitCodes.ok;
     } catch (error) {
+      // the progress line goes before any message, or it would be redrawn over it
+      progress?.stop();
+      if (error instanceof ResumeError) return reportError(stderr, error);
       if (error instanceof AbortError) {
         const reason = abort.signal.reason;
         if (reason instanceof Error && reason.name === 'ParseError') return reportError(stderr, reason, exitCodes.itemFailed);
@@ -134,16 +158,18 @@ export class RunCommand extends Command {
           if ((reason.cause as NodeJS.ErrnoException).code === 'EPIPE') return exitCodes.brokenPipe;
           return reportError(stderr, reason, exitCodes.itemFailed);
         }
-        stderr.write(`polytask: interrupted; ${total} results written\n`);
-        return exitCodes.interrupted;
+        stderr.write(`polytask: ${signals.received === 'SIGTERM' ? 'terminated' : 'interrupted'}; ${total - resumed} results written\n`);
+        return signals.received === 'SIGTERM' ? exitCodes.terminated : exitCodes.interrupted;
       }
       throw error;
     } finally {
-      process.removeListener('SIGINT', onSigint);
-      process.removeListener('SIGINT', exitNow);
+      progress?.stop();
       const stats = this.stats ? pool.stats() : undefined;
-      await pool.close();
+      // after a signal, a busy child has half a second to go before it is killed
+      await pool.close(signals.received === undefined ? {} : { graceMs: 500 });
       await writer.end(toFile);
+      // only now: a second signal during the stop above exits at once
+      signals.remove();
       if (input !== this.context.stdin) input.destroy();
       if (failures > 0) stderr.write(`polytask: ${failures} of ${total} items failed\n`);
       if (stats !== undefined) stderr.write(formatStats(stats, performance.now() - started));

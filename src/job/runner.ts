@@ -3,18 +3,32 @@
 //   const runner = new JobRunner(spec, items, { processes: 2 });
 //   const [ok, err] = await runner.setup();
 //   for await (const r of runner.run()) console.log(r.exit, r.data, r.stdout);
-import { OptionError } from '../errors.js';
-import { iterable } from '../options.js';
+import { OptionError, PolytaskError } from '../errors.js';
+import { iterable, positiveInteger } from '../options.js';
+import { LineWriter } from '../cli/output.js';
 import { ProcessPool, type ItemResult, type PoolOptions } from '../pool/process-pool.js';
 import { resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { streamResults } from './stream.js';
+import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
+import { ProgressMeter, type ProgressCallback } from './progress.js';
 
 export interface JobRunnerOptions extends PoolOptions {
   // results in input order instead of completion order (default false)
   ordered?: boolean;
   // stops the run: children are ended and run() throws an AbortError
   signal?: AbortSignal;
+  // appends every result to this file as a JSON line, as it comes: {"index", "data", "exit", ...}
+  resultsLog?: string;
+  // with resultsLog: skip the items that already have a final result there (same index, same
+  // JSON.stringify(item)) and append the others; without it the file is started anew
+  resume?: boolean;
+  // called with the counts every `progressInterval` ms while they change, and once at the end
+  onProgress?: ProgressCallback;
+  // ms between onProgress calls (default 1000)
+  progressInterval?: number;
+  // the number of items, for onProgress's total and ETA (default: the length of an array)
+  total?: number;
 }
 
 // One item's result, with the item as given and its 0-based position in the input
@@ -32,6 +46,10 @@ export class JobRunner<T = unknown> {
 
   constructor(spec: JobSpec | ResolvedSpec, items: Iterable<T> | AsyncIterable<T>, options: JobRunnerOptions = {}) {
     iterable('items', items);
+    if (options.resume && options.resultsLog === undefined) throw new OptionError('Expected the `resultsLog` option with `resume: true`: the file to resume from');
+    if (options.resultsLog !== undefined && (typeof options.resultsLog !== 'string' || options.resultsLog === '')) throw new OptionError(`Expected the \`resultsLog\` option to be a file path, got \`${String(options.resultsLog)}\` (${typeof options.resultsLog})`);
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new OptionError(`Expected the \`onProgress\` option to be a function, got \`${String(options.onProgress)}\` (${typeof options.onProgress})`);
+    if (options.progressInterval !== undefined) positiveInteger('progressInterval', options.progressInterval);
     this.spec = resolveSpec(spec);
     this.pool = new ProcessPool(this.spec, options);
     this.#items = items;
@@ -57,19 +75,46 @@ export class JobRunner<T = unknown> {
   async *runBatches(): AsyncGenerator<JobResult<T>[], void, undefined> {
     if (this.#ran) throw new OptionError('run() can be called once per JobRunner');
     this.#ran = true;
+    const { resultsLog, resume = false, onProgress, progressInterval, total } = this.#options;
+    let writer: LineWriter | undefined;
+    let writeError: Error | undefined;
+    let meter: ProgressMeter | undefined;
     try {
+      let matcher: ResumeMatcher | undefined;
+      if (resultsLog !== undefined) {
+        const log = await openApiLog(resultsLog, resume);
+        matcher = log.matcher;
+        writer = new LineWriter(log.stream, (error) => (writeError ??= error));
+      }
+      const items = this.#items;
+      if (onProgress !== undefined) {
+        meter = new ProgressMeter(onProgress, { intervalMs: progressInterval ?? 1000, total: total ?? (Array.isArray(items) ? items.length : undefined) }).start();
+      }
       await this.pool.start();
-      yield* streamResults(this.pool, this.#items, {
+      const batches = streamResults(this.pool, indexed(items, matcher, meter), {
         ordered: this.#options.ordered ?? false,
         signal: this.#options.signal,
-        submit: (pool, item, done: (result: ItemResult) => void) => pool.submit(item, done),
-        toResult: (data, index, result) => ({ data, index, ...result }),
+        submit: (pool, item, done: (result: ItemResult) => void) => pool.submit(item.data, done),
+        toResult: (item, _position, result): JobResult<T> => ({ data: item.data, index: item.index, ...result }),
       });
+      for await (const batch of batches) {
+        if (writer !== undefined) {
+          let text = '';
+          for (const { index, data, ...rest } of batch) if (rest.cancelled !== true) text += logLine({ index, data, ...rest }) ?? '';
+          await writer.write(text);
+          if (writeError !== undefined) throw new PolytaskError(`cannot write the results log ${resultsLog}: ${writeError.message}`, { cause: writeError });
+        }
+        meter?.add(batch.length, batch.filter((r) => r.exit !== 0).length);
+        yield batch;
+      }
     } finally {
       await this.pool.close();
+      meter?.stop();
+      await writer?.end(true);
     }
   }
 
+  // Skipped items do not come out of run(): their results are in the log already
   close(): Promise<void> {
     return this.pool.close();
   }
@@ -77,4 +122,32 @@ export class JobRunner<T = unknown> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+interface Indexed<T> {
+  data: T;
+  // 0-based position in the input, counting the items skipped on resume
+  index: number;
+}
+
+// The items with their positions, less those the log already has (sync input stays sync)
+function indexed<T>(items: Iterable<T> | AsyncIterable<T>, matcher: ResumeMatcher | undefined, meter: ProgressMeter | undefined): Iterable<Indexed<T>> | AsyncIterable<Indexed<T>> {
+  const skip = (data: T, index: number): boolean => {
+    const logged = matcher?.match(index, () => JSON.stringify(data));
+    if (logged === undefined) return false;
+    meter?.skip(1, logged.failed ? 1 : 0);
+    return true;
+  };
+  if (Symbol.asyncIterator in items) {
+    return (async function* () {
+      let index = 0;
+      for await (const data of items) if (!skip(data, index++)) yield { data, index: index - 1 };
+      matcher?.finish();
+    })();
+  }
+  return (function* () {
+    let index = 0;
+    for (const data of items) if (!skip(data, index++)) yield { data, index: index - 1 };
+    matcher?.finish();
+  })();
 }

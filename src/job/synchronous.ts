@@ -10,6 +10,8 @@ import type { ItemResult } from '../pool/process-pool.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { runSpecAttached } from './attached.js';
+import { LineWriter } from '../cli/output.js';
+import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
 
 export interface SynchronousJobOptions<T> {
   // a function, a { module, name } reference, or a job spec (cross-language)
@@ -32,6 +34,12 @@ export interface SynchronousJobOptions<T> {
   signal?: AbortSignal;
   // for JavaScript functions: worker threads (default) or child processes
   runtime?: 'thread' | 'process';
+  // runMultiProcessed() appends each successful result to this file as a JSON line:
+  // {"index", "data", "value"} (items and values must be JSON)
+  resultsLog?: string;
+  // with resultsLog: items with a result there (same index, same JSON.stringify(item)) are not
+  // run again, their logged values fill their slots; failed items were not logged and run again
+  resume?: boolean;
 }
 
 export interface JobError<T> {
@@ -51,6 +59,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
       throw new OptionError(`Expected the \`func\` option to be a function, a { module, name } reference or a job spec, got \`${String(func)}\` (${typeof func})`);
     }
     iterable('items', items);
+    if (options.resume && options.resultsLog === undefined) throw new OptionError('Expected the `resultsLog` option with `resume: true`: the file to resume from');
     this.#options = options;
     this.#processes = positiveInteger('processes', options.processes ?? 4);
   }
@@ -76,7 +85,14 @@ export class SynchronousJob<T = unknown, R = unknown> {
     const results: (R | undefined)[] = [];
     let next = 0;
     let exhausted = false;
+    let matcher: ResumeMatcher | undefined;
+    let writer: LineWriter | undefined;
     try {
+      if (this.#options.resultsLog !== undefined) {
+        const log = await openApiLog(this.#options.resultsLog, this.#options.resume ?? false, true);
+        matcher = log.matcher;
+        writer = new LineWriter(log.stream, () => {});
+      }
       if (this.#options.signal?.aborted) onSignal();
       const waiting = waitFor(inFlight, this.#processes);
       for (;;) {
@@ -87,9 +103,16 @@ export class SynchronousJob<T = unknown, R = unknown> {
         const future: DoneFuture<unknown> | undefined = step.value;
         if (future === undefined) {
           if (exhausted) continue;
-          const item = await iterator.next();
+          let item = await iterator.next();
+          // items with a result in the log fill their slots and take no worker
+          for (let logged; !item.done && (logged = matcher?.match(next, () => JSON.stringify(item.value))) !== undefined; item = await iterator.next()) {
+            if (ordered) results[next] = logged.value as R;
+            else results.push(logged.value as R);
+            next++;
+          }
           if (item.done) {
             exhausted = true;
+            matcher?.finish();
             continue;
           }
           const f = spec === undefined ? run(item.value, ...args) : run(item.value);
@@ -102,6 +125,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
         const error = future.exception();
         if (error === undefined) {
           const value = spec === undefined ? future.result() : (future.result() as ItemResult).value;
+          void writer?.write(logLine({ index, data: item, value }) ?? '');
           if (ordered) results[index] = value as R;
           else results.push(value as R);
         } else if (this.#options.suppressWorkerExceptions) {
@@ -118,6 +142,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
       this.#options.signal?.removeEventListener('abort', onSignal);
       for (const f of inFlight) f.cancel();
       await run.close();
+      await writer?.end(true);
       // the caller sees the AbortError first, then the process ends as Ctrl-C asked
       if (sigint.exitAfter()) setImmediate(() => process.exit(130));
     }
@@ -128,6 +153,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
   // to the terminal, so that pdb.set_trace() or breakpoint() in a Python handler can be used.
   async runSingleProcessed(): Promise<(R | undefined)[]> {
     const { items, args = [] } = this.#options;
+    if (this.#options.resultsLog !== undefined) throw new OptionError('The `resultsLog` option is for runMultiProcessed(); runSingleProcessed() is for debugging');
     const spec = this.#spec();
     const results: (R | undefined)[] = [];
     let index = 0;

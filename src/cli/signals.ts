@@ -1,0 +1,35 @@
+// SIGINT (Ctrl-C) and SIGTERM during `polytask run`: the first one stops the run (the caller
+// stops reading, ends the children and flushes the results, then exits 130 or 143); a second
+// one while it stops exits at once.
+import { exitCodes } from './common.js';
+
+const stopSignals = ['SIGINT', 'SIGTERM'] as const;
+type StopSignal = (typeof stopSignals)[number];
+
+export interface StopSignals {
+  // the first signal received, if any
+  readonly received: StopSignal | undefined;
+  // removes the handlers (when the run is over)
+  remove(): void;
+}
+
+export function onStopSignals(stop: (signal: StopSignal) => void): StopSignals {
+  let received: StopSignal | undefined;
+  const handlers = stopSignals.map((signal) => {
+    const handler = () => {
+      if (received !== undefined) process.exit(signal === 'SIGINT' ? exitCodes.interrupted : exitCodes.terminated);
+      received = signal;
+      stop(signal);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  return {
+    get received() {
+      return received;
+    },
+    remove() {
+      for (const [signal, handler] of handlers) process.removeListener(signal, handler);
+    },
+  };
+}

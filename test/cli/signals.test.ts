@@ -1,0 +1,95 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bin, fixture, isAlive, timed, waitUntil } from '../helpers.js';
+import { runtimes } from '../runtimes.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'polytask-signals-'));
+const nodeSpec = fixture('specs/node.json');
+
+function childrenOf(pid: number): number[] {
+  return spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+}
+
+// `polytask run` over one quick item and slow ones read from a stdin left open; resolves once
+// the quick result is out, with both children busy on slow items
+async function startBusy(spec: string, extra: string[] = []) {
+  const child = spawn(process.execPath, [bin, 'run', '-s', spec, '--handler', 'sleepy', '-p', '2', ...extra], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  child.stdin.write('1\n');
+  for (let i = 0; i < 10; i++) child.stdin.write('60000\n');
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await waitUntil(() => stdout.includes('"data":1') || readOutput(extra).includes('"data":1'), 10_000, 'the first result');
+  await waitUntil(() => childrenOf(child.pid!).length === 2, 10_000, 'two children');
+  return { child, kids: childrenOf(child.pid!), exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+function readOutput(extra: string[]): string {
+  const at = extra.indexOf('-o');
+  if (at === -1) return '';
+  try {
+    return readFileSync(extra[at + 1]!, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+const specs: [string, string][] = [['node', nodeSpec]];
+if (runtimes.some((r) => r.name === 'python3' && r.missing === undefined)) specs.push(['python3', fixture('specs/python3.yml')]);
+for (const [name, spec] of specs) {
+  test(`SIGTERM (${name}): exit 143, input no longer read, results so far kept, children gone within a second`, timed(30_000, async () => {
+    const { child, kids, exited, stdout, stderr } = await startBusy(spec);
+    child.kill('SIGTERM');
+    assert.is(await exited, 143, stderr());
+    assert.is(stdout().trim().split('\n').length, 1);
+    assert.match(stderr(), 'polytask: terminated; 1 results written');
+    await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
+  }));
+}
+
+test('SIGINT and SIGTERM with -o: the results so far are in the file', timed(30_000, async () => {
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    const out = path.join(dir, `${signal}.jsonl`);
+    const { child, kids, exited } = await startBusy(nodeSpec, ['-o', out]);
+    child.kill(signal);
+    assert.is(await exited, status);
+    const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { data: unknown });
+    assert.equal(lines.map((l) => l.data), [1]);
+    await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'children to end');
+  }
+}));
+
+test('a second Ctrl-C while stopping exits at once; the children still end', timed(30_000, async () => {
+  // children that ignore SIGTERM: the stop has to wait for SIGKILL, half a second later
+  const stubborn = path.join(dir, 'stubborn.json');
+  writeFileSync(stubborn, JSON.stringify({
+    exec_type: 'node',
+    exec_info: { code: 'process.on("SIGTERM", () => {}); export const sleepy = (ms) => new Promise((r) => setTimeout(() => r(ms), ms));' },
+  }));
+  const { child, kids, exited, stderr } = await startBusy(stubborn);
+  child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  // 130 from polytask's own handler, not a death by the signal (which gives no status)
+  assert.is(await exited, 130, stderr());
+  // a child whose parent is gone exits by itself
+  await waitUntil(() => kids.every((pid) => !isAlive(pid)), 2000, 'children to end');
+}));
+
+test('a signal before the run starts leaves no child behind', timed(30_000, async () => {
+  const child = spawn(process.execPath, [bin, 'run', '-s', nodeSpec, '--handler', 'sleepy', '-p', '2'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await waitUntil(() => childrenOf(child.pid!).length > 0, 10_000, 'a child');
+  const kids = childrenOf(child.pid!);
+  child.kill('SIGTERM');
+  await exited;
+  await waitUntil(() => kids.every((pid) => !isAlive(pid)), 2000, 'children to end');
+}));
+
+test.run();
