@@ -96,20 +96,29 @@ export class RunCommand extends Command {
       ...(this.pipeline === undefined ? {} : { pipeline: this.pipeline }),
       onWorkerOutput: (chunk) => (progress === undefined ? stderr.write(chunk) : progress.write(chunk)),
     });
+    const abort = new AbortController();
+    // SIGINT and SIGTERM stop the run; a second one while stopping exits at once. A signal
+    // while the children start (a slow setup hook, say) ends them there.
+    const signals = onStopSignals(() => abort.abort());
+    const stopStarting = () => void pool.close({ graceMs: 500 });
+    abort.signal.addEventListener('abort', stopStarting, { once: true });
     try {
       await pool.start();
     } catch (error) {
       progress?.stop();
+      await pool.close();
+      signals.remove();
       if (input !== this.context.stdin) input.destroy();
       if (toFile) output.destroy();
-      return reportError(stderr, error);
+      if (signals.received === undefined) return reportError(stderr, error);
+      stderr.write(`polytask: ${signals.received === 'SIGTERM' ? 'terminated' : 'interrupted'} while the children started; no results written\n`);
+      return signals.received === 'SIGTERM' ? exitCodes.terminated : exitCodes.interrupted;
+    } finally {
+      abort.signal.removeEventListener('abort', stopStarting);
     }
 
-    const abort = new AbortController();
     // the output went away (a reader that stopped, a full disk): stop the run
     const writer = new LineWriter(output, (error) => abort.abort(Object.assign(new Error(`cannot write the results: ${error.message}`), { name: 'OutputError', cause: error })));
-    // SIGINT and SIGTERM stop the run; a second one while stopping exits at once
-    const signals = onStopSignals(() => abort.abort());
     const failFast = this.onBadLine === 'fail';
     const started = performance.now();
     let failures = 0;

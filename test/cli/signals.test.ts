@@ -92,4 +92,22 @@ test('a signal before the run starts leaves no child behind', timed(30_000, asyn
   await waitUntil(() => kids.every((pid) => !isAlive(pid)), 2000, 'children to end');
 }));
 
+test('Ctrl-C during a slow setup hook stops the start: status 130 at once, no child left', timed(30_000, async () => {
+  const spec = path.join(dir, 'slow-setup.json');
+  writeFileSync(spec, JSON.stringify({
+    exec_type: 'node',
+    exec_info: { code: 'export async function setup() { await new Promise((r) => setTimeout(r, 60_000)); }\nexport const main = (e) => e;', setup_hook: 'setup' },
+  }));
+  const child = spawn(process.execPath, [bin, 'run', '-s', spec, '-p', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await waitUntil(() => childrenOf(child.pid!).length === 2, 10_000, 'two children');
+  const kids = childrenOf(child.pid!);
+  child.kill('SIGINT');
+  assert.is(await exited, 130);
+  assert.match(stderr, 'interrupted while the children started');
+  await waitUntil(() => kids.every((pid) => !isAlive(pid)), 2000, 'children to end');
+}));
+
 test.run();
