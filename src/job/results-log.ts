@@ -100,10 +100,12 @@ export class ResumeMatcher {
 
   // Called when the input has ended: a logged item the input no longer has is a changed input
   finish(): void {
-    const left = this.log.done.keys().next();
-    if (left.done) return;
     const count = this.log.done.size;
-    throw new ResumeError(this.log.file, left.value, `${this.log.file} has results for ${count} ${count === 1 ? 'item' : 'items'} that the input no longer has (${this.#describe(left.value)}${count > 1 ? ', ...' : ''}): the input changed since that run; resume with the same input, or write to a new results file`);
+    if (count === 0) return;
+    // the first of them in the input (the log is in completion order)
+    let first = Infinity;
+    for (const key of this.log.done.keys()) first = Math.min(first, key);
+    throw new ResumeError(this.log.file, first, `${this.log.file} has results for ${count} ${count === 1 ? 'item' : 'items'} that the input no longer has (${this.#describe(first)}${count > 1 ? ', ...' : ''}): the input changed since that run; resume with the same input, or write to a new results file`);
   }
 }
 

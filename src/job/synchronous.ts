@@ -1,7 +1,7 @@
 // SynchronousJob: run a function over a list, in parallel (runMultiProcessed) or as a plain
 // loop in this process (runSingleProcessed), with the same results and error handling.
 import { pathToFileURL } from 'node:url';
-import { AbortError, OptionError } from '../errors.js';
+import { AbortError, OptionError, WorkerExitedError } from '../errors.js';
 import { iterable, positiveInteger } from '../options.js';
 import type { DoneFuture, Future } from '../futures/future.js';
 import { task, type ModuleRef, type Task } from '../futures/task.js';
@@ -128,6 +128,11 @@ export class SynchronousJob<T = unknown, R = unknown> {
           void writer?.write(logLine({ index, data: item, value }) ?? '');
           if (ordered) results[index] = value as R;
           else results.push(value as R);
+        } else if (error instanceof WorkerExitedError && error.signal === 'SIGINT') {
+          // the Ctrl-C reached a worker process (one still starting does not ignore it yet)
+          // before this process's own handler ran: it is the same interruption
+          sigint.interrupt();
+          throw stop.signal.reason;
         } else if (this.#options.suppressWorkerExceptions) {
           this.#suppress(index, item, error);
           if (ordered) results[index] = undefined;
@@ -208,7 +213,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
 
 // One Ctrl-C stops the job; when the program has no SIGINT handler of its own, the process
 // then exits with 130. The handler exists only while the job runs.
-function interruptOnSigint(stop: AbortController): { remove(): void; exitAfter(): boolean } {
+function interruptOnSigint(stop: AbortController): { remove(): void; exitAfter(): boolean; interrupt(): void } {
   const ownHandlers = process.listenerCount('SIGINT') > 0;
   let interrupted = false;
   const onSigint = () => {
@@ -219,6 +224,10 @@ function interruptOnSigint(stop: AbortController): { remove(): void; exitAfter()
   return {
     remove: () => process.removeListener('SIGINT', onSigint),
     exitAfter: () => interrupted && !ownHandlers,
+    // the Ctrl-C was seen another way (a worker it killed)
+    interrupt: () => {
+      if (!interrupted) onSigint();
+    },
   };
 }
 
