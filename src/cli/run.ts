@@ -84,7 +84,7 @@ export class RunCommand extends Command {
     } catch (error) {
       return reportError(stderr, error, exitCodes.usage);
     }
-    const progress = CliProgress.start({ force: this.progress, stderr, results: toFile ? undefined : stdout, dataFile: input === this.context.stdin ? undefined : this.data });
+    const progress = await CliProgress.start({ force: this.progress, stderr, results: toFile ? undefined : stdout, dataFile: input === this.context.stdin ? undefined : this.data });
     const pool = new ProcessPool(spec, {
       ...(this.processes === undefined ? {} : { processes: this.processes }),
       ...(this.retries === undefined ? {} : { retries: this.retries }),
