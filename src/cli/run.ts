@@ -7,7 +7,7 @@ import { AbortError, ResumeError, type ParseError } from '../errors.js';
 import { ProcessPool, type RawResult } from '../pool/process-pool.js';
 import { streamResults } from '../job/stream.js';
 import { readJsonLines, type InputLine } from './input.js';
-import { LineWriter } from './output.js';
+import { LineWriter } from '../job/line-writer.js';
 import { exitCodes, loadSpecForCli, reportError } from './common.js';
 import { parseRetryOn } from '../pool/retry.js';
 import { formatStats } from './stats.js';

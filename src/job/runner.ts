@@ -5,7 +5,7 @@
 //   for await (const r of runner.run()) console.log(r.exit, r.data, r.stdout);
 import { OptionError, PolytaskError } from '../errors.js';
 import { iterable, positiveInteger } from '../options.js';
-import { LineWriter } from '../cli/output.js';
+import { LineWriter } from './line-writer.js';
 import { ProcessPool, type ItemResult, type PoolOptions } from '../pool/process-pool.js';
 import { resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
@@ -66,7 +66,8 @@ export class JobRunner<T = unknown> {
     }
   }
 
-  // Yields one result per item; leaving the loop early ends the children
+  // Yields one result per item (on resume, the items already in the log are skipped: their
+  // results are there); leaving the loop early ends the children
   async *run(): AsyncGenerator<JobResult<T>, void, undefined> {
     for await (const batch of this.runBatches()) yield* batch;
   }
@@ -114,7 +115,6 @@ export class JobRunner<T = unknown> {
     }
   }
 
-  // Skipped items do not come out of run(): their results are in the log already
   close(): Promise<void> {
     return this.pool.close();
   }

@@ -10,7 +10,7 @@ import type { ItemResult } from '../pool/process-pool.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { runSpecAttached } from './attached.js';
-import { LineWriter } from '../cli/output.js';
+import { LineWriter } from './line-writer.js';
 import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
 
 export interface SynchronousJobOptions<T> {
