@@ -115,11 +115,12 @@ export function sampleTree(command: string, args: string[]): Promise<TreeSample>
 export async function runMemory(ctx: BenchContext, counts: number[]): Promise<MemoryReport> {
   const dir = tempDir();
   const rows: MemoryRow[] = [];
+  const inputs = counts.map((items) => writeItems(path.join(dir, `items-${items}.jsonl`), items));
   for (const handler of ['node', 'python3'] as const) {
     const spec = writeSpec(path.join(dir, `${handler}.yml`), handler);
     const first: MemoryRow[] = [];
-    for (const items of counts) {
-      const input = writeItems(path.join(dir, 'items.jsonl'), items);
+    for (const [k, items] of counts.entries()) {
+      const input = inputs[k]!;
       const sample = await sampleTree(process.execPath, [bin, 'run', '-s', spec, '-d', input, '-p', '2']);
       const row: MemoryRow = { handler, items, ...sample, overSmallest: sample.peakTreeMb / (first[0]?.peakTreeMb ?? sample.peakTreeMb) };
       first.push(row);
