@@ -16,6 +16,7 @@ import { formatLatency, runLatency, type LatencyReport } from './latency.js';
 import { formatMemory, runMemory, type MemoryReport } from './memory.js';
 import { formatScaling, runScaling, type ScalingReport } from './scaling.js';
 import { formatStream, runStream, type StreamReport } from './stream.js';
+import { checkTargets, formatTargets, type Target } from './targets.js';
 
 const suiteNames = ['stream', 'futures', 'latency', 'memory', 'scaling'] as const;
 type SuiteName = (typeof suiteNames)[number];
@@ -68,6 +69,7 @@ const out: {
   latency?: LatencyReport;
   memory?: MemoryReport;
   scaling?: ScalingReport;
+  targets?: Target[];
 } = { machine };
 const print = (title: string, text: string) => {
   if (!json) console.log(`\n## ${title}\n\n${text}\n`);
@@ -94,6 +96,8 @@ for (const suite of suites) {
     print('CPU-bound scaling', formatScaling(out.scaling));
   }
 }
+out.targets = checkTargets(out);
+print("Issue 7's targets", formatTargets(out.targets));
 machine.loadAfter = load();
 machine.seconds = Math.round(Number(process.hrtime.bigint() - started) / 1e9);
 if (json) console.log(JSON.stringify(out, null, 2));

@@ -97,7 +97,7 @@ export function sampleTree(command: string, args: string[]): Promise<TreeSample>
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(timer);
-      if (code !== 0 && code !== 1) return reject(new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr}`));
+      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr}`));
       const others = [...peak.keys()].filter((pid) => pid !== root);
       resolve({
         wallSeconds: seconds(start),
