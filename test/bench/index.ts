@@ -9,8 +9,10 @@
 // --quick divides every count by 10 and takes 1 round unless BENCH_ROUNDS says otherwise.
 // BENCH_ROUNDS (default 3): rounds of each figure; BENCH_BIG_ROUNDS (default 1): rounds of the
 // stream suite's 1,000,000-item run. Markdown tables on stdout, or with --json one JSON object.
-import { cpus, loadavg } from 'node:os';
-import { python3, version, which, type BenchContext } from './common.js';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import path from 'node:path';
+import { python3, repo, version, which, type BenchContext } from './common.js';
 import { formatFutures, runFutures, type FuturesReport } from './futures.js';
 import { formatLatency, runLatency, type LatencyReport } from './latency.js';
 import { formatMemory, runMemory, type MemoryReport } from './memory.js';
@@ -44,20 +46,24 @@ const ctx: BenchContext = {
 const bigRounds = Number(process.env.BENCH_BIG_ROUNDS ?? 1);
 const streamCounts = itemsArg !== undefined ? [Number(itemsArg)] : [100_000 / scale, 1_000_000 / scale];
 
+const npmVersion = (name: string) => `${name} ${(JSON.parse(readFileSync(path.join(repo, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`;
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const machine = {
   date: new Date().toISOString(),
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? '',
+  memoryGb: Math.round(totalmem() / 2 ** 30),
   node: process.version,
   python3: version(python3, ['--version']),
-  parallel: which('parallel') ? version('parallel', ['--version']) : 'not installed',
+  parallel: which('parallel') ? version('parallel', ['--version']) : 'GNU parallel not installed',
+  npmPeers: ['tinypool', 'piscina', 'workerpool'].map(npmVersion).join(', '),
   loadBefore: load(),
   loadAfter: '',
   seconds: 0,
 };
 if (!json) {
-  console.log(`# polytask benchmarks\n\n${machine.date}, ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ${machine.python3}, ${machine.parallel}`);
+  console.log(`# polytask benchmarks\n\n${machine.date}, ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}, ` +
+    `${machine.python3}, ${machine.parallel}, ${machine.npmPeers}`);
   console.log(`load average (1, 5, 15 min) at the start: ${machine.loadBefore}; rounds: ${ctx.rounds}${quick ? ' (--quick)' : ''}`);
 }
 
