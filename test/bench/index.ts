@@ -7,7 +7,7 @@
 // Usage: node dist/test/bench/index.js [suite ...] [items] [--quick] [--json]
 // With no suite named, all run. `items` replaces the stream suite's counts with one count.
 // --quick divides every count by 10 and takes 1 round unless BENCH_ROUNDS says otherwise.
-// BENCH_ROUNDS (default 3): rounds of each figure; BENCH_BIG_ROUNDS (default 1): rounds of the
+// BENCH_ROUNDS (default 3): rounds of each figure; BENCH_BIG_ROUNDS (default 3): rounds of the
 // stream suite's 1,000,000-item run. Markdown tables on stdout, or with --json one JSON object.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -43,7 +43,7 @@ const ctx: BenchContext = {
     if (!json) process.stderr.write(`${line}\n`);
   },
 };
-const bigRounds = Number(process.env.BENCH_BIG_ROUNDS ?? 1);
+const bigRounds = Number(process.env.BENCH_BIG_ROUNDS ?? 3);
 const streamCounts = itemsArg !== undefined ? [Number(itemsArg)] : [100_000 / scale, 1_000_000 / scale];
 
 const npmVersion = (name: string) => `${name} ${(JSON.parse(readFileSync(path.join(repo, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`;

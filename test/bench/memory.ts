@@ -28,6 +28,7 @@ export interface MemoryRow extends TreeSample {
 
 export interface MemoryReport {
   intervalMs: number;
+  rounds: number;
   rows: MemoryRow[];
 }
 
@@ -121,26 +122,30 @@ export async function runMemory(ctx: BenchContext, counts: number[]): Promise<Me
     const first: MemoryRow[] = [];
     for (const [k, items] of counts.entries()) {
       const input = inputs[k]!;
-      const sample = await sampleTree(process.execPath, [bin, 'run', '-s', spec, '-d', input, '-p', '2']);
+      // the round with the median peak tree RSS
+      const samples: TreeSample[] = [];
+      for (let r = 0; r < ctx.rounds; r++) samples.push(await sampleTree(process.execPath, [bin, 'run', '-s', spec, '-d', input, '-p', '2']));
+      const sample = samples.sort((a, b) => a.peakTreeMb - b.peakTreeMb)[Math.floor(samples.length / 2)]!;
       const row: MemoryRow = { handler, items, ...sample, overSmallest: sample.peakTreeMb / (first[0]?.peakTreeMb ?? sample.peakTreeMb) };
       first.push(row);
       rows.push(row);
       ctx.log(`memory: measured ${handler} ${items}`);
     }
   }
-  return { intervalMs, rows };
+  return { intervalMs, rounds: ctx.rounds, rows };
 }
 
 export function formatMemory(report: MemoryReport): string {
   const us = (cpu: number, items: number) => ((cpu / items) * 1e6).toFixed(1);
   return [
-    `\`polytask run -p 2\` over trivial items, one run each, the process tree sampled from /proc every ${report.intervalMs} ms. ` +
+    `\`polytask run -p 2\` over trivial items, the process tree sampled from /proc every ${report.intervalMs} ms; ` +
+      `of ${report.rounds} runs each, the one with the median peak (no warm-up: the first run is a run like the others). ` +
       'Peak tree RSS: the peak of the sum over the parent and its children. CPU per item: from the last sample of each process.',
     '',
     table(
       ['handler', 'items', 'wall (s)', 'peak tree RSS (MB)', 'vs fewest items', 'parent peak (MB)', 'children peak (MB)', 'processes', 'parent CPU us/item', 'children CPU us/item'],
       report.rows.map((r) => [
-        r.handler, fmt.int(r.items), r.wallSeconds.toFixed(2), fmt.mb(r.peakTreeMb), fmt.x(r.overSmallest), fmt.mb(r.parentPeakMb),
+        r.handler, fmt.int(r.items), r.wallSeconds.toFixed(2), fmt.mb(r.peakTreeMb), `${r.overSmallest.toFixed(3)}x`, fmt.mb(r.parentPeakMb),
         fmt.mb(r.childrenPeakMb), String(r.processes), us(r.parentCpuSeconds, r.items), us(r.childrenCpuSeconds, r.items),
       ]),
     ),
