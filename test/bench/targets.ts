@@ -1,0 +1,65 @@
+// Issue 7's targets for this 2-core machine, checked against the figures of this run.
+import { fmt, table } from './common.js';
+import type { FuturesReport } from './futures.js';
+import type { LatencyReport } from './latency.js';
+import type { MemoryReport } from './memory.js';
+import type { ScalingReport } from './scaling.js';
+import type { StreamReport } from './stream.js';
+
+export interface Target {
+  target: string;
+  measured: string;
+  // undefined: no figure for it in this run
+  met: boolean | undefined;
+}
+
+export interface Reports {
+  stream?: StreamReport[];
+  futures?: FuturesReport;
+  latency?: LatencyReport;
+  memory?: MemoryReport;
+  scaling?: ScalingReport;
+}
+
+export function checkTargets(out: Reports): Target[] {
+  const targets: Target[] = [];
+  for (const report of out.stream ?? []) {
+    const n = fmt.int(report.items);
+    const pool = report.results.find((r) => r.name.includes('chunksize 1'));
+    const limit = report.results.find((r) => r.kind === 'limit');
+    if (pool !== undefined) {
+      targets.push({ target: `stream, ${n} items: python3 handler >= 2x Pool(2).imap_unordered chunksize 1`, measured: fmt.x(pool.python3OverThis), met: pool.python3OverThis >= 2 });
+    }
+    if (limit !== undefined) {
+      // within 1.5x of the limit: at least 1 / 1.5 of its rate
+      targets.push({ target: `stream, ${n} items: node handler within 1.5x of the raw IPC limit (>= 0.67x)`, measured: fmt.x(limit.nodeOverThis), met: limit.nodeOverThis >= 1 / 1.5 });
+    }
+  }
+  for (const run of out.futures?.runs ?? []) {
+    for (const [peer, want] of [['tinypool', 1.5], ['piscina', 1.5], ['workerpool', 2]] as const) {
+      const r = run.results.find((x) => x.name.startsWith(peer));
+      if (r !== undefined) targets.push({ target: `futures, ${fmt.int(run.calls)} calls: >= ${want}x ${peer}`, measured: fmt.x(r.polytaskOverThis), met: r.polytaskOverThis >= want });
+    }
+  }
+  for (const r of out.latency?.start.filter((x) => x.name.includes('one item')) ?? []) {
+    const handler = r.name.includes('python3') ? 'python3' : 'node';
+    targets.push({ target: `one item end to end, ${handler} handler: within 150 ms of the floor`, measured: `+${fmt.ms(r.aboveFloor)} ms`, met: r.aboveFloor <= 0.15 });
+  }
+  for (const r of out.memory?.rows.filter((x) => x.overSmallest !== 1) ?? []) {
+    targets.push({ target: `memory, ${r.handler} handler: ${fmt.int(r.items)} items <= 1.1x the peak tree RSS of the fewest`, measured: `${r.overSmallest.toFixed(3)}x`, met: r.overSmallest <= 1.1 });
+  }
+  for (const r of out.scaling?.rows.filter((x) => x.kind === 'polytask') ?? []) {
+    // "should approach 2x": not one of the issue's numbered targets, reported beside the machine's own reference
+    const pool = out.scaling?.rows.find((x) => x.kind === 'peer');
+    targets.push({
+      target: `scaling, ${r.name.replace('polytask run, ', '')}: -p 2 approaches 2x -p 1 (Pool(2)/Pool(1) here: ${fmt.x(pool?.speedup)})`,
+      measured: `${fmt.x(r.speedup)} (${fmt.x(r.speedupAfterStartup)} after start-up)`,
+      met: undefined,
+    });
+  }
+  return targets;
+}
+
+export function formatTargets(targets: Target[]): string {
+  return table(['target (issue 7)', 'measured', 'met'], targets.map((t) => [t.target, t.measured, t.met === undefined ? 'n/a' : t.met ? 'yes' : 'no']));
+}
