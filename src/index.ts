@@ -1,7 +1,8 @@
 export * from './errors.js';
 export { loadSpec, resolveSpec, type ResolvedSpec } from './spec/load.js';
 export type { JobSpec, CodeSource } from './spec/schema.js';
-export { ProcessPool, type PoolOptions, type ItemResult } from './pool/process-pool.js';
+export { ProcessPool, type PoolOptions, type ItemResult, type PoolStats, type WorkerStats, type RetryOn } from './pool/process-pool.js';
+export type { Progress, ProgressCallback } from './job/progress.js';
 export { JobRunner, type JobRunnerOptions, type JobResult } from './job/runner.js';
 export { Future, type FutureState, type DoneFuture } from './futures/future.js';
 export { task, type Task, type TaskOptions, type ModuleRef } from './futures/task.js';
