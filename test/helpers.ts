@@ -42,6 +42,11 @@ export async function withEnv(name: string, value: string, body: () => Promise<v
   }
 }
 
+// The pids of a process's direct children
+export function childrenOf(pid: number): number[] {
+  return spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

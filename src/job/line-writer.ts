@@ -48,16 +48,11 @@ export class LineWriter {
     await this.#draining;
   }
 
-  // Flushes and, for a file, closes it. Stdout stays open, but every line written has left
-  // this process when this resolves: a pipe's writes are queued, and process.exit() drops
-  // what is still queued (an empty write's callback runs after the writes before it).
+  // Flushes and, for a file, closes it (stdout stays open: bin/polytask.js waits for what is
+  // still queued there before the process exits)
   async end(closeStream: boolean): Promise<void> {
     await this.flush();
-    if (this.#failed) return;
-    if (!closeStream) {
-      await new Promise<void>((resolve) => this.#stream.write('', () => resolve()));
-      return;
-    }
+    if (!closeStream || this.#failed) return;
     this.#stream.end();
     await once(this.#stream, 'finish');
   }

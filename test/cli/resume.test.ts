@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bin, isAlive, timed, waitUntil } from '../helpers.js';
+import { bin, childrenOf, isAlive, timed, waitUntil } from '../helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'polytask-resume-'));
 // sleeps e.ms, answers "r<i>" (a string: an integer would be taken as an exit status)
@@ -43,10 +43,6 @@ function assertExactlyOnce(file: string, count: number): void {
     assert.is(r.value, `r${r.line as number}`);
     assert.is((r.data as { i: number }).i, r.line);
   }
-}
-
-function childrenOf(pid: number): number[] {
-  return spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
 }
 
 test('--resume completes a log: the lines in it are skipped, a torn last line is cut, the rest appended', timed(30_000, async () => {

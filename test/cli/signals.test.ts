@@ -1,18 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bin, fixture, isAlive, timed, waitUntil } from '../helpers.js';
+import { bin, childrenOf, fixture, isAlive, timed, waitUntil } from '../helpers.js';
 import { runtimes } from '../runtimes.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'polytask-signals-'));
 const nodeSpec = fixture('specs/node.json');
-
-function childrenOf(pid: number): number[] {
-  return spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
-}
 
 // `polytask run` over one quick item and slow ones read from a stdin left open; resolves once
 // the quick result is out, with both children busy on slow items
