@@ -1,6 +1,6 @@
 // The cross-language pool: N long-lived children, each with several calls in flight.
 //
-//   submit(data) --> pending queue --> dispatch --> slot.inflight (ordered by send time)
+//   submit(data) --> pending queue --> dispatch --> slot.inflight (oldest first)
 //                                                      |  call lines on fd 3
 //                                                      v
 //                                                   child (handlers/*) runs handler(event, context)
@@ -20,6 +20,7 @@ import { callLine } from '../protocol/messages.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { Worker, type ChildExit, type OutputSink } from './worker.js';
 import { Depth } from './depth.js';
+import { InflightCalls } from './inflight.js';
 import { callOnPool } from './pool-call.js';
 import type { Future } from '../futures/future.js';
 import { cancelled, exitCodes, failure, isItemError, newCall, parseRaw, settle, type Call, type ItemResult, type RawResult, type RawResultCallback, type ResultCallback } from './call.js';
@@ -57,12 +58,12 @@ const sampleEveryMs = 250;
 
 interface Slot {
   worker: Worker | undefined;
-  inflight: Map<number, Call>;
+  inflight: InflightCalls;
   depth: Depth;
   timer: NodeJS.Timeout | undefined;
-  timedHead: number | undefined;
+  timedHead: Call | undefined;
   // the calls the pool killed this child for (timeouts, cancels), and the results they get
-  killedFor: Map<number, ItemResult>;
+  killedFor: Map<Call, ItemResult>;
   // a suspect call is in flight: nothing else goes to this child until it is answered
   isolating: boolean;
   // calls sent to the current child, and whether it is to be replaced once idle (recycling)
@@ -151,7 +152,7 @@ export class ProcessPool {
     for (let id = 0; id < this.processes; id++) {
       const depth = new Depth(this.#pipeline);
       this.#slots.push({
-        worker: undefined, inflight: new Map(), depth, timer: undefined, timedHead: undefined, killedFor: new Map(), isolating: false,
+        worker: undefined, inflight: new InflightCalls(), depth, timer: undefined, timedHead: undefined, killedFor: new Map(), isolating: false,
         sent: 0, retiring: false,
       });
     }
@@ -242,11 +243,15 @@ export class ProcessPool {
       this.#updateRef();
       return true;
     }
-    const slot = this.#slots.find((s) => s.inflight.has(id));
-    if (slot === undefined || slot.killedFor.has(id)) return false;
-    slot.killedFor.set(id, cancelled(message));
-    slot.worker?.kill('SIGKILL');
-    return true;
+    for (const slot of this.#slots) {
+      const call = slot.inflight.values().find((c) => c.id === id);
+      if (call === undefined) continue;
+      if (slot.killedFor.has(call)) return false;
+      slot.killedFor.set(call, cancelled(message));
+      slot.worker?.kill('SIGKILL');
+      return true;
+    }
+    return false;
   }
 
   // Runs one item and resolves with its result (never rejects for an item failure)
@@ -288,11 +293,11 @@ export class ProcessPool {
         const call = this.#pending[this.#pendingHead]!;
         if (call.suspect && slot.inflight.size > 0) break;
         this.#pending[this.#pendingHead++] = undefined as unknown as Call;
-        slot.inflight.set(call.id, call);
+        const wireId = slot.inflight.add(call);
         slot.sent++;
         call.sentAt = now;
         this.#inflightCount++;
-        text += callLine(call.id, call.attempt, call.json);
+        text += callLine(wireId, call.attempt, call.json);
         call.onStart?.();
         if (call.suspect) {
           slot.isolating = true;
@@ -318,9 +323,8 @@ export class ProcessPool {
     const now = performance.now();
     const retryErrors = this.#retry.onError;
     for (let i = 0; i < results.length; i++) {
-      const call = slot.inflight.get(ids[i]!);
+      const call = slot.inflight.take(ids[i]!);
       if (call === undefined) continue;
-      slot.inflight.delete(call.id);
       this.#inflightCount--;
       answered++;
       if (call.suspect) slot.isolating = false;
@@ -418,16 +422,15 @@ export class ProcessPool {
   // Times the oldest call of a child; the clock starts when it becomes the oldest
   #armTimer(slot: Slot): void {
     if (this.#timeout === undefined) return;
-    const head = slot.inflight.keys().next();
-    const headId = head.done ? undefined : head.value;
-    if (headId === slot.timedHead) return;
+    const head = slot.inflight.oldest()?.call;
+    if (head === slot.timedHead) return;
     clearTimeout(slot.timer);
-    slot.timedHead = headId;
-    slot.timer = headId === undefined ? undefined : setTimeout(() => {
-      if (slot.inflight.keys().next().value !== headId) return;
-      if (slot.killedFor.has(headId)) return;
+    slot.timedHead = head;
+    slot.timer = head === undefined ? undefined : setTimeout(() => {
+      if (slot.inflight.oldest()?.call !== head) return;
+      if (slot.killedFor.has(head)) return;
       const message = `item timed out after ${this.#timeout} ms; its child was killed and replaced`;
-      slot.killedFor.set(headId, { ...failure(exitCodes.timeout, { name: 'TimeoutError', message }), timedOut: true });
+      slot.killedFor.set(head, { ...failure(exitCodes.timeout, { name: 'TimeoutError', message }), timedOut: true });
       slot.worker?.kill('SIGKILL');
     }, this.#timeout);
   }
@@ -437,7 +440,9 @@ export class ProcessPool {
     if (slot.worker !== worker) return;
     clearTimeout(slot.timer);
     slot.timedHead = undefined;
-    const calls = [...slot.inflight.values()];
+    // the item the child said it exits for, if it is still in flight
+    const exiting = worker.exitingId === undefined ? undefined : slot.inflight.get(worker.exitingId);
+    const calls = slot.inflight.values();
     slot.inflight.clear();
     this.#inflightCount -= calls.length;
     const killedFor = slot.killedFor;
@@ -450,7 +455,7 @@ export class ProcessPool {
     if (killedFor.size === 0) this.#meter.count('crashes');
     // the calls the pool killed the child for (timeouts, cancels) get those results
     const remaining = calls.filter((call) => {
-      const result = killedFor.get(call.id);
+      const result = killedFor.get(call);
       if (result?.timedOut === true) this.#fail(call, result, 'timeout');
       else if (result !== undefined) this.#answer(call, result);
       return result === undefined;
@@ -462,7 +467,7 @@ export class ProcessPool {
     let blamed: Call | undefined;
     if (killedFor.size === 0) {
       const certain = remaining.length === 1 || worker.ready?.one_at_a_time === true;
-      blamed = worker.exitingId !== undefined ? remaining.find((call) => call.id === worker.exitingId) : certain ? remaining[0] : undefined;
+      blamed = worker.exitingId !== undefined ? remaining.find((call) => call === exiting) : certain ? remaining[0] : undefined;
     }
     const requeued = remaining.filter((call) => call !== blamed);
     for (const call of requeued) {
