@@ -16,23 +16,20 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #state: FutureState = 'pending';
   #value: T | undefined;
   #error: Error | undefined;
-  readonly #promise: Promise<T>;
-  #resolve!: (value: T) => void;
-  #reject!: (error: Error) => void;
+  // Made only when the future is awaited (then/catch/finally): a future that is only
+  // polled, or awaited once it is done, costs no pending promise. It gets its handler as it
+  // is made, so a failure is never an "unhandled rejection" of the future itself.
+  #promise: Promise<T> | undefined;
+  #resolve: ((value: T) => void) | undefined;
+  #reject: ((error: Error) => void) | undefined;
   // created when first asked for (an AbortSignal costs some microseconds and memory)
   #abort: AbortController | undefined;
-  // the executors' listeners of the cancel (see onAbort)
-  #onAbort: Set<() => void> | undefined;
+  // the executors' listeners of the cancel (see onAbort); usually one
+  #onAbort: (() => void)[] | undefined;
 
   constructor(args: readonly unknown[]) {
     this.id = nextId++;
     this.args = Object.freeze([...args]);
-    this.#promise = new Promise<T>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    // a failure read later through result(), exception() or waitFor() is not "unhandled"
-    this.#promise.catch(() => {});
   }
 
   // Aborted when the future is cancelled: the executor stops (or never starts) the call
@@ -82,7 +79,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#state = 'cancelled';
     const error = new CancelledError(this.id);
     this.#error = error;
-    this.#reject(error);
+    this.#reject?.(error);
     this.#abort?.abort(error);
     const listeners = this.#onAbort;
     this.#onAbort = undefined;
@@ -98,24 +95,41 @@ export class Future<T = unknown> implements PromiseLike<T> {
       listener();
       return () => {};
     }
-    const listeners = (this.#onAbort ??= new Set());
-    listeners.add(listener);
-    return () => this.#onAbort?.delete(listener);
+    const listeners = (this.#onAbort ??= []);
+    listeners.push(listener);
+    return () => {
+      const index = this.#onAbort?.indexOf(listener) ?? -1;
+      if (index !== -1) this.#onAbort!.splice(index, 1);
+    };
   }
 
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#promise.then(onFulfilled, onRejected);
+    return this.#settled().then(onFulfilled, onRejected);
   }
 
   catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
-    return this.#promise.catch(onRejected);
+    return this.#settled().catch(onRejected);
   }
 
   finally(onFinally?: (() => void) | null): Promise<T> {
-    return this.#promise.finally(onFinally);
+    return this.#settled().finally(onFinally);
+  }
+
+  // The promise of the outcome, made on first use
+  #settled(): Promise<T> {
+    if (this.#promise !== undefined) return this.#promise;
+    if (this.#state === 'finished' || this.#state === 'cancelled') {
+      this.#promise = this.#error === undefined ? Promise.resolve(this.#value as T) : Promise.reject(this.#error);
+    } else {
+      this.#promise = new Promise<T>((resolve, reject) => {
+        this.#resolve = resolve;
+        this.#reject = reject;
+      });
+    }
+    return this.#promise;
   }
 
   // --- for executors ---
@@ -129,13 +143,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this.done()) return;
     this.#state = 'finished';
     this.#value = value;
-    this.#resolve(value);
+    this.#resolve?.(value);
   }
 
   setException(error: Error): void {
     if (this.done()) return;
     this.#state = 'finished';
     this.#error = error;
-    this.#reject(error);
+    this.#reject?.(error);
   }
 }

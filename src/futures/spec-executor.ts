@@ -15,20 +15,25 @@ export class SpecExecutor implements Executor<unknown> {
   }
 
   run(item: unknown, options: RunOptions): Promise<ItemResult> {
-    const { signal } = options;
-    if (signal.aborted) return Promise.reject(signal.reason);
+    // (with onAbort, the signal is left alone: a Future makes it only when asked for it)
+    if (options.onAbort === undefined && options.signal.aborted) return Promise.reject(options.signal.reason);
     return new Promise<ItemResult>((resolve, reject) => {
       let id = 0;
       let settled = false;
+      let unsubscribe: (() => void) | undefined;
       const onAbort = () => this.pool.cancel(id, 'the future was cancelled');
       id = this.pool.submit(item, (result) => {
         settled = true;
-        signal.removeEventListener('abort', onAbort);
+        if (unsubscribe !== undefined) unsubscribe();
+        else options.signal.removeEventListener('abort', onAbort);
         if (result.error === undefined) resolve(result);
-        else reject(signal.aborted ? signal.reason : toError(result, this.#timeout));
-      }, options.onStart);
+        else reject(options.signal.aborted ? options.signal.reason : toError(result, this.#timeout));
+      }, options.onStart === undefined ? undefined : () => options.onStart!());
       // an item answered at once (a closed pool, say) needs no listener
-      if (!settled) signal.addEventListener('abort', onAbort, { once: true });
+      if (settled) return;
+      // onAbort is called at once for a future cancelled already
+      if (options.onAbort !== undefined) unsubscribe = options.onAbort(onAbort);
+      else options.signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 

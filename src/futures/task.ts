@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { OptionError, TimeoutError, WorkerExitedError } from '../errors.js';
 import { nonNegativeInteger, positiveInteger } from '../options.js';
-import type { Executor } from '../pool/executor.js';
+import type { Executor, RunOptions } from '../pool/executor.js';
 import type { ItemResult } from '../pool/process-pool.js';
 import { ThreadPool, type JsCall, type JsTarget } from '../pool/thread-pool.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
@@ -87,19 +87,21 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
     payload = (args) => args[0];
   }
 
-  const live = new Set<Future<unknown>>();
-  options.signal?.addEventListener('abort', () => {
-    for (const future of live) future.cancel();
+  // the futures not done, kept only to cancel them when the task's signal aborts
+  const signal = options.signal;
+  const live = signal === undefined ? undefined : new Set<Future<unknown>>();
+  signal?.addEventListener('abort', () => {
+    for (const future of live!) future.cancel();
   }, { once: true });
 
   const call = (...args: unknown[]): Future<unknown> => {
     const future = new Future<unknown>(args);
-    if (options.signal?.aborted) {
+    if (signal?.aborted) {
       future.cancel();
       return future;
     }
-    live.add(future);
-    void drive(executor, payload(args), future, { timeout, retries }).finally(() => live.delete(future));
+    live?.add(future);
+    new Run(executor, payload(args), future, timeout, retries, live).attempt();
     return future;
   };
   return Object.assign(call, {
@@ -108,26 +110,66 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
   });
 }
 
-// Runs a call on the executor until it succeeds, fails for good, or is cancelled
-async function drive(executor: Executor<unknown>, payload: unknown, future: Future<unknown>, options: { timeout: number | undefined; retries: number }): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
+// One call on the executor, run again after a dead worker or a timeout while retries are
+// left, until it succeeds, fails for good, or is cancelled. It is its own RunOptions: the
+// future's signal and cancel reach the executor without a closure or an object per call.
+class Run implements RunOptions {
+  readonly #executor: Executor<unknown>;
+  readonly #payload: unknown;
+  readonly #future: Future<unknown>;
+  readonly timeout: number | undefined;
+  #retriesLeft: number;
+  readonly #live: Set<Future<unknown>> | undefined;
+
+  constructor(executor: Executor<unknown>, payload: unknown, future: Future<unknown>, timeout: number | undefined, retries: number, live: Set<Future<unknown>> | undefined) {
+    this.#executor = executor;
+    this.#payload = payload;
+    this.#future = future;
+    this.timeout = timeout;
+    this.#retriesLeft = retries;
+    this.#live = live;
+  }
+
+  // made only if the executor asks for it
+  get signal(): AbortSignal {
+    return this.#future.signal;
+  }
+
+  onAbort(listener: () => void): () => void {
+    return this.#future.onAbort(listener);
+  }
+
+  onStart(): void {
+    this.#future.setRunning();
+  }
+
+  attempt(): void {
+    let pending: Promise<unknown>;
     try {
-      // the future's signal is made only if the executor asks for it
-      const value = await executor.run(payload, {
-        get signal() { return future.signal; },
-        onAbort: (listener) => future.onAbort(listener),
-        timeout: options.timeout,
-        onStart: () => future.setRunning(),
-      });
-      future.setResult(value);
-      return;
+      pending = this.#executor.run(this.#payload, this);
     } catch (error) {
-      if (future.cancelled()) return;
-      const retryable = error instanceof WorkerExitedError || error instanceof TimeoutError;
-      if (retryable && attempt <= options.retries) continue;
-      future.setException(error instanceof Error ? error : new Error(String(error)));
+      this.#failed(error);
       return;
     }
+    pending.then((value) => this.#succeeded(value), (error: unknown) => this.#failed(error));
+  }
+
+  #succeeded(value: unknown): void {
+    this.#future.setResult(value);
+    this.#live?.delete(this.#future);
+  }
+
+  #failed(error: unknown): void {
+    const future = this.#future;
+    if (!future.cancelled()) {
+      if ((error instanceof WorkerExitedError || error instanceof TimeoutError) && this.#retriesLeft > 0) {
+        this.#retriesLeft--;
+        this.attempt();
+        return;
+      }
+      future.setException(error instanceof Error ? error : new Error(String(error)));
+    }
+    this.#live?.delete(future);
   }
 }
 

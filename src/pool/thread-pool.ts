@@ -49,7 +49,6 @@ export interface ThreadPoolOptions {
 
 // How a worker ended, once it exited
 type Death = { exit?: { code: number | null; signal: NodeJS.Signals | null } };
-type Settle = { resolve: (value: unknown) => void; reject: (error: unknown) => void; onSettled: (call: PendingCall) => void };
 
 // set by thread-entry.ts on the error that ends a thread after process.exit(code)
 const exitCodeField = 'polytaskExitCode';
@@ -83,7 +82,12 @@ function workerExecArgv(isProcess: boolean, extra: string[]): { execArgv?: strin
 class PendingCall {
   readonly wire: WireCall;
   readonly options: RunOptions;
-  readonly #settle: Settle;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #pool: ThreadPool;
+  // the pool's list of calls not settled (see ThreadPool.#live)
+  prevLive: PendingCall | undefined;
+  nextLive: PendingCall | undefined;
   settled = false;
   started = false;
   // sent back after its worker died under a batch: runs alone
@@ -97,10 +101,12 @@ class PendingCall {
   #abortTinypool: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(wire: WireCall, options: RunOptions, settle: Settle) {
+  constructor(wire: WireCall, options: RunOptions, resolve: (value: unknown) => void, reject: (error: unknown) => void, pool: ThreadPool) {
     this.wire = wire;
     this.options = options;
-    this.#settle = settle;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#pool = pool;
   }
 
   // Handed to a worker: from now on a timeout or a cancel stops that worker
@@ -122,13 +128,13 @@ class PendingCall {
   }
 
   succeed(value: unknown): void {
-    if (this.#end()) this.#settle.resolve(value);
+    if (this.#end()) this.#resolve(value);
   }
 
   // Rejects, and (unless the pool is closing anyway) stops the worker if the call is running
   fail(error: unknown, stopWorker = true): void {
     if (!this.#end()) return;
-    this.#settle.reject(error);
+    this.#reject(error);
     const abort = this.#abortTinypool;
     this.#abortTinypool = undefined;
     // tinypool asserts the call is in its queue; the call is settled whatever happens there
@@ -140,7 +146,7 @@ class PendingCall {
     if (this.settled) return false;
     this.settled = true;
     clearTimeout(this.#timer);
-    this.#settle.onSettled(this);
+    this.#pool.forget(this);
     return true;
   }
 }
@@ -227,8 +233,10 @@ export class ThreadPool implements Executor<JsCall> {
   // calls not settled that have no onAbort, by the signal that cancels them: one 'abort' listener per signal however
   // many calls share it (adding an EventTarget listener costs O(listeners))
   readonly #calls = new Map<AbortSignal, { calls: Set<PendingCall>; listener: () => void }>();
-  // every call not settled
-  readonly #live = new Set<PendingCall>();
+  // every call not settled, newest first: a list through the calls themselves, not a Set,
+  // whose table churn with a call per add and delete would keep calls alive after they are
+  // settled (an outgrown table promoted to the old generation holds them until a full GC)
+  #live: PendingCall | undefined;
   // the workers we listen to; those not yet exited; the errors tinypool fails calls with when one dies
   readonly #watched = new WeakSet<TinypoolWorker>();
   readonly #alive = new Map<TinypoolWorker, Promise<void>>();
@@ -276,7 +284,7 @@ export class ThreadPool implements Executor<JsCall> {
     if (options.onAbort === undefined && options.signal.aborted) return Promise.reject(options.signal.reason);
     const wire = toWire(call);
     return new Promise((resolve, reject) => {
-      const pending = new PendingCall(wire, options, { resolve, reject, onSettled: (p) => this.#forget(p) });
+      const pending = new PendingCall(wire, options, resolve, reject, this);
       this.#remember(pending);
       if (pending.settled) return; // aborted already
       this.#queue.push(pending);
@@ -352,7 +360,9 @@ export class ThreadPool implements Executor<JsCall> {
       this.#queue = [];
       this.#head = 0;
       // destroy() stops the workers of running calls; those stopped earlier may still be ending
-      for (const pending of [...this.#live]) pending.fail(new PoolClosedError(), false);
+      const live: PendingCall[] = [];
+      for (let p = this.#live; p !== undefined; p = p.nextLive) live.push(p);
+      for (const pending of live) pending.fail(new PoolClosedError(), false);
       this.#closing = this.#tinypool.destroy().then(() => Promise.all(this.#alive.values())).then(() => {});
     }
     return this.#closing;
@@ -417,10 +427,12 @@ export class ThreadPool implements Executor<JsCall> {
 
   // Listens for the call's signal (once per signal)
   #remember(pending: PendingCall): void {
-    this.#live.add(pending);
-    const { onAbort } = pending.options;
-    if (onAbort !== undefined) {
-      const unsubscribe = onAbort(() => pending.fail(pending.options.signal.reason));
+    pending.nextLive = this.#live;
+    if (this.#live !== undefined) this.#live.prevLive = pending;
+    this.#live = pending;
+    const { options } = pending;
+    if (options.onAbort !== undefined) {
+      const unsubscribe = options.onAbort(() => pending.fail(pending.options.signal.reason));
       if (pending.settled) unsubscribe();
       else pending.unsubscribe = unsubscribe;
       return;
@@ -436,8 +448,15 @@ export class ThreadPool implements Executor<JsCall> {
     entry.calls.add(pending);
   }
 
-  #forget(pending: PendingCall): void {
-    this.#live.delete(pending);
+  // A call settled (for PendingCall only)
+  forget(pending: PendingCall): void {
+    const { prevLive, nextLive } = pending;
+    if (prevLive === undefined) this.#live = nextLive;
+    else prevLive.nextLive = nextLive;
+    if (nextLive !== undefined) nextLive.prevLive = prevLive;
+    // a settled call points to nothing: garbage must not keep live calls from the young generation
+    pending.prevLive = undefined;
+    pending.nextLive = undefined;
     if (pending.options.onAbort !== undefined) {
       pending.unsubscribe?.();
       pending.unsubscribe = undefined;

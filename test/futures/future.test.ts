@@ -61,6 +61,24 @@ test('cancel: a done future cannot be cancelled; a cancelled one throws Cancelle
   assert.is(await Promise.race([f.then(() => 'ok', (e: unknown) => (e as Error).name)]), 'CancelledError');
 });
 
+test('awaited while pending: the awaiters get the outcome when it comes, as do later ones', async () => {
+  const ok = new Future<number>([]);
+  const early = [ok.then((v) => v * 2), ok.finally(() => {})];
+  ok.setResult(21);
+  assert.equal(await Promise.all(early), [42, 21]);
+  assert.is(await ok, 21);
+  const failing = new Future([]);
+  const caught = failing.catch((e: unknown) => (e as Error).message);
+  const error = new Error('late failure');
+  failing.setException(error);
+  assert.is(await caught, 'late failure');
+  assert.is(await failing.then(() => 'no', (e: unknown) => e), error);
+  const cancelled = new Future([]);
+  const waiting = cancelled.then(() => 'no', (e: unknown) => (e as Error).name);
+  cancelled.cancel();
+  assert.is(await waiting, 'CancelledError');
+});
+
 test('an unobserved failed future does not crash the process', () => {
   const script = `
     import { Future } from './dist/src/futures/future.js';
