@@ -15,6 +15,55 @@ export interface StreamOptions<I, R, P> {
   toResult: (item: I, index: number, result: P) => R;
 }
 
+const notYet = Symbol('not yet');
+
+// Puts results back in input order: each result comes with its 0-based index, and leaves once
+// all before it have. The early ones wait in an array cut from the front, not a Map: a Map
+// taking and dropping a result per item keeps them alive into the old generation (see
+// pool/inflight.ts).
+export class InOrder<R> {
+  // waiting[head] is the place of result `next`
+  #waiting: (R | typeof notYet)[] = [];
+  #head = 0;
+  #next = 0;
+
+  // Adds a result; pushes onto `out` every result that is now next in order
+  add(index: number, value: R, out: R[]): void {
+    if (index !== this.#next) {
+      const at = this.#head + index - this.#next;
+      // filled up to the place: an index far past the end would make a slow, sparse array
+      while (this.#waiting.length <= at) this.#waiting.push(notYet);
+      this.#waiting[at] = value;
+      return;
+    }
+    out.push(value);
+    const waiting = this.#waiting;
+    let head = this.#head + 1;
+    while (head < waiting.length && waiting[head] !== notYet) {
+      out.push(waiting[head] as R);
+      waiting[head] = notYet;
+      head++;
+    }
+    this.#next += head - this.#head;
+    if (head >= waiting.length) {
+      this.#waiting = [];
+      this.#head = 0;
+    } else if (head > 1024 && head * 2 > waiting.length) {
+      this.#waiting = waiting.slice(head);
+      this.#head = 0;
+    } else {
+      this.#head = head;
+    }
+  }
+
+  // Results waiting for an earlier one
+  get waiting(): number {
+    let count = 0;
+    for (let i = this.#head; i < this.#waiting.length; i++) if (this.#waiting[i] !== notYet) count++;
+    return count;
+  }
+}
+
 // Yields results in batches (all that are ready at once), so the per-item cost stays low
 export async function* streamResults<I, R, P>(
   pool: ProcessPool,
@@ -25,8 +74,7 @@ export async function* streamResults<I, R, P>(
   const { signal, submit, toResult } = options;
   const ordered = options.ordered ?? false;
   let ready: R[] = [];
-  const parked = new Map<number, R>();
-  let nextToEmit = 0;
+  const inOrder = new InOrder<R>();
   let submitted = 0;
   let handedOut = 0;
   let inputDone = false;
@@ -43,17 +91,8 @@ export async function* streamResults<I, R, P>(
   const limit = () => pool.capacity * 2;
 
   const deliver = (index: number, value: R) => {
-    if (!ordered) ready.push(value);
-    else if (index !== nextToEmit) parked.set(index, value);
-    else {
-      ready.push(value);
-      nextToEmit++;
-      for (let next = parked.get(nextToEmit); next !== undefined; next = parked.get(nextToEmit)) {
-        parked.delete(nextToEmit);
-        ready.push(next);
-        nextToEmit++;
-      }
-    }
+    if (ordered) inOrder.add(index, value, ready);
+    else ready.push(value);
     notify();
   };
 

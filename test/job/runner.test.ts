@@ -39,6 +39,15 @@ test('ordered: true gives input order even when later items finish first', timed
   assert.equal(results.map((r) => r.index), [0, 1, 2, 3, 4, 5]);
 }));
 
+test('ordered: true over thousands of items that keep finishing out of order', timed(30_000, async () => {
+  // every fourth item sleeps: results keep arriving ahead of their turn all through the run
+  const items = Array.from({ length: 3000 }, (_, i) => (i % 4 === 0 ? 2 : 0));
+  const runner = new JobRunner(nodeSpec('sleepy'), items, { processes: 2, ordered: true, pipeline: 8, ...quiet });
+  const results = await collect(runner);
+  assert.is(results.length, items.length);
+  assert.ok(results.every((r, i) => r.index === i && r.data === items[i]), 'every result in input order');
+}));
+
 test('completion order is the default', timed(20_000, async () => {
   const runner = new JobRunner(nodeSpec('sleepy'), [400, 1], { processes: 1, pipeline: 2, ...quiet });
   const results = await collect(runner);
