@@ -1,18 +1,21 @@
-// How many calls to keep in flight on one child. 'auto' aims at about 10 ms of queued work:
-// deep pipelines for tiny items (IPC latency must not set the throughput), shallow ones for
-// slow items (so that the children share the work evenly and a crash requeues little).
+// How many calls to hand a worker at once: calls in flight on one child of the process pool,
+// or calls per batch of the thread pool. 'auto' aims at about 10 ms of queued work: many
+// calls for tiny ones (the cost of a message must not set the throughput), few for slow ones
+// (so that the workers share the work evenly and a crash requeues little). It starts low and
+// at most doubles per measurement, so a first burst of slow calls is not handed out in bulk.
 const targetMs = 10;
 const minDepth = 2;
-const maxDepth = 256;
 
 export class Depth {
   value: number;
   readonly #fixed: boolean;
+  readonly #max: number;
   #msPerItem = 0;
   #lastAnswer = 0;
 
-  constructor(pipeline: number | 'auto') {
+  constructor(pipeline: number | 'auto', max = 256) {
     this.#fixed = pipeline !== 'auto';
+    this.#max = max;
     this.value = pipeline === 'auto' ? minDepth : pipeline;
   }
 
@@ -23,12 +26,18 @@ export class Depth {
 
   // `count` answers arrived at `now`
   answered(count: number, now: number): void {
-    if (this.#fixed || count === 0) return;
+    if (count === 0) return;
     const sample = (now - this.#lastAnswer) / count;
     this.#lastAnswer = now;
-    this.#msPerItem = this.#msPerItem === 0 ? sample : this.#msPerItem * 0.7 + sample * 0.3;
+    this.observe(sample);
+  }
+
+  // One measurement: the calls took `msPerItem` each
+  observe(msPerItem: number): void {
+    if (this.#fixed) return;
+    this.#msPerItem = this.#msPerItem === 0 ? msPerItem : this.#msPerItem * 0.7 + msPerItem * 0.3;
     const wanted = Math.ceil(targetMs / Math.max(this.#msPerItem, 0.001));
-    this.value = Math.max(minDepth, Math.min(maxDepth, wanted, this.value * 2));
+    this.value = Math.max(minDepth, Math.min(this.#max, wanted, this.value * 2));
   }
 
   // A replacement child starts over

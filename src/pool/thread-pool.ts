@@ -25,6 +25,7 @@ import Tinypool, { type TinypoolWorker } from 'tinypool';
 import { OptionError, PoolClosedError, TimeoutError, WorkerExitedError } from '../errors.js';
 import type { Executor, RunOptions } from './executor.js';
 import { positiveInteger } from '../options.js';
+import { Depth } from './depth.js';
 // types only: loading the entry here would install its exit hooks in this process
 import type { CrashReport, WireBatch, WireCall, WireOutcome } from './thread-entry.js';
 
@@ -161,11 +162,15 @@ class Batch {
   over = false;
   #abortTinypool: (() => void) | undefined;
   readonly #requeue: (calls: PendingCall[]) => void;
+  // learns how long calls take, from the time between outcomes
+  readonly #sizer: Depth;
+  #lastOutcomeAt = performance.now();
 
-  constructor(calls: PendingCall[], port: MessagePort, requeue: (calls: PendingCall[]) => void) {
+  constructor(calls: PendingCall[], port: MessagePort, requeue: (calls: PendingCall[]) => void, sizer: Depth) {
     this.calls = calls;
     this.port = port;
     this.#requeue = requeue;
+    this.#sizer = sizer;
   }
 
   once(_event: 'abort', listener: () => void): void {
@@ -180,6 +185,9 @@ class Batch {
   // onStart fires once the callers had their turn for the outcomes (onStart order = start order)
   receive(outcomes: WireOutcome[]): void {
     if (this.over) return;
+    const now = performance.now();
+    if (outcomes.length > 0) this.#sizer.observe((now - this.#lastOutcomeAt) / outcomes.length);
+    this.#lastOutcomeAt = now;
     for (const outcome of outcomes) {
       const pending = this.calls[this.next++];
       if (pending === undefined) break;
@@ -230,6 +238,8 @@ export class ThreadPool implements Executor<JsCall> {
   #head = 0;
   #busy = 0;
   #flushing = false;
+  // calls per batch: grows while calls are short, shrinks when they are slow (see depth.ts)
+  readonly #batchSize = new Depth('auto', maxBatch);
   // calls not settled that have no onAbort, by the signal that cancels them: one 'abort' listener per signal however
   // many calls share it (adding an EventTarget listener costs O(listeners))
   readonly #calls = new Map<AbortSignal, { calls: Set<PendingCall>; listener: () => void }>();
@@ -316,8 +326,9 @@ export class ThreadPool implements Executor<JsCall> {
       const first = queue[start]!;
       let end = start + 1;
       if (this.#batchable(first)) {
-        // the waiting calls shared among the free workers, up to maxBatch each
-        const size = Math.min(maxBatch, Math.ceil((queue.length - start) / (this.concurrency - this.#busy)));
+        // the waiting calls shared among the free workers, as many each as make about 10 ms
+        // of work: a worker that frees up later still finds calls waiting
+        const size = Math.min(this.#batchSize.value, Math.ceil((queue.length - start) / (this.concurrency - this.#busy)));
         while (end < queue.length && end - start < size && this.#batchable(queue[end]!)) end++;
       }
       const calls = queue.slice(start, end);
@@ -378,7 +389,7 @@ export class ThreadPool implements Executor<JsCall> {
     } while (calls.length > 0 && !calls[0]!.started);
     if (calls.length <= 1) return calls.length === 1 ? this.#startOne(calls[0]!) : undefined;
     const { port1, port2 } = new MessageChannel();
-    const batch = new Batch(calls, port1, (rest) => this.#requeue(rest));
+    const batch = new Batch(calls, port1, (rest) => this.#requeue(rest), this.#batchSize);
     for (const pending of calls) pending.batch = batch;
     port1.on('message', (outcomes: WireOutcome[]) => batch.receive(outcomes));
     const wire: WireBatch = { b: calls.map((p) => p.wire), p: port2 };
@@ -414,9 +425,11 @@ export class ThreadPool implements Executor<JsCall> {
       if (pending.settled) return; // onStart cancelled it
       // a child process reports its uncaught exception on tinypool's channel before it exits
       const channel = { postMessage: (message?: Partial<CrashReport>) => (pending.report = message?.polytaskCrash ? message as CrashReport : pending.report) };
+      const sentAt = performance.now();
       const running = this.#tinypool.run(pending.wire, { signal: pending, ...(this.runtime === 'process' ? { channel } : {}) });
       this.#watchWorkers();
       outcome = (await running) as WireOutcome;
+      this.#batchSize.observe(performance.now() - sentAt);
     } catch (error) {
       if (!pending.settled) pending.fail(this.#failure(error, pending));
       return;

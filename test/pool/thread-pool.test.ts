@@ -237,6 +237,25 @@ for (const runtime of ['thread', 'process'] as const) {
     assert.equal(copies.map(outcome), [1, 2, 'DataCloneError', 4]);
   }));
 
+  it('slow calls submitted together are shared among the workers, round after round', timed(30_000, async () => {
+    const p = pool();
+    const burn = source(async (ms: number) => {
+      const { threadId } = await import('node:worker_threads');
+      const end = Date.now() + ms;
+      while (Date.now() < end);
+      return `${process.pid}/${threadId}`;
+    });
+    await Promise.all([call(p, burn, [1]), call(p, burn, [1])]);
+    // a round starts while the last one's worker may still count as busy: it must not get all
+    // the calls of the round in one batch
+    for (let round = 0; round < 3; round++) {
+      const where = await Promise.all(Array.from({ length: 40 }, () => call(p, burn, [5]))) as string[];
+      const counts = [...where.reduce((m, w) => m.set(w, (m.get(w) ?? 0) + 1), new Map<string, number>()).values()];
+      assert.is(counts.length, 2, `round ${round}: both workers ran calls (${JSON.stringify(counts)})`);
+      assert.ok(Math.min(...counts) >= 10, `round ${round}: shared ${JSON.stringify(counts)}`);
+    }
+  }));
+
   it('close() ends every worker and rejects the calls queued or running', timed(20_000, async () => {
     const p = pool();
     const where = await Promise.all([call(p, task('whereAmI')), call(p, task('whereAmI'))]) as { pid: number }[];
