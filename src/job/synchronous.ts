@@ -48,6 +48,11 @@ export interface JobError<T> {
   error: Error;
 }
 
+// Items submitted ahead per worker: the pools batch or pipeline them (sized to about 10 ms
+// of work), so that tiny items do not wait a round trip each; slow items are still shared
+// among the workers one or two at a time. Items are read from the input this far ahead.
+const inFlightPerWorker = 16;
+
 export class SynchronousJob<T = unknown, R = unknown> {
   readonly errors: JobError<T>[] = [];
   readonly #options: SynchronousJobOptions<T>;
@@ -94,7 +99,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
         writer = new LineWriter(log.stream, () => {});
       }
       if (this.#options.signal?.aborted) onSignal();
-      const waiting = waitFor(inFlight, this.#processes);
+      const waiting = waitFor(inFlight, this.#processes * inFlightPerWorker);
       for (;;) {
         if (stop.signal.aborted) throw stop.signal.reason;
         const step = await waiting.next();
