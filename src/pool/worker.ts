@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { SetupError, RemoteError } from '../errors.js';
 import type { ChildMessage, ReadyMessage } from '../protocol/messages.js';
 import type { RawResult } from './call.js';
-import { initLine } from '../protocol/messages.js';
+import { initLine, readResultHead } from '../protocol/messages.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { ResolvedSpec } from '../spec/load.js';
 
@@ -36,7 +36,8 @@ export interface WorkerStartOptions {
 }
 
 const stderrKept = 16 * 1024;
-const resultHead = /^\{"type":"result","id":(\d+),"exit":(-?\d+),(?=")/;
+// filled by readResultHead for each result line
+const head = { id: 0, exit: 0, restAt: 0 };
 
 export class Worker {
   readonly id: number;
@@ -116,10 +117,9 @@ export class Worker {
         for (const line of splitter.push(chunk)) {
           if (line === '') continue;
           // the bundled handlers start every result the same way: read it without a full parse
-          const head = resultHead.exec(line);
-          if (head !== null) {
-            ids.push(Number(head[1]));
-            results.push({ exit: Number(head[2]), rest: line.slice(head[0].length), attempts: 1 });
+          if (readResultHead(line, head)) {
+            ids.push(head.id);
+            results.push({ exit: head.exit, rest: line.slice(head.restAt), attempts: 1 });
             continue;
           }
           let message: ChildMessage;

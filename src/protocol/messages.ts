@@ -59,6 +59,32 @@ export function callLine(id: number, attempt: number, json: string): string {
   return `{"type":"call","id":${id},"attempt":${attempt},"data":${json}}\n`;
 }
 
+const resultPrefix = '{"type":"result","id":';
+const exitField = ',"exit":';
+
+// Reads the start every bundled handler gives a result, `{"type":"result","id":<id>,"exit":<exit>,"`,
+// without a full parse and without allocating: fills `head` and returns true, or returns false
+// for any other line (which is then parsed as JSON)
+export function readResultHead(line: string, head: { id: number; exit: number; restAt: number }): boolean {
+  if (!line.startsWith(resultPrefix)) return false;
+  let at = resultPrefix.length;
+  let id = 0;
+  const idStart = at;
+  for (let c = line.charCodeAt(at); c >= 48 && c <= 57; c = line.charCodeAt(++at)) id = id * 10 + (c - 48);
+  if (at === idStart || at - idStart > 15 || !line.startsWith(exitField, at)) return false;
+  at += exitField.length;
+  const negative = line.charCodeAt(at) === 45; // -
+  if (negative) at++;
+  let exit = 0;
+  const exitStart = at;
+  for (let c = line.charCodeAt(at); c >= 48 && c <= 57; c = line.charCodeAt(++at)) exit = exit * 10 + (c - 48);
+  if (at === exitStart || at - exitStart > 15 || line.charCodeAt(at) !== 44 || line.charCodeAt(at + 1) !== 34) return false; // ,"
+  head.id = id;
+  head.exit = negative ? -exit : exit;
+  head.restAt = at + 1;
+  return true;
+}
+
 export function initLine(message: Omit<InitMessage, 'type'>): string {
   return JSON.stringify({ type: 'init', ...message }) + '\n';
 }
