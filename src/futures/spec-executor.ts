@@ -20,8 +20,18 @@ export class SpecExecutor implements Executor<unknown> {
     return new Promise<ItemResult>((resolve, reject) => {
       let id = 0;
       let settled = false;
-      let unsubscribe: (() => void) | undefined;
-      const onAbort = () => this.pool.cancel(id, 'the future was cancelled');
+      let cancelledFirst = false;
+      const onAbort = () => {
+        if (id === 0) cancelledFirst = true;
+        else this.pool.cancel(id, 'the future was cancelled');
+      };
+      // onAbort calls the listener at once for a call cancelled already: it is then not submitted
+      const unsubscribe = options.onAbort?.(onAbort);
+      if (cancelledFirst) {
+        unsubscribe?.();
+        reject(options.signal.reason);
+        return;
+      }
       id = this.pool.submit(item, (result) => {
         settled = true;
         if (unsubscribe !== undefined) unsubscribe();
@@ -30,10 +40,7 @@ export class SpecExecutor implements Executor<unknown> {
         else reject(options.signal.aborted ? options.signal.reason : toError(result, this.#timeout));
       }, options.onStart === undefined ? undefined : () => options.onStart!());
       // an item answered at once (a closed pool, say) needs no listener
-      if (settled) return;
-      // onAbort is called at once for a future cancelled already
-      if (options.onAbort !== undefined) unsubscribe = options.onAbort(onAbort);
-      else options.signal.addEventListener('abort', onAbort, { once: true });
+      if (!settled && unsubscribe === undefined) options.signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 

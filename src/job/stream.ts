@@ -55,13 +55,6 @@ export class InOrder<R> {
       this.#head = head;
     }
   }
-
-  // Results waiting for an earlier one
-  get waiting(): number {
-    let count = 0;
-    for (let i = this.#head; i < this.#waiting.length; i++) if (this.#waiting[i] !== notYet) count++;
-    return count;
-  }
 }
 
 // Yields results in batches (all that are ready at once), so the per-item cost stays low

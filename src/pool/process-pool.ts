@@ -244,7 +244,7 @@ export class ProcessPool {
       return true;
     }
     for (const slot of this.#slots) {
-      const call = slot.inflight.values().find((c) => c.id === id);
+      const call = slot.inflight.get(id);
       if (call === undefined) continue;
       if (slot.killedFor.has(call)) return false;
       slot.killedFor.set(call, cancelled(message));
@@ -293,11 +293,11 @@ export class ProcessPool {
         const call = this.#pending[this.#pendingHead]!;
         if (call.suspect && slot.inflight.size > 0) break;
         this.#pending[this.#pendingHead++] = undefined as unknown as Call;
-        const wireId = slot.inflight.add(call);
+        slot.inflight.add(call);
         slot.sent++;
         call.sentAt = now;
         this.#inflightCount++;
-        text += callLine(wireId, call.attempt, call.json);
+        text += callLine(call.id, call.attempt, call.json);
         call.onStart?.();
         if (call.suspect) {
           slot.isolating = true;
@@ -422,12 +422,12 @@ export class ProcessPool {
   // Times the oldest call of a child; the clock starts when it becomes the oldest
   #armTimer(slot: Slot): void {
     if (this.#timeout === undefined) return;
-    const head = slot.inflight.oldest()?.call;
+    const head = slot.inflight.oldest();
     if (head === slot.timedHead) return;
     clearTimeout(slot.timer);
     slot.timedHead = head;
     slot.timer = head === undefined ? undefined : setTimeout(() => {
-      if (slot.inflight.oldest()?.call !== head) return;
+      if (slot.inflight.oldest() !== head) return;
       if (slot.killedFor.has(head)) return;
       const message = `item timed out after ${this.#timeout} ms; its child was killed and replaced`;
       slot.killedFor.set(head, { ...failure(exitCodes.timeout, { name: 'TimeoutError', message }), timedOut: true });

@@ -373,7 +373,8 @@ export class ThreadPool implements Executor<JsCall> {
       // destroy() stops the workers of running calls; those stopped earlier may still be ending
       const live: PendingCall[] = [];
       for (let p = this.#live; p !== undefined; p = p.nextLive) live.push(p);
-      for (const pending of live) pending.fail(new PoolClosedError(), false);
+      // oldest first, as they were submitted
+      for (const pending of live.reverse()) pending.fail(new PoolClosedError(), false);
       this.#closing = this.#tinypool.destroy().then(() => Promise.all(this.#alive.values())).then(() => {});
     }
     return this.#closing;
@@ -464,6 +465,8 @@ export class ThreadPool implements Executor<JsCall> {
   // A call settled (for PendingCall only)
   forget(pending: PendingCall): void {
     const { prevLive, nextLive } = pending;
+    // not in the list (never added, or taken out already): the list must stay whole
+    if (prevLive === undefined && this.#live !== pending) return;
     if (prevLive === undefined) this.#live = nextLive;
     else prevLive.nextLive = nextLive;
     if (nextLive !== undefined) nextLive.prevLive = prevLive;

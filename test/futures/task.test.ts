@@ -4,6 +4,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { task } from '../../src/futures/task.js';
+import { Future } from '../../src/futures/future.js';
+import { SpecExecutor } from '../../src/futures/spec-executor.js';
+import { resolveSpec } from '../../src/spec/load.js';
 import { CancelledError, OptionError, RemoteError, TimeoutError, WorkerExitedError } from '../../src/errors.js';
 import type { ItemResult } from '../../src/pool/process-pool.js';
 import { spawnSync } from 'node:child_process';
@@ -167,6 +170,21 @@ specs('idle children of a spec task do not keep the process alive, even after a 
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8', timeout: 15_000 });
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout.trim(), 'WorkerExitedError 2');
+}));
+
+specs('the spec executor does not submit a call cancelled before it runs, and cancels one queued', timed(20_000, async () => {
+  const executor = new SpecExecutor(resolveSpec({ exec_type: 'node', exec_info: { code: 'export const main = (e) => e' } }), { processes: 1 });
+  made.push(executor);
+  const early = new Future([1]);
+  early.cancel();
+  const reason = await executor.run(1, { signal: early.signal, onAbort: (l) => early.onAbort(l) }).then(() => 'ran', (e: unknown) => e);
+  assert.instance(reason, CancelledError);
+  assert.equal(executor.pool.pids(), [], 'no child was started for it');
+  const later = new Future([2]);
+  const running = executor.run(2, { signal: later.signal, onAbort: (l) => later.onAbort(l) }).then(() => 'ran', (e: unknown) => (e as Error).name);
+  later.cancel();
+  assert.is(await running, 'CancelledError');
+  assert.equal((await executor.run(3, { signal: new AbortController().signal })).value, 3, 'the executor goes on');
 }));
 
 specs.run();

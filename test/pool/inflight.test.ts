@@ -5,59 +5,56 @@ import { newCall, type Call } from '../../src/pool/call.js';
 
 const call = (id: number): Call => newCall(id, String(id), () => {}, undefined, undefined);
 
-test('answers in any order find their call; the oldest is the first unanswered', () => {
+test('answers in any order find their call by id; the oldest is the first unanswered', () => {
   const inflight = new InflightCalls();
   const calls = [call(10), call(11), call(12), call(13)];
-  const wire = calls.map((c) => inflight.add(c));
-  assert.equal(new Set(wire).size, 4, 'each call has its own number');
+  for (const c of calls) inflight.add(c);
   assert.is(inflight.size, 4);
-  assert.is(inflight.take(wire[2]!), calls[2]);
-  assert.is(inflight.take(wire[2]!), undefined, 'a second answer for the same number finds nothing');
-  assert.is(inflight.oldest()?.call, calls[0]);
-  assert.is(inflight.take(wire[0]!), calls[0]);
-  assert.equal(inflight.oldest(), { call: calls[1], wireId: wire[1] }, 'the oldest skips the answered ones');
-  assert.is(inflight.get(wire[3]!), calls[3], 'get leaves the call in flight');
+  assert.is(inflight.take(12), calls[2]);
+  assert.is(inflight.take(12), undefined, 'a second answer for the same id finds nothing');
+  assert.is(inflight.oldest(), calls[0]);
+  assert.is(inflight.take(10), calls[0]);
+  assert.is(inflight.oldest(), calls[1], 'the oldest skips the answered ones');
+  assert.is(inflight.get(13), calls[3], 'get leaves the call in flight');
+  assert.is(inflight.take(99), undefined);
   assert.equal(inflight.values(), [calls[1], calls[3]]);
   assert.is(inflight.size, 2);
-});
-
-test('numbers are never reused: an answer from before a clear() or for an unknown number finds nothing', () => {
-  const inflight = new InflightCalls();
-  const first = inflight.add(call(1));
   inflight.clear();
   assert.is(inflight.size, 0);
   assert.is(inflight.oldest(), undefined);
-  const second = inflight.add(call(2));
-  assert.ok(second > first);
-  assert.is(inflight.take(first), undefined);
-  assert.is(inflight.take(second + 5), undefined);
-  assert.is(inflight.take(0), undefined);
-  // emptied by answers, then refilled: the numbering still goes up
-  assert.is(inflight.take(second)?.id, 2);
-  assert.ok(inflight.add(call(3)) > second);
+  assert.is(inflight.take(11), undefined, 'nothing is in flight after clear()');
 });
 
-test('a long run with one straggler: the answered front is dropped, the straggler and the rest stay reachable', () => {
+test('a call sent again (a retry, with its old id) is found after newer ones', () => {
   const inflight = new InflightCalls();
-  const straggler = call(0);
-  const stragglerWire = inflight.add(straggler);
-  const live: [number, Call][] = [];
-  for (let i = 1; i <= 10_000; i++) {
-    const c = call(i);
-    live.push([inflight.add(c), c]);
-    // answer all but the last 100, in order, keeping the straggler in flight
+  const retried = call(3);
+  inflight.add(call(7));
+  inflight.add(call(8));
+  inflight.add(retried);
+  assert.is(inflight.take(3), retried);
+  assert.equal(inflight.values().map((c) => c.id), [7, 8]);
+});
+
+test('one call stuck while thousands are answered: every call in flight stays reachable, in order', () => {
+  const inflight = new InflightCalls();
+  const stuck = call(0);
+  inflight.add(stuck);
+  const live: Call[] = [];
+  for (let id = 1; id <= 20_000; id++) {
+    const c = call(id);
+    inflight.add(c);
+    live.push(c);
+    // the last 100 stay in flight, the stuck one all along; the others are answered in order
     if (live.length > 100) {
-      const [wire, expected] = live.shift()!;
-      assert.is(inflight.take(wire), expected);
+      const answered = live.shift()!;
+      assert.is(inflight.take(answered.id), answered);
     }
   }
   assert.is(inflight.size, 101);
-  assert.is(inflight.oldest()?.call, straggler);
-  assert.is(inflight.take(stragglerWire), straggler);
-  // with the straggler gone the front is cut: the rest keep their numbers
-  for (const [wire, c] of live) assert.is(inflight.get(wire), c);
-  assert.is(inflight.oldest()?.call, live[0]![1]);
-  for (const [wire, c] of live.reverse()) assert.is(inflight.take(wire), c);
+  assert.is(inflight.oldest(), stuck);
+  assert.equal(inflight.values(), [stuck, ...live], 'oldest first, through the squeezes of the holes');
+  for (const c of live.reverse()) assert.is(inflight.take(c.id), c);
+  assert.is(inflight.take(0), stuck);
   assert.is(inflight.size, 0);
   assert.equal(inflight.values(), []);
 });

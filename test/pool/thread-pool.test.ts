@@ -252,7 +252,8 @@ for (const runtime of ['thread', 'process'] as const) {
       const where = await Promise.all(Array.from({ length: 40 }, () => call(p, burn, [5]))) as string[];
       const counts = [...where.reduce((m, w) => m.set(w, (m.get(w) ?? 0) + 1), new Map<string, number>()).values()];
       assert.is(counts.length, 2, `round ${round}: both workers ran calls (${JSON.stringify(counts)})`);
-      assert.ok(Math.min(...counts) >= 10, `round ${round}: shared ${JSON.stringify(counts)}`);
+      // (before, a round could go to one worker in one batch: 40 and 0)
+      assert.ok(Math.min(...counts) >= 5, `round ${round}: shared ${JSON.stringify(counts)}`);
     }
   }));
 
