@@ -165,6 +165,8 @@ class Batch {
   // learns how long calls take, from the time between outcomes
   readonly #sizer: Depth;
   #lastOutcomeAt = performance.now();
+  // waiting for the outcomes the worker said it sent (see received())
+  #waiter: { count: number; done: () => void } | undefined;
 
   constructor(calls: PendingCall[], port: MessagePort, requeue: (calls: PendingCall[]) => void, sizer: Depth) {
     this.calls = calls;
@@ -197,6 +199,23 @@ class Batch {
     }
     const upcoming = this.calls[this.next];
     if (upcoming !== undefined) queueMicrotask(() => this.over || upcoming.start());
+    if (this.#waiter !== undefined && this.next >= this.#waiter.count) this.#waiter.done();
+  }
+
+  // Resolves once `count` outcomes have arrived, or after `ms`. The outcomes travel on the
+  // batch's own port, and the task's completion on tinypool's: the completion can be read
+  // first, with the last outcomes still on their way.
+  received(count: number, ms: number): Promise<void> {
+    if (this.next >= count) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#waiter = { count, done };
+    });
   }
 
   // Takes the outcomes the worker sent that have not been read yet
@@ -395,15 +414,21 @@ export class ThreadPool implements Executor<JsCall> {
     port1.on('message', (outcomes: WireOutcome[]) => batch.receive(outcomes));
     const wire: WireBatch = { b: calls.map((p) => p.wire), p: port2 };
     let failure: unknown;
+    let sent = 0;
     try {
       const running = this.#tinypool.run(wire, { signal: batch, transferList: [port2] });
       this.#watchWorkers();
-      await running;
+      // the worker answers with the number of outcomes it sent
+      sent = (await running) as number;
     } catch (error) {
       failure = error;
     }
     if (batch.over) return;
     batch.drain();
+    if (failure === undefined && batch.next < sent) {
+      await batch.received(sent, 5000);
+      if (batch.over) return; // stopped meanwhile (a call of it cancelled)
+    }
     batch.over = true;
     port1.close();
     for (const pending of calls) pending.batch = undefined;
