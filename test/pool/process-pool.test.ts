@@ -6,7 +6,7 @@ import { SetupError } from '../../src/errors.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isAlive, timed, waitUntil, withEnv } from '../helpers.js';
+import { isAlive, timed, withEnv } from '../helpers.js';
 import { availableRuntimes, makePool, type Runtime } from '../runtimes.js';
 
 function runAll(pool: ProcessPool, items: unknown[]): Promise<ItemResult[]> {
