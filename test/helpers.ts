@@ -1,5 +1,7 @@
 // Shared by the tests: time limits, fixtures, interpreters, process checks
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,6 +11,19 @@ export const bin = path.join(repoRoot, 'bin', 'polytask.js');
 
 export function fixture(name: string): string {
   return path.join(fixturesDir, name);
+}
+
+// A fresh temporary directory, and a way to write a file in it (returns the file's path)
+export function scratch(prefix: string): { dir: string; write(name: string, text: string): string } {
+  const dir = mkdtempSync(path.join(tmpdir(), `polytask-${prefix}-`));
+  return {
+    dir,
+    write(name, text) {
+      const file = path.join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    },
+  };
 }
 
 // Wraps a test body so that it fails (instead of hanging the run) after `ms`

@@ -1,20 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { countItems, formatProgress } from '../../src/cli/progress.js';
-import { bin, fixture, timed } from '../helpers.js';
+import { bin, fixture, scratch, timed } from '../helpers.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'polytask-progress-'));
+const { dir, write } = scratch('progress');
 const nodeSpec = fixture('specs/node.json');
-
-function write(name: string, text: string): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, text);
-  return file;
-}
 
 function cli(args: string[], input?: string) {
   return spawnSync(process.execPath, [bin, 'run', '-s', nodeSpec, '--handler', 'identity', ...args], { input, encoding: 'utf8', timeout: 30_000 });

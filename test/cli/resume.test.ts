@@ -1,23 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
-import { bin, childrenOf, isAlive, timed, waitUntil } from '../helpers.js';
+import { bin, childrenOf, isAlive, scratch, timed, waitUntil } from '../helpers.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'polytask-resume-'));
+const { dir, write } = scratch('resume');
 // sleeps e.ms, answers "r<i>" (a string: an integer would be taken as an exit status)
 const spec = write('slow.json', JSON.stringify({
   exec_type: 'node',
   exec_info: { code: 'export const main = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return "r" + e.i; }' },
 }));
-
-function write(name: string, text: string): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, text);
-  return file;
-}
 
 function items(count: number, ms = 0): string {
   return Array.from({ length: count }, (_, i) => JSON.stringify({ i: i + 1, ms })).join('\n') + '\n';

@@ -1,20 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bin, childrenOf, fixture, isAlive, timed, waitUntil } from '../helpers.js';
+import { bin, childrenOf, fixture, isAlive, scratch, timed, waitUntil } from '../helpers.js';
 import { runtimes } from '../runtimes.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'polytask-cli-'));
+const { dir, write } = scratch('cli');
 const nodeSpec = fixture('specs/node.json');
-
-function write(name: string, text: string): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, text);
-  return file;
-}
 
 function cli(args: string[], input?: string) {
   const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', timeout: 30_000 });
