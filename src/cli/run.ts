@@ -10,6 +10,7 @@ import { readJsonLines, type InputLine } from './input.js';
 import { LineWriter } from '../job/line-writer.js';
 import { exitCodes, loadSpecForCli, reportError } from './common.js';
 import { parseRetryOn } from '../pool/retry.js';
+import { decimal } from '../protocol/messages.js';
 import { formatStats } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
 import { CliProgress } from './progress.js';
@@ -202,5 +203,5 @@ function opened(stream: Readable | Writable, what: string): Promise<void> {
 // One output line; the item's text and the child's fields are copied as they came, never re-encoded
 function resultLine(item: InputLine, result: RawResult): string {
   const data = item.error === undefined ? item.text : JSON.stringify(item.text);
-  return `{"line":${item.line},"data":${data},"exit":${result.exit},"attempts":${result.attempts}${result.rest === '}' ? '' : ','}${result.rest}\n`;
+  return `{"line":${decimal(item.line)},"data":${data},"exit":${result.exit},"attempts":${result.attempts}${result.rest === '}' ? '' : ','}${result.rest}\n`;
 }

@@ -56,7 +56,16 @@ export type ChildMessage = ReadyMessage | InitErrorMessage | ResultMessage | Exi
 
 // The call message is built by string concatenation so the item's JSON is never encoded twice
 export function callLine(id: number, attempt: number, json: string): string {
-  return `{"type":"call","id":${id},"attempt":${attempt},"data":${json}}\n`;
+  return `{"type":"call","id":${decimal(id)},"attempt":${attempt},"data":${json}}\n`;
+}
+
+// An integer in decimal, for a number that is new with each item (a call id, a line number).
+// `${n}` goes through V8's number-to-string cache, which holds thousands of recent strings
+// through young-generation GCs: nearly every such string then reached the old generation
+// (about 19 bytes per item, which grew the parent's heap until its first full GC).
+// JSON.stringify writes the digits without that cache.
+export function decimal(n: number): string {
+  return JSON.stringify(n);
 }
 
 const resultPrefix = '{"type":"result","id":';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { callLine, readResultHead } from '../../src/protocol/messages.js';
+import { callLine, decimal, readResultHead } from '../../src/protocol/messages.js';
 
 const read = (line: string) => {
   const head = { id: -1, exit: -1, restAt: -1 };
@@ -38,6 +38,11 @@ test('a call line frames the item JSON as it came', () => {
   const line = callLine(7, 2, '{"a":[1,2]}');
   assert.ok(line.endsWith('\n'));
   assert.equal(JSON.parse(line), { type: 'call', id: 7, attempt: 2, data: { a: [1, 2] } });
+  assert.equal(JSON.parse(callLine(1234567, 1, 'null')).id, 1234567);
+});
+
+test('decimal writes an integer as a template literal would', () => {
+  for (const n of [0, 7, 10, 999, 1000, 65536, 1234567, 2 ** 31, 9007199254740991]) assert.is(decimal(n), `${n}`);
 });
 
 test.run();
