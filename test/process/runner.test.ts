@@ -99,10 +99,12 @@ it('aliases, with withArgs: two instances of one app', timed(10_000, async () =>
   const dir = tempDir({ file1: 'test1\n', file2: 'test2\n' });
   const r = runner();
   r.add('cat', ['cat'], { cwd: dir });
-  await r.ensureRunning('cat', { alias: 'cat1', withArgs: ['file1'] });
-  await r.ensureRunning('cat', { alias: 'cat2', withArgs: ['file2'] });
-  assert.is(await readLine(r.getChannel('cat1')!), 'test1\n');
-  assert.is(await readLine(r.getChannel('cat2')!), 'test2\n');
+  // each cat exits once it has printed its file, which frees its alias: the channels are the
+  // ones ensureRunning returned (they keep what arrived), not getChannel's after the fact
+  const cat1 = await r.ensureRunning('cat', { alias: 'cat1', withArgs: ['file1'] });
+  const cat2 = await r.ensureRunning('cat', { alias: 'cat2', withArgs: ['file2'] });
+  assert.is(await readLine(cat1), 'test1\n');
+  assert.is(await readLine(cat2), 'test2\n');
   const r2 = runner();
   r2.add('cat', 'cat');
   await r2.start('cat', { alias: 'cat0' });
