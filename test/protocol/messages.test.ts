@@ -41,8 +41,10 @@ test('a call line frames the item JSON as it came', () => {
   assert.equal(JSON.parse(callLine(1234567, 1, 'null')).id, 1234567);
 });
 
-test('decimal writes an integer as a template literal would', () => {
-  for (const n of [0, 7, 10, 999, 1000, 65536, 1234567, 2 ** 31, 9007199254740991]) assert.is(decimal(n), `${n}`);
+test('decimal writes a number as a template literal would', () => {
+  const numbers = [0, 7, 10, 999, 1000, 1001, 10_000, 65_536, 999_999, 1_000_000, 1_000_001, 1_234_567, 2 ** 31, 9_007_199_254_740_991, -3, 1.5, 2 ** 60];
+  for (const n of numbers) assert.is(decimal(n), `${n}`);
+  for (let n = 0; n < 1_100_000; n += 997) assert.is(decimal(n), `${n}`);
 });
 
 test.run();
