@@ -112,7 +112,7 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
 
 // One call on the executor, run again after a dead worker or a timeout while retries are
 // left, until it succeeds, fails for good, or is cancelled. It is its own RunOptions: the
-// future's signal and cancel reach the executor without a closure or an object per call.
+// future's signal and cancel reach the executor without another options object and closures.
 class Run implements RunOptions {
   readonly #executor: Executor<unknown>;
   readonly #payload: unknown;

@@ -78,8 +78,7 @@ export class InflightCalls {
   #compact(): void {
     const calls = this.#calls;
     if (this.#size === 0) {
-      this.#calls = [];
-      this.#head = 0;
+      this.clear();
     } else if (calls.length - this.#head > 2 * this.#size + 64) {
       this.#calls = this.values();
       this.#head = 0;

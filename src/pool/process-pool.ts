@@ -53,7 +53,8 @@ export interface PoolOptions extends RetryOptions {
   maxMemoryMb?: number;
 }
 
-// how often the children's CPU time and memory are read (also as results come, with maxMemoryMb)
+// how often the children's CPU time and memory are read (with maxMemoryMb, also between items:
+// see PoolMeter.memoryDue)
 const sampleEveryMs = 250;
 
 interface Slot {
@@ -343,9 +344,9 @@ export class ProcessPool {
     slot.depth.answered(answered, now);
     this.#armTimer(slot);
     if (this.#maxTasks !== undefined && slot.sent >= this.#maxTasks) slot.retiring = true;
-    // the memory ceiling is checked between items too, at most every memoryCheckMs
+    // the memory ceiling is checked between items too, now and then (PoolMeter.memoryDue)
     if (this.#maxMemoryMb !== undefined && this.#meter.memoryDue(worker.id, now)) {
-      const rss = this.#meter.sample(worker.id, worker.pid);
+      const rss = this.#meter.sample(worker.id, this.#livePid(slot));
       if (rss !== undefined && rss > this.#maxMemoryMb) slot.retiring = true;
     }
     if (slot.retiring && slot.inflight.size === 0) this.#recycle(slot);
@@ -386,7 +387,7 @@ export class ProcessPool {
     const worker = slot.worker;
     if (worker === undefined || this.#closed) return;
     this.#meter.count('recycled');
-    this.#meter.sample(worker.id, worker.pid);
+    this.#meter.sample(worker.id, this.#livePid(slot));
     slot.worker = undefined;
     clearTimeout(slot.timer);
     slot.timedHead = undefined;
@@ -440,8 +441,6 @@ export class ProcessPool {
     if (slot.worker !== worker) return;
     clearTimeout(slot.timer);
     slot.timedHead = undefined;
-    // the item the child said it exits for, if it is still in flight
-    const exiting = worker.exitingId === undefined ? undefined : slot.inflight.get(worker.exitingId);
     const calls = slot.inflight.values();
     slot.inflight.clear();
     this.#inflightCount -= calls.length;
@@ -467,7 +466,7 @@ export class ProcessPool {
     let blamed: Call | undefined;
     if (killedFor.size === 0) {
       const certain = remaining.length === 1 || worker.ready?.one_at_a_time === true;
-      blamed = worker.exitingId !== undefined ? remaining.find((call) => call === exiting) : certain ? remaining[0] : undefined;
+      blamed = worker.exitingId !== undefined ? remaining.find((call) => call.id === worker.exitingId) : certain ? remaining[0] : undefined;
     }
     const requeued = remaining.filter((call) => call !== blamed);
     for (const call of requeued) {

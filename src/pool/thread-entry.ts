@@ -54,7 +54,8 @@ const flushAfterMs = 1;
 // Runs the calls of a batch one at a time, in order, and sends their outcomes on the batch's
 // port as they finish: at once when a call took a while, else together once the worker's turn
 // ends (a setImmediate), so that fast calls cost one message for many. Resolves with the number
-// of outcomes sent, all of them: the parent drains the port when the task settles.
+// of outcomes sent, all of them: the parent drains the port when the task settles, and waits
+// for any still on their way.
 async function runBatch(batch: WireBatch): Promise<number> {
   const { b: calls, p: port } = batch;
   let unsent: WireOutcome[] = [];
