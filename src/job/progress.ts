@@ -19,7 +19,7 @@ export interface Progress {
 
 export type ProgressCallback = (progress: Progress) => void;
 
-// Samples kept for the rate: one per report, the oldest dropped after `window` of them
+// Samples kept for the rate: one per tick, the oldest dropped after `window` of them
 const window = 50;
 
 export class ProgressMeter {
@@ -33,6 +33,7 @@ export class ProgressMeter {
   #total: number | undefined;
   #reported = '';
   readonly #samples: [number, number][] = [];
+  #ticks = 0;
 
   constructor(report: ProgressCallback, options: { intervalMs?: number; total?: number | undefined } = {}) {
     this.#report = report;
@@ -85,7 +86,7 @@ export class ProgressMeter {
     if (this.#samples.length > window) this.#samples.shift();
     const changed = `${this.#done} ${this.#skipped} ${this.#failed} ${this.#total}`;
     // an unchanged count is still reported now and then, so that a rate can fall to 0
-    if (!always && changed === this.#reported && this.#samples.length % 10 !== 0) return;
+    if (++this.#ticks % 10 !== 0 && !always && changed === this.#reported) return;
     this.#reported = changed;
     this.#report(this.snapshot);
   }
