@@ -3,7 +3,6 @@
 // result per item: each item is known by a key (the input line number for the CLI, the
 // 0-based index for the API) and a hash of its canonical JSON, so that a changed input is
 // reported instead of being mixed with results of the old one.
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -34,13 +33,18 @@ export interface ReadOptions {
   keepValues?: boolean;
 }
 
+// node:crypto takes a few ms to load, and only a resumed run needs it: readResultsLog loads it,
+// and every log a ResumeMatcher compares with comes from readResultsLog
+let createHash: typeof import('node:crypto').createHash | undefined;
+
 // A short hash of an item's canonical JSON text (JSON.stringify of the parsed item)
-export function itemHash(canonical: string): string {
-  return createHash('sha1').update(canonical).digest('base64url').slice(0, 16);
+function itemHash(canonical: string): string {
+  return createHash!('sha1').update(canonical).digest('base64url').slice(0, 16);
 }
 
 // Reads a results log, repairing it in place; a missing file is an empty log
 export async function readResultsLog(file: string, options: ReadOptions): Promise<ResultsLog> {
+  createHash ??= (await import('node:crypto')).createHash;
   const tornBytes = await cutTornLine(file);
   const done = new Map<number, LoggedItem>();
   const drop = new Set<number>();
