@@ -17,7 +17,6 @@ export interface CliProgressOptions {
   results: Writable | undefined;
   // the -d file, whose lines are counted in the background for the total
   dataFile: string | undefined;
-  intervalMs?: number;
 }
 
 export class CliProgress {
@@ -40,7 +39,7 @@ export class CliProgress {
     this.#stderr = options.stderr;
     // showCursor: the cursor is never hidden, so nothing has to be restored on a signal
     this.#line = create(options.stderr as NodeJS.WriteStream, { showCursor: true });
-    this.meter = new ProgressMeter((p) => this.#line(formatProgress(p)), { intervalMs: options.intervalMs ?? 100 }).start();
+    this.meter = new ProgressMeter((p) => this.#line(formatProgress(p)), { intervalMs: 100 }).start();
     if (options.dataFile !== undefined) {
       countItems(options.dataFile, this.#counting.signal).then((total) => (this.meter.total = total), () => {});
     }

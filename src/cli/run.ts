@@ -14,7 +14,7 @@ import { decimal } from '../protocol/messages.js';
 import { formatStats } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
 import { CliProgress } from './progress.js';
-import { onStopSignals } from './signals.js';
+import { onStopSignals, stoppedBy } from './signals.js';
 import type { ResumeMatcher } from '../job/results-log.js';
 
 export class RunCommand extends Command {
@@ -112,8 +112,9 @@ export class RunCommand extends Command {
       if (input !== this.context.stdin) input.destroy();
       if (toFile) output.destroy();
       if (signals.received === undefined) return reportError(stderr, error);
-      stderr.write(`polytask: ${signals.received === 'SIGTERM' ? 'terminated' : 'interrupted'} while the children started; no results written\n`);
-      return signals.received === 'SIGTERM' ? exitCodes.terminated : exitCodes.interrupted;
+      const stopped = stoppedBy[signals.received];
+      stderr.write(`polytask: ${stopped.word} while the children started; no results written\n`);
+      return stopped.status;
     } finally {
       abort.signal.removeEventListener('abort', stopStarting);
     }
@@ -168,8 +169,9 @@ export class RunCommand extends Command {
           if ((reason.cause as NodeJS.ErrnoException).code === 'EPIPE') return exitCodes.brokenPipe;
           return reportError(stderr, reason, exitCodes.itemFailed);
         }
-        stderr.write(`polytask: ${signals.received === 'SIGTERM' ? 'terminated' : 'interrupted'}; ${total - resumed} results written\n`);
-        return signals.received === 'SIGTERM' ? exitCodes.terminated : exitCodes.interrupted;
+        const stopped = stoppedBy[signals.received ?? 'SIGINT'];
+        stderr.write(`polytask: ${stopped.word}; ${total - resumed} results written\n`);
+        return stopped.status;
       }
       throw error;
     } finally {

@@ -6,6 +6,12 @@ import { exitCodes } from './common.js';
 const stopSignals = ['SIGINT', 'SIGTERM'] as const;
 type StopSignal = (typeof stopSignals)[number];
 
+// How a run stopped by each signal ends: the word for the message and the exit status
+export const stoppedBy = {
+  SIGINT: { word: 'interrupted', status: exitCodes.interrupted },
+  SIGTERM: { word: 'terminated', status: exitCodes.terminated },
+} as const;
+
 export interface StopSignals {
   // the first signal received, if any
   readonly received: StopSignal | undefined;
@@ -17,7 +23,7 @@ export function onStopSignals(stop: (signal: StopSignal) => void): StopSignals {
   let received: StopSignal | undefined;
   const handlers = stopSignals.map((signal) => {
     const handler = () => {
-      if (received !== undefined) process.exit(signal === 'SIGINT' ? exitCodes.interrupted : exitCodes.terminated);
+      if (received !== undefined) process.exit(stoppedBy[signal].status);
       received = signal;
       stop(signal);
     };
