@@ -15,6 +15,12 @@ export function nonNegativeInteger(name: string, value: number): number {
   return value;
 }
 
+// `resultsLog` and `resume`, as JobRunner and SynchronousJob take them
+export function resultsLogOptions(options: { resultsLog?: unknown; resume?: unknown }): void {
+  if (options.resume && options.resultsLog === undefined) throw new OptionError('Expected the `resultsLog` option with `resume: true`: the file to resume from');
+  if (options.resultsLog !== undefined && (typeof options.resultsLog !== 'string' || options.resultsLog === '')) throw new OptionError(`Expected the \`resultsLog\` option to be a file path, got ${shown(options.resultsLog)}`);
+}
+
 export function iterable<T>(name: string, value: Iterable<T> | AsyncIterable<T>): Iterable<T> | AsyncIterable<T> {
   if (value === null || typeof value !== 'object' || !(Symbol.iterator in value || Symbol.asyncIterator in value)) {
     throw new OptionError(`Expected the \`${name}\` option to be an Iterable or AsyncIterable, got ${shown(value)}`);

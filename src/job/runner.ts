@@ -4,7 +4,7 @@
 //   const [ok, err] = await runner.setup();
 //   for await (const r of runner.run()) console.log(r.exit, r.data, r.stdout);
 import { OptionError, PolytaskError } from '../errors.js';
-import { iterable, positiveInteger } from '../options.js';
+import { iterable, positiveInteger, resultsLogOptions } from '../options.js';
 import { LineWriter } from './line-writer.js';
 import { ProcessPool, type ItemResult, type PoolOptions } from '../pool/process-pool.js';
 import { resolveSpec, type ResolvedSpec } from '../spec/load.js';
@@ -46,8 +46,7 @@ export class JobRunner<T = unknown> {
 
   constructor(spec: JobSpec | ResolvedSpec, items: Iterable<T> | AsyncIterable<T>, options: JobRunnerOptions = {}) {
     iterable('items', items);
-    if (options.resume && options.resultsLog === undefined) throw new OptionError('Expected the `resultsLog` option with `resume: true`: the file to resume from');
-    if (options.resultsLog !== undefined && (typeof options.resultsLog !== 'string' || options.resultsLog === '')) throw new OptionError(`Expected the \`resultsLog\` option to be a file path, got \`${String(options.resultsLog)}\` (${typeof options.resultsLog})`);
+    resultsLogOptions(options);
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new OptionError(`Expected the \`onProgress\` option to be a function, got \`${String(options.onProgress)}\` (${typeof options.onProgress})`);
     if (options.progressInterval !== undefined) positiveInteger('progressInterval', options.progressInterval);
     this.spec = resolveSpec(spec);

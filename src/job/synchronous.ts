@@ -2,7 +2,7 @@
 // loop in this process (runSingleProcessed), with the same results and error handling.
 import { pathToFileURL } from 'node:url';
 import { AbortError, OptionError, WorkerExitedError } from '../errors.js';
-import { iterable, positiveInteger } from '../options.js';
+import { iterable, positiveInteger, resultsLogOptions } from '../options.js';
 import type { DoneFuture, Future } from '../futures/future.js';
 import { task, type ModuleRef, type Task } from '../futures/task.js';
 import { waitFor } from '../futures/wait.js';
@@ -64,7 +64,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
       throw new OptionError(`Expected the \`func\` option to be a function, a { module, name } reference or a job spec, got \`${String(func)}\` (${typeof func})`);
     }
     iterable('items', items);
-    if (options.resume && options.resultsLog === undefined) throw new OptionError('Expected the `resultsLog` option with `resume: true`: the file to resume from');
+    resultsLogOptions(options);
     this.#options = options;
     this.#processes = positiveInteger('processes', options.processes ?? 4);
   }
