@@ -78,8 +78,9 @@ export class ParseError extends PolytaskError {
   }
 }
 
-// A results log cannot be resumed: the input changed since its results were logged, or the
-// log is not a results log; `file` is the log, `key` the input line (CLI) or index (API)
+// A results log cannot be used: the input changed since its results were logged, the file is
+// not a results log, or it cannot be read or written; `file` is the log, `key` the input line
+// (CLI) or index (API) when one item is the cause
 export class ResumeError extends PolytaskError {
   readonly file: string;
   readonly key: number | undefined;

@@ -79,8 +79,9 @@ function duration(seconds: number): string {
   return h > 0 ? `${h}:${two(m)}:${two(s % 60)}` : `${m}:${two(s % 60)}`;
 }
 
-// Counts the non-empty lines of a file (each is an item or a bad line: either gets a result),
-// reading it in large blocks without decoding it
+// Counts the non-empty lines of a file (each is an item or a bad line: either gets a result;
+// a line of only spaces is counted but gets none, so the total can be a little high), reading
+// it in large blocks without decoding it
 export async function countItems(file: string, signal?: AbortSignal): Promise<number> {
   let count = 0;
   let lastByte = 10;
