@@ -26,9 +26,16 @@ export async function* skipLogged(
   onSkip?: (skipped: number, failed: number) => void,
 ): AsyncGenerator<InputLine[], void, undefined> {
   for await (const chunk of chunks) {
-    const before = [matcher.skipped, matcher.skippedFailed] as const;
-    const rest = matcher.log.done.size === 0 ? chunk : chunk.filter((item) => matcher.match(item.line, () => canonical(item)) === undefined);
-    if (matcher.skipped > before[0]) onSkip?.(matcher.skipped - before[0], matcher.skippedFailed - before[1]);
+    let skipped = 0;
+    let failed = 0;
+    const rest = matcher.log.done.size === 0 ? chunk : chunk.filter((item) => {
+      const logged = matcher.match(item.line, () => canonical(item));
+      if (logged === undefined) return true;
+      skipped++;
+      if (logged.failed) failed++;
+      return false;
+    });
+    if (skipped > 0) onSkip?.(skipped, failed);
     if (rest.length > 0) yield rest;
   }
   matcher.finish();

@@ -79,8 +79,6 @@ export class ResumeMatcher {
   readonly log: ResultsLog;
   // how the key is named in messages: "line 12 of items.jsonl", "item 11"
   readonly #describe: (key: number) => string;
-  skipped = 0;
-  skippedFailed = 0;
 
   constructor(log: ResultsLog, describe: (key: number) => string) {
     this.log = log;
@@ -97,8 +95,6 @@ export class ResumeMatcher {
     }
     // matched once: what is left at the end is what the input no longer has
     this.log.done.delete(key);
-    this.skipped++;
-    if (logged.failed) this.skippedFailed++;
     return logged;
   }
 

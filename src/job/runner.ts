@@ -104,7 +104,11 @@ export class JobRunner<T = unknown> {
           await writer.write(text);
           if (writeError !== undefined) throw new PolytaskError(`cannot write the results log ${resultsLog}: ${writeError.message}`, { cause: writeError });
         }
-        meter?.add(batch.length, batch.filter((r) => r.exit !== 0).length);
+        if (meter !== undefined) {
+          let failed = 0;
+          for (const result of batch) if (result.exit !== 0) failed++;
+          meter.add(batch.length, failed);
+        }
         yield batch;
       }
     } finally {
