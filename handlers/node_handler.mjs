@@ -108,13 +108,11 @@ function resultMessage(id, value, store) {
     encoded = JSON.stringify(value);
     // JSON.stringify turns NaN and Infinity into null without a word: refuse them instead
     if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${value} is not a JSON number`);
-    // and a Set or a Map into {}: look for one only when the text has an empty object
-    if (encoded !== undefined && encoded.includes('{}')) JSON.stringify(value, refuseCollections);
+    // nested, they (and a Set or a Map, which becomes {}) can only have left a null or a {}:
+    // the value is walked again only when the text holds one
+    if (encoded !== undefined && (encoded.includes('null') || encoded.includes('{}'))) JSON.stringify(value, refuseLossy);
   } catch (error) {
-    return {
-      type: 'result', id, exit: 1, stdout: store.stdout, stderr: store.stderr,
-      error: { name: 'SerializationError', message: `return value is not JSON-serialisable: ${error.message}`, stack: '' },
-    };
+    return serializationFailure(id, value, error, store);
   }
   const exit = Number.isInteger(value) ? value : 0;
   const message = { type: 'result', id, exit, stdout: store.stdout, stderr: store.stderr };
@@ -122,9 +120,19 @@ function resultMessage(id, value, store) {
   return message;
 }
 
-function refuseCollections(key, value) {
+// A replacer that throws on what JSON.stringify would change without a word
+function refuseLossy(key, value) {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${value} is not a JSON number${key === '' ? '' : ` (at key "${key}")`}`);
   if (value instanceof Set || value instanceof Map) throw new TypeError(`a ${value.constructor.name} cannot be encoded as JSON (it would become {})`);
   return value;
+}
+
+// The SerializationError result, as the Python handler words it
+function serializationFailure(id, value, error, store) {
+  const type = value === null ? 'null' : Array.isArray(value) ? 'Array' : typeof value === 'object' ? value.constructor?.name ?? 'Object' : typeof value;
+  const message = `return value of type ${type} is not JSON-serialisable: ${error.message}`;
+  const stack = `SerializationError: ${message}\n`;
+  return { type: 'result', id, exit: 1, stdout: store.stdout, stderr: store.stderr + stack, error: { name: 'SerializationError', message, stack } };
 }
 
 function failureMessage(id, error, store) {

@@ -32,6 +32,7 @@ import itertools
 import json
 import linecache
 import os
+import re
 import select
 import signal
 import sys
@@ -231,6 +232,7 @@ class Output(object):
 out = Output()
 encode = json.JSONEncoder(separators=(',', ':'), allow_nan=False).encode  # whole messages
 RESULT = '{"type":"result","id":%s,"exit":%d,"value":%s,"stdout":%s,"stderr":%s}'
+RESULT_ERROR = '{"type":"result","id":%s,"exit":65,"error":%s,"stdout":"","stderr":%s}'
 
 
 def make_chunks():
@@ -404,7 +406,11 @@ def serve(handler, worker_id, batches, capture=True):
                 try:
                     msg = scan(line, 0)[0]  # the parent writes plain lines: skip the checks
                 except Exception:
-                    msg = loads(line)  # and let this one report what is wrong
+                    try:
+                        msg = loads(line)  # and let this one report what is wrong
+                    except RuntimeError as e:  # RecursionError: an item nested too deeply
+                        append(too_deep(line, e))
+                        continue
                 if msg.get('type') != 'call':
                     continue  # nothing else is expected after init
                 cid = msg['id']
@@ -451,6 +457,20 @@ def exit_code_of(value):
     if isinstance(value, int_types) and not isinstance(value, bool):
         return int(value)
     return 0
+
+
+CALL_ID = re.compile(r'\{"type":"call","id":(\d+),')
+
+
+def too_deep(line, exc):
+    """The ParseError result of a call whose item nests deeper than the json module can
+    decode (its recursion limit): that item fails, the child goes on."""
+    found = CALL_ID.match(line)
+    if found is None:
+        raise exc  # not a call as the parent writes them: nothing to answer
+    message = u'the item is nested too deeply to decode: %s' % message_of(exc)
+    error = {'name': 'ParseError', 'message': message, 'stack': u'ParseError: %s\n' % message}
+    return RESULT_ERROR % (found.group(1), encode(error), encode(error['stack']))
 
 
 def serialization_error(cid, value, exc, so, se):
