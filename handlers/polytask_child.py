@@ -46,7 +46,12 @@ class Parent(object):
         self._buffer = b''
 
     def send(self, obj):
-        data = json.dumps(obj, separators=(',', ':'))
+        """Send one JSON value.  A value JSON cannot carry (NaN, Infinity, a set, an object)
+        raises ValueError or TypeError here, and nothing is sent."""
+        try:
+            data = json.dumps(obj, separators=(',', ':'), allow_nan=False)
+        except ValueError as e:
+            raise ValueError('parent.send(): the value cannot be sent as JSON: %s' % (e,))
         if not isinstance(data, bytes):
             data = data.encode('utf-8')
         data = struct.pack('>I', len(data)) + data

@@ -52,6 +52,8 @@ class Parent {
         if (waiter !== undefined) waiter.resolve(value);
         else this.#values.push(value);
       }
+      // the parent's frames are encoded by encodeFrame: a bad one is a bug, not to be hidden
+      if (this.#reader.error !== undefined) throw this.#reader.error;
       if (this.#waiters.length === 0) input.unref();
     });
     input.on('error', () => {});

@@ -12,6 +12,8 @@ export function encodeFrame(value: unknown): Buffer {
     throw new OptionError(`Expected the \`value\` option to be JSON-encodable, got a value that fails: ${(error as Error).message}`, { cause: error });
   }
   if (json === undefined) throw new OptionError(`Expected the \`value\` option to be JSON-encodable, got \`${String(value)}\` (${typeof value})`);
+  // NaN and Infinity would arrive as null: refuse them (only a text with a null can hide one)
+  if (json.includes('null')) JSON.stringify(value, refuseNonFinite);
   const length = Buffer.byteLength(json);
   const frame = Buffer.allocUnsafe(4 + length);
   frame.writeUInt32BE(length, 0);
@@ -19,18 +21,35 @@ export function encodeFrame(value: unknown): Buffer {
   return frame;
 }
 
-// Cuts a byte stream into frames; `pending` tells how many bytes of an unfinished frame it holds
+// A replacer that throws an OptionError on a number JSON cannot carry
+function refuseNonFinite(key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new OptionError(`Expected the \`value\` option to be JSON-encodable, got \`${value}\`${key === '' ? '' : ` at key "${key}"`}, which JSON cannot carry`);
+  }
+  return value;
+}
+
+// Cuts a byte stream into frames; `pending` tells how many bytes of an unfinished frame it holds.
+// A frame that is not JSON stops the reader: the values before it are still returned, and
+// `error` tells what was wrong (every later push returns nothing).
 export class FrameReader {
   #buffer: Buffer = Buffer.alloc(0);
+  error: Error | undefined;
 
   push(chunk: Buffer): unknown[] {
+    if (this.error !== undefined) return [];
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     const values: unknown[] = [];
     let offset = 0;
     while (this.#buffer.length - offset >= 4) {
       const length = this.#buffer.readUInt32BE(offset);
       if (this.#buffer.length - offset - 4 < length) break;
-      values.push(JSON.parse(this.#buffer.toString('utf8', offset + 4, offset + 4 + length)));
+      try {
+        values.push(JSON.parse(this.#buffer.toString('utf8', offset + 4, offset + 4 + length)));
+      } catch (error) {
+        this.error = error as Error;
+        break;
+      }
       offset += 4 + length;
     }
     this.#buffer = offset === this.#buffer.length ? Buffer.alloc(0) : this.#buffer.subarray(offset);

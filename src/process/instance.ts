@@ -120,19 +120,18 @@ export class Instance {
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
+  // Hands on the values of a chunk; a frame that is not JSON ends the channel after the values
+  // that came before it
   #received(chunk: Buffer): void {
-    let values: unknown[];
-    try {
-      values = this.#reader.push(chunk);
-    } catch (error) {
-      this.#end(new EndpointClosedError(`the child sent a frame that is not JSON: ${(error as Error).message}`, { cause: error }));
-      this.kill('SIGKILL');
-      return;
-    }
-    for (const value of values) {
+    for (const value of this.#reader.push(chunk)) {
       const waiter = this.#waiters.shift();
       if (waiter !== undefined) waiter.resolve(value);
       else this.#values.push(value);
+    }
+    const error = this.#reader.error;
+    if (error !== undefined && this.#ended === undefined) {
+      this.#end(new EndpointClosedError(`the child sent a frame that is not JSON: ${error.message}`, { cause: error }));
+      this.kill('SIGKILL');
     }
   }
 
