@@ -53,12 +53,13 @@ export class RunCommand extends Command {
   stats = Option.Boolean('--stats', false, { description: 'print counts, item latency and each child\'s CPU time and peak memory on stderr at the end' });
   resume = Option.Boolean('--resume', false, { description: 'skip the lines that already have a final result in the -o file, and append the others' });
   progress = Option.Boolean('--progress', { description: 'show a progress line on stderr (default: when stderr is a terminal and the results are not written there); --no-progress: never' });
+  exitFromReturn = Option.Boolean('--exit-from-return', { description: 'an integer the handler returns is its item\'s exit status (the default, or the spec\'s exit_from_return); --no-exit-from-return: it is only the value' });
   pipeline = Option.String('--pipeline', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'items in flight per child (default: adapts to the item time)' });
 
   override async execute(): Promise<number> {
     const { stdout, stderr } = this.context;
     if (this.resume && this.output === undefined) return reportError(stderr, new Error('--resume needs -o FILE: the results file to resume from and append to'));
-    const spec = await loadSpecForCli(this.spec, { handler: this.handler, setupHook: this.setupHook }, stderr);
+    const spec = await loadSpecForCli(this.spec, { handler: this.handler, setupHook: this.setupHook, exitFromReturn: this.exitFromReturn }, stderr);
     if (typeof spec === 'number') return spec;
     let resume: ResumeMatcher | undefined;
     try {
@@ -124,6 +125,8 @@ export class RunCommand extends Command {
     const failFast = this.onBadLine === 'fail';
     const started = performance.now();
     let failures = 0;
+    // failures that are a returned integer read as the exit status
+    let returned = 0;
     let total = 0;
     let resumed = 0;
     const lines = resume === undefined ? readJsonLines(input) : skipLogged(readJsonLines(input), resume, (skipped, failed) => {
@@ -142,7 +145,7 @@ export class RunCommand extends Command {
           else if (failFast) abort.abort(item.error);
           else done(badLineResult(item.error));
         },
-        toResult: (item, _index, result) => ({ text: resultLine(item, result), exit: result.exit }),
+        toResult: (item, _index, result) => ({ text: resultLine(item, result), exit: result.exit, fromReturn: result.fromReturn === true }),
       });
       for await (const batch of batches) {
         total += batch.length;
@@ -150,6 +153,7 @@ export class RunCommand extends Command {
         let failed = 0;
         for (const result of batch) {
           if (result.exit !== 0) failed++;
+          if (result.fromReturn) returned++;
           text += result.text;
         }
         failures += failed;
@@ -184,6 +188,7 @@ export class RunCommand extends Command {
       signals.remove();
       if (input !== this.context.stdin) input.destroy();
       if (failures > 0) stderr.write(`polytask: ${failures} of ${total} items failed\n`);
+      if (returned > 0) stderr.write(`polytask: ${returned === 1 ? '1 item' : `${returned} items`} returned a non-zero number, read as ${returned === 1 ? 'its' : 'their'} exit status; see --no-exit-from-return\n`);
       if (stats !== undefined) stderr.write(formatStats(stats, performance.now() - started));
     }
   }

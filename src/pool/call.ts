@@ -24,6 +24,8 @@ export interface RawResult {
   rest: string;
   // set by the pool when it answers the call
   attempts: number;
+  // true when `exit` is the integer the handler returned (the exit_from_return rule), not a failure it raised
+  fromReturn?: boolean;
 }
 
 export type RawResultCallback = (result: RawResult) => void;
@@ -70,6 +72,18 @@ export function parseRaw(raw: RawResult): ItemResult {
 // Whether a child's result is an item error (the handler raised), not just a non-zero exit
 export function isItemError(raw: RawResult): boolean {
   return raw.exit !== 0 && (JSON.parse(`{${raw.rest}`) as { error?: unknown }).error !== undefined;
+}
+
+// Whether a non-zero exit is the handler's returned integer read as its exit status (the handler
+// applies that rule, docs/protocol.md): the result then carries that value and no error
+export function returnedStatus(exit: number, rest: string): boolean {
+  if (exit === 0) return false;
+  try {
+    const fields = JSON.parse(`{${rest}`) as { error?: unknown; value?: unknown };
+    return fields.error === undefined && fields.value === exit;
+  } catch {
+    return false;
+  }
 }
 
 export function failure(exit: number, error: ErrorInfo): ItemResult {

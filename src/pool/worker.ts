@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { SetupError, RemoteError } from '../errors.js';
 import type { ChildMessage, ReadyMessage } from '../protocol/messages.js';
-import type { RawResult } from './call.js';
+import { returnedStatus, type RawResult } from './call.js';
 import { initLine, readResultHead } from '../protocol/messages.js';
 import { LineSplitter } from '../protocol/lines.js';
 import type { ResolvedSpec } from '../spec/load.js';
@@ -119,7 +119,8 @@ export class Worker {
           // the bundled handlers start every result the same way: read it without a full parse
           if (readResultHead(line, head)) {
             ids.push(head.id);
-            results.push({ exit: head.exit, rest: line.slice(head.restAt), attempts: 1 });
+            const rest = line.slice(head.restAt);
+            results.push(head.exit === 0 ? { exit: 0, rest, attempts: 1 } : this.#statusRule(head.exit, rest));
             continue;
           }
           let message: ChildMessage;
@@ -132,7 +133,7 @@ export class Worker {
           if (message.type === 'result') {
             const { type: _type, id, exit, ...rest } = message;
             ids.push(id);
-            results.push({ exit, rest: JSON.stringify(rest).slice(1), attempts: 1 });
+            results.push(this.#statusRule(exit, JSON.stringify(rest).slice(1)));
           }
           else if (message.type === 'exiting') this.exitingId = message.id;
           else if (message.type === 'ready') {
@@ -206,6 +207,13 @@ export class Worker {
     } finally {
       for (const t of timers) clearTimeout(t);
     }
+  }
+
+  // The exit_from_return rule, applied here whatever the handler: a returned integer is the
+  // item's exit status (marked, for the CLI's message), or, with the rule off, only its value
+  #statusRule(exit: number, rest: string): RawResult {
+    if (!returnedStatus(exit, rest)) return { exit, rest, attempts: 1 };
+    return this.#spec.exitFromReturn === false ? { exit: 0, rest, attempts: 1 } : { exit, rest, attempts: 1, fromReturn: true };
   }
 
   // A line that is not a message: the child is broken, so it is ended (its items are then

@@ -14,11 +14,14 @@ export interface ResolvedSpec {
   readonly code: CodeSource | null;
   readonly handler: string;
   readonly setupHook: string | null;
+  // the spec's exit_from_return, or the override (see JobSpec)
+  readonly exitFromReturn: boolean;
 }
 
 export interface SpecOverrides {
   handler?: string | undefined;
   setupHook?: string | undefined;
+  exitFromReturn?: boolean | undefined;
 }
 
 // Reads and resolves a spec file (.yml, .yaml or .json)
@@ -56,13 +59,14 @@ export function resolveSpec(value: unknown, options: ResolveOptions = {}): Resol
   if (typeof raw === 'string') code = { type: 'string', data: raw };
   else if (raw !== undefined) code = raw.type === 'path' ? { type: 'path', data: path.resolve(baseDir, raw.data) } : raw;
   return applyOverrides(
-    { spec, source, launch, code, handler: spec.exec_info.handler ?? 'main', setupHook: spec.exec_info.setup_hook ?? null },
+    { spec, source, launch, code, handler: spec.exec_info.handler ?? 'main', setupHook: spec.exec_info.setup_hook ?? null, exitFromReturn: spec.exit_from_return ?? true },
     options,
   );
 }
 
 function applyOverrides(spec: ResolvedSpec, overrides: SpecOverrides): ResolvedSpec {
   const out = { ...spec };
+  if (overrides.exitFromReturn !== undefined) out.exitFromReturn = overrides.exitFromReturn;
   for (const [key, value] of [['handler', overrides.handler], ['setupHook', overrides.setupHook]] as const) {
     if (value === undefined) continue;
     if (!/^[A-Za-z_$][\w$]*$/.test(value)) {

@@ -24,6 +24,14 @@ export interface JobSpec {
     handler?: string;
     setup_hook?: string;
   };
+  /**
+   * multirunner's exit-status rule: a handler that returns an integer gives its item that
+   * exit status (`return 3` is a failure with `exit: 3`, `return 0` a success). With `false`,
+   * a returned integer is only the item's `value`, and `exit` is 0 unless the handler raised,
+   * crashed or timed out. The CLI's `--no-exit-from-return` sets it to `false`.
+   * @default true
+   */
+  exit_from_return?: boolean;
 }
 
 const isCustomExecType = t.isObject({
@@ -38,7 +46,7 @@ const isExecInfo = t.isObject({
   handler: t.isOptional(isIdentifier),
   setup_hook: t.isOptional(isIdentifier),
 });
-const isSpecShape = t.isObject({ exec_type: t.isUnknown(), exec_info: t.isUnknown() });
+const isSpecShape = t.isObject({ exec_type: t.isUnknown(), exec_info: t.isUnknown(), exit_from_return: t.isOptional(t.isBoolean()) });
 
 // Turns typanion's `.a.b: Expected one of "x" or "y" (got "z")` into `a.b: expected "x" or "y", got "z"`
 function reword(raw: string, prefix: string): string {
