@@ -75,7 +75,8 @@ function writeAll(text) {
   try {
     while (offset < buffer.length) offset += writeSync(4, buffer, offset);
   } catch {
-    // the parent is gone
+    // the parent is gone: so is what the handler started
+    signalOwnGroup('SIGKILL');
     realExit(1);
   }
 }
@@ -280,11 +281,29 @@ process.exit = (code) => {
   return realExit(code);
 };
 
-// Results still waiting leave before the process ends, whatever ends it (an uncaught error too)
-process.on('exit', () => flush());
+// Signals the process group this child leads (polytask starts it so): what the handler started.
+// False when it leads none (a debugging session shares the terminal's group).
+function signalOwnGroup(signal) {
+  try {
+    process.kill(-process.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
-// Ends this child when the parent is gone, even while an item is running
+// Results still waiting leave before the process ends, whatever ends it (an uncaught error
+// too); then what the handler started gets SIGTERM (which this process ignores, to exit as it meant)
+process.on('exit', () => {
+  flush();
+  process.on('SIGTERM', () => {});
+  signalOwnGroup('SIGTERM');
+});
+
+// Ends this child, and its group, when the parent is gone, even while an item is running
 const parentPid = process.ppid;
 setInterval(() => {
-  if (process.ppid !== parentPid) process.exit(1);
+  if (process.ppid === parentPid) return;
+  signalOwnGroup('SIGKILL');
+  realExit(1);
 }, 500).unref();

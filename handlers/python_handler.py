@@ -23,7 +23,9 @@ Speed matters (a trivial handler should do well over 100,000 items a second),
 so results are not written one at a time: all the lines of one read are
 processed and their results go out in one write, with an extra flush when 5 ms
 have passed.  A background thread flushes results that wait behind a slow item,
-and ends the process when the parent dies (its parent pid changes).
+and ends the process when the parent dies (its parent pid changes).  polytask
+starts this process as the leader of a process group: what the handler starts
+gets SIGTERM at the end of the input, and SIGKILL (with us) when the parent dies.
 Ctrl-C ends the process quietly with status 130.
 """
 import codecs
@@ -204,7 +206,7 @@ def write_all(data):
             data = data[retry(os.write, OUT_FD, data):]
     except OSError as e:
         if e.errno in (errno.EPIPE, errno.EBADF, errno.ECONNRESET):
-            os._exit(1)
+            orphaned()
         raise
 
 
@@ -249,12 +251,37 @@ def make_chunks():
                 ':', ',', False, False, False), markers
 
 
+def leads_group():
+    """Whether this process leads a process group of its own, as polytask starts it: what
+    the handler starts (a subprocess) is then in that group, and ends with it."""
+    return os.getpgrp() == os.getpid()
+
+
+def end_group():
+    """At the end of the input: SIGTERM to the rest of our group (we ignore it ourselves).
+    Main thread only (signal.signal)."""
+    if leads_group():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            os.killpg(os.getpid(), signal.SIGTERM)
+        except OSError:
+            pass
+
+
+def orphaned():
+    """The parent is gone: end our group, this process included (SIGKILL: from a thread we
+    cannot keep SIGTERM off ourselves, and no one waits for our results)."""
+    if leads_group():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os._exit(1)
+
+
 def watchdog(parent):
-    """Daemon thread: exit when the parent dies; flush results stuck behind a slow item."""
+    """Daemon thread: end when the parent dies; flush results stuck behind a slow item."""
     while True:
         time.sleep(0.1)
         if os.getppid() != parent:
-            os._exit(1)
+            orphaned()
         if out.pending:
             out.flush(False)
 
@@ -509,6 +536,7 @@ def main():
     worker_id = init.get('worker_id', int(os.environ.get('POLYTASK_WORKER_ID', 0)))
     handler = initialise(init)
     serve(handler, worker_id, itertools.chain([lines[1:]], stream), capture)
+    end_group()
     return 0
 
 

@@ -39,6 +39,16 @@ const stderrKept = 16 * 1024;
 // filled by readResultHead for each result line
 const head = { id: 0, exit: 0, restAt: 0 };
 
+// Sends a signal to a process group; false when the group is gone (no process left in it)
+function signalGroup(group: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-group, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class Worker {
   readonly id: number;
   readonly #spec: ResolvedSpec;
@@ -49,6 +59,8 @@ export class Worker {
   #stderrTail = '';
   #ready = false;
   #exitInfo: ChildExit | undefined;
+  // the child's process group (its pid), when it leads one
+  #group: number | undefined;
   pid: number | undefined;
   ready: ReadyMessage | undefined;
   // the item that announced it is ending the child, if one did
@@ -68,11 +80,17 @@ export class Worker {
   start(options: WorkerStartOptions): Promise<void> {
     const { setupTimeout, attachTerminal = false, timeout } = options;
     const { launch } = this.#spec;
+    // Each child leads a process group of its own, so that what the handler starts (a
+    // subprocess) is ended with it; not when it shares the terminal (a debugging session),
+    // where it must stay in the terminal's foreground group. The terminal's Ctrl-C then no
+    // longer reaches the children: the parent, which stops first, ends them itself.
     const child = spawn(launch.command, [...launch.args], {
       stdio: attachTerminal ? ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: { ...process.env, POLYTASK_PROTOCOL: '1', POLYTASK_WORKER_ID: String(this.id) },
+      detached: !attachTerminal,
     });
     this.#child = child;
+    this.#group = attachTerminal ? undefined : child.pid;
     this.pid = child.pid;
     this.#toChild = child.stdio[3] as Writable;
     const fromChild = child.stdio[4] as Readable;
@@ -94,6 +112,8 @@ export class Worker {
         if (child.pid === undefined) resolve(this.#recordExit(127, null));
       });
       child.once('exit', (code, signal) => {
+        // what the handler started ends with it
+        this.#endGroup();
         // results written just before exiting may still be in the pipe: read them first
         const grace = new Promise((r) => setTimeout(r, 200).unref());
         void Promise.race([fromChildEnded, grace]).then(() => resolve(this.#recordExit(code, signal)));
@@ -190,8 +210,18 @@ export class Worker {
     }
   }
 
+  // Signals the child, and every process of its group (what its handler started)
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.alive) this.#child!.kill(signal);
+    if (!this.alive) return;
+    if (this.#group === undefined || !signalGroup(this.#group, signal)) this.#child!.kill(signal);
+  }
+
+  // Once the child has exited: SIGTERM to what is left of its group, SIGKILL 500 ms later to
+  // what survived that (the timer does not keep this process alive)
+  #endGroup(): void {
+    const group = this.#group;
+    if (group === undefined || !signalGroup(group, 'SIGTERM')) return;
+    setTimeout(() => signalGroup(group, 'SIGKILL'), 500).unref();
   }
 
   // Ends the child: EOF on fd 3 first (or SIGTERM when `force`), SIGTERM after `graceMs`, SIGKILL 500 ms later
