@@ -62,7 +62,7 @@ export class RunCommand extends Command {
     if (typeof spec === 'number') return spec;
     let resume: ResumeMatcher | undefined;
     try {
-      if (this.resume) resume = await openResume(this.output!, this.data ?? 'stdin', stderr);
+      if (this.resume) resume = await openResume(this.output!, this.data, stderr);
     } catch (error) {
       return reportError(stderr, error);
     }
@@ -156,6 +156,8 @@ export class RunCommand extends Command {
         progress?.meter.add(batch.length, failed);
         await writer.write(text);
       }
+      // a changed or shorter input found while reading stdin: reported once what ran is written
+      resume?.finish();
       return failures > 0 ? exitCodes.itemFailed : exitCodes.ok;
     } catch (error) {
       // the progress line goes before any message, or it would be redrawn over it
