@@ -9,6 +9,7 @@ import { streamResults } from '../job/stream.js';
 import { readJsonLines, type InputLine } from './input.js';
 import { LineWriter } from '../job/line-writer.js';
 import { exitCodes, loadSpecForCli, reportError } from './common.js';
+import { checkDataAndOutput } from './files.js';
 import { parseRetryOn } from '../pool/retry.js';
 import { decimal } from '../protocol/messages.js';
 import { formatStats } from './stats.js';
@@ -27,7 +28,8 @@ export class RunCommand extends Command {
       \`{"line", "data", "exit", "value"?, "error"?, "stdout", "stderr", "timedOut"?}\`.
 
       Exit status: 0 when every item exited 0, 1 when any item failed, 2 for usage, spec or
-      setup errors (and a --resume whose input changed), 130 after Ctrl-C, 143 after SIGTERM.
+      setup errors (-o naming the input, a --resume whose input changed), 130 after Ctrl-C,
+      143 after SIGTERM.
     `,
     examples: [
       ['Run a spec over a file', '$0 run -s spec.yml -d items.jsonl'],
@@ -38,7 +40,7 @@ export class RunCommand extends Command {
 
   spec = Option.String('-s,--spec', { required: true, description: 'job spec file (YAML or JSON)' });
   data = Option.String('-d,--data', { description: 'JSON lines input file; - or nothing for stdin' });
-  output = Option.String('-o,--output', { description: 'write results to this file instead of stdout' });
+  output = Option.String('-o,--output', { description: 'write results to this file instead of stdout (not the input file)' });
   processes = Option.String('-p,--processes', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'number of children (default: number of CPUs)' });
   timeout = Option.String('--timeout', { validator: t.cascade(t.isNumber(), [t.isPositive()]), description: 'per-item timeout in seconds; the child is killed and replaced' });
   keepOrder = Option.Boolean('--keep-order', false, { description: 'write results in input order (default: completion order)' });
@@ -62,6 +64,8 @@ export class RunCommand extends Command {
     if (typeof spec === 'number') return spec;
     let resume: ResumeMatcher | undefined;
     try {
+      // before anything is opened for writing (--resume repairs the -o file in place)
+      await checkDataAndOutput(this.data, this.output, this.context.stdin);
       if (this.resume) resume = await openResume(this.output!, this.data, stderr);
     } catch (error) {
       return reportError(stderr, error);
