@@ -47,7 +47,7 @@ async function checkInputFile(file: string, matcher: ResumeMatcher): Promise<voi
     try {
       matcher.check(line, () => parsed ?? JSON.stringify(text));
     } catch (error) {
-      // a line the run takes for a bad one although it parses (invalid UTF-8) is logged as text
+      // a line the input reader makes a ParseError although JSON.parse takes it is logged as its text
       if (parsed === undefined) throw error;
       matcher.check(line, () => JSON.stringify(text));
     }
