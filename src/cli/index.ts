@@ -16,16 +16,46 @@ export function createCli(): Cli {
   return cli;
 }
 
+// `--timeout -1` as `--timeout=-1`: clipanion takes a word that starts with "-" for a flag, and
+// would say "Not enough arguments" instead of checking the value (and naming it)
+export function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    if (next !== undefined && /^--?[A-Za-z][\w-]*$/.test(arg) && /^-\.?\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+// A bad flag value is one line naming the flag and the value; a command line clipanion cannot
+// parse (an unknown flag, say) gets its message and the usage
+function usageError(cli: Cli, error: unknown, stderr: BaseContext['stderr']): number {
+  if (error instanceof UsageError) stderr.write(`polytask: ${error.message}\n`);
+  else stderr.write(cli.error(error, { colored: false }));
+  return exitCodes.usage;
+}
+
 // Runs the CLI and resolves to the exit status; usage errors print without a stack and give 2
 export async function main(argv: string[], context: Partial<BaseContext> = {}): Promise<number> {
   const cli = createCli();
   const full = { ...Cli.defaultContext, ...context };
+  // no arguments at all: the list of commands, on stderr as a usage error (there is no spec to run)
+  if (argv.length === 0) {
+    full.stderr.write(cli.usage(null, { colored: false }));
+    return exitCodes.usage;
+  }
   let command;
   try {
-    command = cli.process(argv, full);
+    command = cli.process(joinNegativeValues(argv), full);
   } catch (error) {
-    full.stderr.write(cli.error(error, { colored: false }));
-    return exitCodes.usage;
+    return usageError(cli, error, full.stderr);
   }
   // help and version go through clipanion; our commands run here so that every error goes
   // to stderr (clipanion prints them on stdout, where the results are)
@@ -34,10 +64,7 @@ export async function main(argv: string[], context: Partial<BaseContext> = {}): 
   try {
     return await command.validateAndExecute();
   } catch (error) {
-    if (error instanceof UsageError) {
-      full.stderr.write(cli.error(error, { colored: false }));
-      return exitCodes.usage;
-    }
+    if (error instanceof UsageError) return usageError(cli, error, full.stderr);
     return reportError(full.stderr, error, exitCodes.itemFailed);
   }
 }

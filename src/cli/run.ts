@@ -8,7 +8,8 @@ import { ProcessPool, type RawResult } from '../pool/process-pool.js';
 import { streamResults } from '../job/stream.js';
 import { readJsonLines, type InputLine } from './input.js';
 import { LineWriter } from '../job/line-writer.js';
-import { exitCodes, loadSpecForCli, reportError } from './common.js';
+import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMissing } from './common.js';
+import { checkDataAndOutput } from './files.js';
 import { parseRetryOn } from '../pool/retry.js';
 import { decimal } from '../protocol/messages.js';
 import { formatStats } from './stats.js';
@@ -27,7 +28,8 @@ export class RunCommand extends Command {
       \`{"line", "data", "exit", "value"?, "error"?, "stdout", "stderr", "timedOut"?}\`.
 
       Exit status: 0 when every item exited 0, 1 when any item failed, 2 for usage, spec or
-      setup errors (and a --resume whose input changed), 130 after Ctrl-C, 143 after SIGTERM.
+      setup errors (-o naming the input, a --resume whose input changed), 130 after Ctrl-C,
+      143 after SIGTERM.
     `,
     examples: [
       ['Run a spec over a file', '$0 run -s spec.yml -d items.jsonl'],
@@ -36,34 +38,39 @@ export class RunCommand extends Command {
     ],
   });
 
-  spec = Option.String('-s,--spec', { required: true, description: 'job spec file (YAML or JSON)' });
+  spec = Option.String('-s,--spec', { description: 'job spec file (YAML or JSON); required' });
   data = Option.String('-d,--data', { description: 'JSON lines input file; - or nothing for stdin' });
-  output = Option.String('-o,--output', { description: 'write results to this file instead of stdout' });
-  processes = Option.String('-p,--processes', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'number of children (default: number of CPUs)' });
-  timeout = Option.String('--timeout', { validator: t.cascade(t.isNumber(), [t.isPositive()]), description: 'per-item timeout in seconds; the child is killed and replaced' });
+  output = Option.String('-o,--output', { description: 'write results to this file instead of stdout (not the input file)' });
+  processes = Option.String('-p,-n,--processes,--n-processes', { validator: flagChecks.positiveInteger, description: 'number of children (default: number of CPUs)' });
+  timeout = Option.String('--timeout', { validator: flagChecks.timeout, description: 'per-item timeout in seconds; the child is killed and replaced (0 or none: no timeout)' });
+  setupTimeout = Option.String('--setup-timeout', { validator: flagChecks.setupTimeout, description: 'seconds a child may take to load the code and run the setup hook (default 120)' });
   keepOrder = Option.Boolean('--keep-order', false, { description: 'write results in input order (default: completion order)' });
   handler = Option.String('--handler', { description: 'handler function name (overrides exec_info.handler)' });
   setupHook = Option.String('--setup-hook', { description: 'setup hook name (overrides exec_info.setup_hook)' });
   onBadLine = Option.String('--on-bad-line', 'result', { validator: t.isEnum(['result', 'fail'] as const), description: 'for a line that is not JSON: "result" (an exit 65 result, the default) or "fail" (stop the run)' });
-  retries = Option.String('--retries', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]), description: 'run an item again, up to this many times, after its child died or it timed out (default 0)' });
-  retryDelay = Option.String('--retry-delay', { validator: t.cascade(t.isNumber(), [t.isAtLeast(0)]), description: 'seconds before the first retry, doubling for each further one (default 0.1)' });
+  retries = Option.String('--retries', { validator: flagChecks.count, description: 'run an item again, up to this many times, after its child died or it timed out (default 0)' });
+  retryDelay = Option.String('--retry-delay', { validator: flagChecks.delay, description: 'seconds before the first retry, doubling for each further one (default 0.1)' });
   retryOn = Option.String('--retry-on', { description: 'which failures are retried: a comma-separated list of crash, timeout, error (default crash,timeout)' });
-  maxTasksPerWorker = Option.String('--max-tasks-per-worker', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'replace a child, between items, after it has run this many items' });
-  maxMemory = Option.String('--max-memory', { validator: t.cascade(t.isNumber(), [t.isPositive()]), description: 'replace a child, between items, once its resident memory is above this many MB' });
+  maxTasksPerWorker = Option.String('--max-tasks-per-worker', { validator: flagChecks.positiveInteger, description: 'replace a child, between items, after it has run this many items' });
+  maxMemory = Option.String('--max-memory', { validator: flagChecks.megabytes, description: 'replace a child, between items, once its resident memory is above this many MB' });
   stats = Option.Boolean('--stats', false, { description: 'print counts, item latency and each child\'s CPU time and peak memory on stderr at the end' });
   resume = Option.Boolean('--resume', false, { description: 'skip the lines that already have a final result in the -o file, and append the others' });
   progress = Option.Boolean('--progress', { description: 'show a progress line on stderr (default: when stderr is a terminal and the results are not written there); --no-progress: never' });
   exitFromReturn = Option.Boolean('--exit-from-return', { description: 'an integer the handler returns is its item\'s exit status (the default, or the spec\'s exit_from_return); --no-exit-from-return: it is only the value' });
-  pipeline = Option.String('--pipeline', { validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]), description: 'items in flight per child (default: adapts to the item time)' });
+  pipeline = Option.String('--pipeline', { validator: flagChecks.positiveInteger, description: 'items in flight per child (default: adapts to the item time)' });
 
   override async execute(): Promise<number> {
     const { stdout, stderr } = this.context;
+    const missing = specMissing(this.spec, 'run', stderr);
+    if (missing !== undefined) return missing;
     if (this.resume && this.output === undefined) return reportError(stderr, new Error('--resume needs -o FILE: the results file to resume from and append to'));
-    const spec = await loadSpecForCli(this.spec, { handler: this.handler, setupHook: this.setupHook, exitFromReturn: this.exitFromReturn }, stderr);
+    const spec = await loadSpecForCli(this.spec!, { handler: this.handler, setupHook: this.setupHook, exitFromReturn: this.exitFromReturn }, stderr);
     if (typeof spec === 'number') return spec;
     let resume: ResumeMatcher | undefined;
     try {
-      if (this.resume) resume = await openResume(this.output!, this.data ?? 'stdin', stderr);
+      // before anything is opened for writing (--resume repairs the -o file in place)
+      await checkDataAndOutput(this.data, this.output, this.context.stdin);
+      if (this.resume) resume = await openResume(this.output!, this.data, stderr);
     } catch (error) {
       return reportError(stderr, error);
     }
@@ -94,7 +101,9 @@ export class RunCommand extends Command {
       ...(retryOn === undefined ? {} : { retryOn }),
       ...(this.maxTasksPerWorker === undefined ? {} : { maxTasksPerWorker: this.maxTasksPerWorker }),
       ...(this.maxMemory === undefined ? {} : { maxMemoryMb: this.maxMemory }),
-      ...(this.timeout === undefined ? {} : { timeout: Math.max(1, Math.round(this.timeout * 1000)) }),
+      // --timeout 0: no timeout, as for timeout(1)
+      ...(this.timeout === undefined || this.timeout === 0 ? {} : { timeout: secondsToMs(this.timeout) }),
+      ...(this.setupTimeout === undefined ? {} : { setupTimeout: secondsToMs(this.setupTimeout) }),
       ...(this.pipeline === undefined ? {} : { pipeline: this.pipeline }),
       onWorkerOutput: (chunk) => (progress === undefined ? stderr.write(chunk) : progress.write(chunk)),
     });
@@ -160,6 +169,8 @@ export class RunCommand extends Command {
         progress?.meter.add(batch.length, failed);
         await writer.write(text);
       }
+      // a changed or shorter input found while reading stdin: reported once what ran is written
+      resume?.finish();
       return failures > 0 ? exitCodes.itemFailed : exitCodes.ok;
     } catch (error) {
       // the progress line goes before any message, or it would be redrawn over it

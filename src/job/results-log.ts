@@ -4,8 +4,8 @@
 // 0-based index for the API) and a hash of its canonical JSON, so that a changed input is
 // reported instead of being mixed with results of the old one.
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { once } from 'node:events';
+import { open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ResumeError } from '../errors.js';
 
@@ -35,16 +35,16 @@ export interface ReadOptions {
 
 // node:crypto takes a few ms to load, and only a resumed run needs it: readResultsLog loads it,
 // and every log a ResumeMatcher compares with comes from readResultsLog
-let createHash: typeof import('node:crypto').createHash | undefined;
+let crypto: typeof import('node:crypto') | undefined;
 
 // A short hash of an item's canonical JSON text (JSON.stringify of the parsed item)
-function itemHash(canonical: string): string {
-  return createHash!('sha1').update(canonical).digest('base64url').slice(0, 16);
+export function itemHash(canonical: string): string {
+  return crypto!.createHash('sha1').update(canonical).digest('base64url').slice(0, 16);
 }
 
 // Reads a results log, repairing it in place; a missing file is an empty log
 export async function readResultsLog(file: string, options: ReadOptions): Promise<ResultsLog> {
-  createHash ??= (await import('node:crypto')).createHash;
+  crypto ??= await import('node:crypto');
   const tornBytes = await cutTornLine(file);
   const done = new Map<number, LoggedItem>();
   const drop = new Set<number>();
@@ -79,6 +79,7 @@ export class ResumeMatcher {
   readonly log: ResultsLog;
   // how the key is named in messages: "line 12 of items.jsonl", "item 11"
   readonly #describe: (key: number) => string;
+  #failed: ResumeError | undefined;
 
   constructor(log: ResultsLog, describe: (key: number) => string) {
     this.log = log;
@@ -88,24 +89,46 @@ export class ResumeMatcher {
   // The logged result when the item is done; throws a ResumeError when the item differs
   // from the one logged. `canonical` is called only for items in the log.
   match(key: number, canonical: () => string): LoggedItem | undefined {
+    const logged = this.check(key, canonical);
+    // matched once: what is left at the end is what the input no longer has
+    if (logged !== undefined) this.log.done.delete(key);
+    return logged;
+  }
+
+  // As match(), but the item stays in the log: for a check of the input before the run
+  check(key: number, canonical: () => string): LoggedItem | undefined {
     const logged = this.log.done.get(key);
     if (logged === undefined) return undefined;
     if (itemHash(canonical()) !== logged.hash) {
       throw new ResumeError(this.log.file, key, `${this.#describe(key)} differs from the item whose result is in ${this.log.file}: the input changed since that run; resume with the same input, or write to a new results file`);
     }
-    // matched once: what is left at the end is what the input no longer has
-    this.log.done.delete(key);
     return logged;
+  }
+
+  // Records a mismatch found while reading the input, for finish() to throw once the run has
+  // written what it had started
+  fail(error: ResumeError): void {
+    this.#failed ??= error;
   }
 
   // Called when the input has ended: a logged item the input no longer has is a changed input
   finish(): void {
-    const count = this.log.done.size;
-    if (count === 0) return;
+    if (this.#failed !== undefined) throw this.#failed;
+    const error = this.missing(this.log.done.keys());
+    if (error !== undefined) throw error;
+  }
+
+  // The error for logged keys that the input does not have, or undefined when there are none
+  missing(keys: Iterable<number>): ResumeError | undefined {
+    let count = 0;
     // the first of them in the input (the log is in completion order)
     let first = Infinity;
-    for (const key of this.log.done.keys()) first = Math.min(first, key);
-    throw new ResumeError(this.log.file, first, `${this.log.file} has results for ${count} ${count === 1 ? 'item' : 'items'} that the input no longer has (${this.#describe(first)}${count > 1 ? ', ...' : ''}): the input changed since that run; resume with the same input, or write to a new results file`);
+    for (const key of keys) {
+      count++;
+      first = Math.min(first, key);
+    }
+    if (count === 0) return undefined;
+    return new ResumeError(this.log.file, first, `${this.log.file} has results for ${count} ${count === 1 ? 'item' : 'items'} that the input no longer has (${this.#describe(first)}${count > 1 ? ', ...' : ''}): the input changed since that run; resume with the same input, or write to a new results file`);
   }
 }
 
@@ -157,24 +180,44 @@ async function* lines(file: string): AsyncGenerator<string, void, undefined> {
 }
 
 // Rewrites the log without some of its lines, through a new file renamed over it, so that a
-// kill during the rewrite leaves the old log whole
+// kill during the rewrite leaves the old log whole. A symbolic link stays one: the file it
+// points to is the one replaced. The new file keeps the old one's mode, and is created under
+// an unpredictable name that must not exist yet (O_EXCL), so that nothing planted there (a
+// link to another file) is written through.
 async function rewriteWithout(file: string, drop: Set<number>): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`;
-  const out = createWriteStream(temp);
+  let temp: string | undefined;
+  let out: FileHandle | undefined;
+  // the temporary file is ours to remove only once this run created it
+  let created = false;
   try {
+    const target = await realpath(file);
+    const { mode } = await stat(target);
+    temp = path.join(path.dirname(target), `.${path.basename(target)}.${crypto!.randomBytes(9).toString('base64url')}.tmp`);
+    out = await open(temp, 'wx', mode & 0o7777);
+    created = true;
+    // the mode given to open() went through the umask; fchmod does not
+    await out.chmod(mode & 0o7777);
     let lineNo = 0;
-    for await (const text of lines(file)) {
+    let pending = '';
+    for await (const text of lines(target)) {
       lineNo++;
       if (drop.has(lineNo) || text === '') continue;
-      if (!out.write(`${text}\n`)) await once(out, 'drain');
+      pending += `${text}\n`;
+      if (pending.length >= 64 * 1024) {
+        await out.writeFile(pending);
+        pending = '';
+      }
     }
-    out.end();
-    await once(out, 'finish');
-    await rename(temp, file);
+    if (pending !== '') await out.writeFile(pending);
+    // on disk before it takes the old log's place: a crash then leaves one log or the other, whole
+    await out.sync();
+    await out.close();
+    out = undefined;
+    await rename(temp, target);
   } catch (error) {
-    out.destroy();
-    await rm(temp, { force: true });
-    throw error;
+    await out?.close().catch(() => {});
+    if (created) await rm(temp!, { force: true });
+    throw new ResumeError(file, undefined, `cannot rewrite the results log ${file}: ${(error as Error).message}`);
   }
 }
 

@@ -1,4 +1,5 @@
 // Loads a job spec from a YAML/JSON file or an object and resolves it to a command to run
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -16,6 +17,14 @@ export interface ResolvedSpec {
   readonly setupHook: string | null;
   // the spec's exit_from_return, or the override (see JobSpec)
   readonly exitFromReturn: boolean;
+  /** For a relative `exec_info.code` path: the path as written, and where it was found
+   * (`spec`: the spec file's folder; `cwd`: the working directory). */
+  readonly codePath?: CodePathOrigin;
+}
+
+export interface CodePathOrigin {
+  readonly given: string;
+  readonly base: 'spec' | 'cwd';
 }
 
 export interface SpecOverrides {
@@ -43,11 +52,14 @@ export async function loadSpec(file: string | URL, overrides: SpecOverrides = {}
 }
 
 export interface ResolveOptions extends SpecOverrides {
+  /** The folder relative paths are resolved against first (a spec file's folder).
+   * @default the working directory */
   baseDir?: string;
   source?: string;
 }
 
-// Validates a spec object and resolves paths against `baseDir` (default: the working directory)
+// Validates a spec object and resolves paths against `baseDir` (default: the working directory);
+// a relative code path with no file there is looked for in the working directory
 export function resolveSpec(value: unknown, options: ResolveOptions = {}): ResolvedSpec {
   if (isResolvedSpec(value)) return applyOverrides(value, options);
   const source = options.source ?? 'spec object';
@@ -55,13 +67,27 @@ export function resolveSpec(value: unknown, options: ResolveOptions = {}): Resol
   const spec = validateSpec(value, source);
   const launch = resolveExecType(spec.exec_type, baseDir);
   let code: CodeSource | null = null;
+  let codePath: CodePathOrigin | undefined;
   const raw = spec.exec_info.code;
   if (typeof raw === 'string') code = { type: 'string', data: raw };
-  else if (raw !== undefined) code = raw.type === 'path' ? { type: 'path', data: path.resolve(baseDir, raw.data) } : raw;
+  else if (raw?.type === 'path') ({ code, codePath } = resolveCodePath(raw.data, options.baseDir));
+  else if (raw !== undefined) code = raw;
   return applyOverrides(
-    { spec, source, launch, code, handler: spec.exec_info.handler ?? 'main', setupHook: spec.exec_info.setup_hook ?? null, exitFromReturn: spec.exit_from_return ?? true },
+    { spec, source, launch, code, handler: spec.exec_info.handler ?? 'main', setupHook: spec.exec_info.setup_hook ?? null, exitFromReturn: spec.exit_from_return ?? true, ...(codePath ? { codePath } : {}) },
     options,
   );
+}
+
+// A relative code path: in the spec's folder when the file is there, else in the working
+// directory when it is there (multirunner's specs name their code from the repository root),
+// else in the spec's folder, where the child's error will say it is missing
+function resolveCodePath(given: string, specDir: string | undefined): { code: CodeSource; codePath?: CodePathOrigin } {
+  if (path.isAbsolute(given)) return { code: { type: 'path', data: given } };
+  const fromCwd = path.resolve(given);
+  if (specDir === undefined) return { code: { type: 'path', data: fromCwd }, codePath: { given, base: 'cwd' } };
+  const fromSpec = path.resolve(specDir, given);
+  const base = existsSync(fromSpec) || !existsSync(fromCwd) ? 'spec' : 'cwd';
+  return { code: { type: 'path', data: base === 'spec' ? fromSpec : fromCwd }, codePath: { given, base } };
 }
 
 function applyOverrides(spec: ResolvedSpec, overrides: SpecOverrides): ResolvedSpec {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bin, childrenOf, isAlive, scratch, timed, waitUntil } from '../helpers.js';
 
@@ -86,6 +86,48 @@ test('a changed input line is reported with its line number, exit 2, the log unt
   const shorter = cli(['-d', data, '-o', out, '--resume']);
   assert.is(shorter.status, 2);
   assert.match(shorter.stderr, 'has results for 2 items that the input no longer has (line 4 of');
+}));
+
+// A log of the first `keep` lines of a full run over `data`, and a result for a line the input lacks
+function logWithStray(data: string, out: string, keep: number, strayLine: number): string {
+  assert.is(cli(['-d', data, '-o', out]).status, 0);
+  const kept = logged(out).filter((r) => (r.line as number) <= keep);
+  const stray = { line: strayLine, data: { i: strayLine, ms: 0 }, exit: 0, attempts: 1, stdout: '', stderr: '', value: `r${strayLine}` };
+  const text = [...kept, stray].map((r) => `${JSON.stringify(r)}\n`).join('');
+  writeFileSync(out, text);
+  return text;
+}
+
+test('a logged line the -d file does not have (past its end, or blank now) stops the run before anything runs', timed(30_000, async () => {
+  // more than one read of the input: the end of the input is not seen at once
+  const data = write('stray.jsonl', items(5000));
+  const out = path.join(dir, 'stray.results.jsonl');
+  const text = logWithStray(data, out, 3, 9999);
+  const r = cli(['-d', data, '-o', out, '--resume']);
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, `ResumeError: ${out} has results for 1 item that the input no longer has (line 9999 of ${data})`);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.is(readFileSync(out, 'utf8'), text, 'nothing ran: the log is as it was');
+  // a logged line that is blank in the input now is missing too
+  const blanked = logWithStray(data, out, 6, 9999).split('\n').filter((l) => !l.includes('"line":9999')).join('\n');
+  writeFileSync(out, blanked);
+  write('stray.jsonl', items(5000).replace('{"i":5,"ms":0}', '  '));
+  const b = cli(['-d', data, '-o', out, '--resume']);
+  assert.is(b.status, 2, b.stderr);
+  assert.match(b.stderr, `has results for 1 item that the input no longer has (line 5 of ${data})`);
+  assert.is(readFileSync(out, 'utf8'), blanked);
+}));
+
+test('on stdin, a logged line past the input\'s end is found at its end: what ran is written first, then exit 2', timed(30_000, async () => {
+  const data = write('stray-stdin.jsonl', items(10, 300));
+  const out = path.join(dir, 'stray-stdin.results.jsonl');
+  logWithStray(data, out, 3, 50);
+  const r = cli(['-o', out, '--resume', '-p', '2'], items(10, 300));
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, `has results for 1 item that the input no longer has (line 50 of stdin)`);
+  // lines 4 to 10 ran and every one of their results is in the log, once
+  const lines = logged(out).map((l) => l.line as number).sort((a, b) => a - b);
+  assert.equal(lines, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 50]);
 }));
 
 test('results that are not final (cancelled) run again; the log keeps one result per line', timed(20_000, async () => {

@@ -1,10 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { JobRunner, type JobResult } from '../../src/job/runner.js';
 import { SynchronousJob } from '../../src/job/synchronous.js';
+import { readResultsLog } from '../../src/job/results-log.js';
 import { OptionError, ResumeError } from '../../src/errors.js';
 import type { Progress } from '../../src/job/progress.js';
 import { fixture, timed } from '../helpers.js';
@@ -90,6 +91,55 @@ test('SynchronousJob: resume fills the logged values and runs the rest; failures
   assert.is(logged(file).length, 6);
   await assert.not.throws(() => new SynchronousJob({ func: flaky, items, resultsLog: file }));
   assert.throws(() => new SynchronousJob({ func: flaky, items, resume: true }), (e: Error) => e instanceof OptionError);
+}));
+
+// A log whose second line is a second result for index 0: reading it rewrites the file without it
+const doubled = [
+  { index: 0, data: 'a', exit: 0, value: 'a' },
+  { index: 0, data: 'a', exit: 0, value: 'a' },
+  { index: 1, data: 'b', exit: 0, value: 'b' },
+].map((r) => `${JSON.stringify(r)}\n`).join('');
+const repaired = doubled.split('\n').filter((l, i) => i !== 1).join('\n');
+
+test('the resume rewrite keeps the log\'s mode', timed(10_000, async () => {
+  const file = path.join(dir, 'private.jsonl');
+  writeFileSync(file, doubled);
+  chmodSync(file, 0o600);
+  const log = await readResultsLog(file, { keyField: 'index' });
+  assert.is(log.dropped, 1);
+  assert.is(readFileSync(file, 'utf8'), repaired);
+  assert.is(statSync(file).mode & 0o777, 0o600);
+}));
+
+test('the resume rewrite of a symbolically linked log writes the file linked to; the link stays', timed(10_000, async () => {
+  const sub = path.join(dir, 'linked');
+  mkdirSync(sub);
+  const real = path.join(sub, 'real.jsonl');
+  writeFileSync(real, doubled);
+  const link = path.join(dir, 'link.jsonl');
+  symlinkSync(real, link);
+  const log = await readResultsLog(link, { keyField: 'index' });
+  assert.is(log.dropped, 1);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'still a link');
+  assert.is(readlinkSync(link), real);
+  assert.is(readFileSync(real, 'utf8'), repaired);
+}));
+
+test('the resume rewrite never writes through a file planted at a predictable temporary name', timed(10_000, async () => {
+  const sub = path.join(dir, 'planted');
+  mkdirSync(sub);
+  const file = path.join(sub, 'log.jsonl');
+  writeFileSync(file, doubled);
+  const victim = path.join(dir, 'victim.txt');
+  writeFileSync(victim, 'precious\n');
+  // the names the rewrite used to take, and the same with a leading dot
+  for (const name of [`log.jsonl.${process.pid}.tmp`, `.log.jsonl.${process.pid}.tmp`]) symlinkSync(victim, path.join(sub, name));
+  const before = readdirSync(sub).sort();
+  await readResultsLog(file, { keyField: 'index' });
+  assert.is(readFileSync(victim, 'utf8'), 'precious\n');
+  assert.is(readFileSync(file, 'utf8'), repaired);
+  // nothing left behind: the same names as before
+  assert.equal(readdirSync(sub).sort(), before);
 }));
 
 test.run();

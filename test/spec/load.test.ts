@@ -1,5 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadSpec, resolveSpec } from '../../src/spec/load.js';
 import { resolveExecType } from '../../src/spec/interpreter.js';
@@ -93,5 +95,49 @@ test('a custom exec_type resolves relative paths and the builtin handler names',
   assert.is(named.command, 'python3.9');
   assert.is(path.basename(named.args[0]!), 'python_handler.py');
 });
+
+// A folder with specs/ and code in it; `body` runs with it as the working directory
+async function inRepo(body: (repo: string) => Promise<void>): Promise<void> {
+  const repo = realpathSync(mkdtempSync(path.join(tmpdir(), 'polytask-load-')));
+  mkdirSync(path.join(repo, 'specs'));
+  writeFileSync(path.join(repo, 'specs', 'h.py'), '');
+  writeFileSync(path.join(repo, 'root.py'), '');
+  writeFileSync(path.join(repo, 'h.py'), '');
+  const spec = (name: string, data: string) => writeFileSync(path.join(repo, 'specs', name), `exec_type: python3\nexec_info:\n  code: {type: path, data: ${JSON.stringify(data)}}\n`);
+  spec('beside.yml', 'h.py');
+  spec('from-root.yml', 'root.py');
+  spec('nowhere.yml', 'gone.py');
+  spec('absolute.yml', path.join(repo, 'root.py'));
+  const saved = process.cwd();
+  process.chdir(repo);
+  try {
+    await body(repo);
+  } finally {
+    process.chdir(saved);
+  }
+}
+
+test('a relative code path: the spec folder first, then the working directory; the one used is said', () => inRepo(async (repo) => {
+  // in both places: the spec's folder wins
+  const beside = await loadSpec('specs/beside.yml');
+  assert.equal(beside.code, { type: 'path', data: path.join(repo, 'specs', 'h.py') });
+  assert.equal(beside.codePath, { given: 'h.py', base: 'spec' });
+  // only under the working directory (multirunner's specs)
+  const fromRoot = await loadSpec('specs/from-root.yml');
+  assert.equal(fromRoot.code, { type: 'path', data: path.join(repo, 'root.py') });
+  assert.equal(fromRoot.codePath, { given: 'root.py', base: 'cwd' });
+  // nowhere: the spec's folder, where the child will say it is missing
+  const nowhere = await loadSpec('specs/nowhere.yml');
+  assert.equal(nowhere.code, { type: 'path', data: path.join(repo, 'specs', 'gone.py') });
+  assert.equal(nowhere.codePath, { given: 'gone.py', base: 'spec' });
+  // an absolute path is taken as it is
+  const absolute = await loadSpec('specs/absolute.yml');
+  assert.equal(absolute.code, { type: 'path', data: path.join(repo, 'root.py') });
+  assert.is(absolute.codePath, undefined);
+  // a spec object has no folder of its own: the working directory
+  const object = resolveSpec({ exec_type: 'python3', exec_info: { code: { type: 'path', data: 'root.py' } } });
+  assert.equal(object.code, { type: 'path', data: path.join(repo, 'root.py') });
+  assert.equal(object.codePath, { given: 'root.py', base: 'cwd' });
+}));
 
 test.run();

@@ -1,0 +1,45 @@
+// Checks on the -d and -o files before anything is opened for writing: results written over
+// their own input would destroy it (the input is truncated before it is read)
+import { fstat, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+
+// -d and -o that cannot be used: a usage error (exit 2)
+export class FileClashError extends Error {
+  override name = 'FileClashError';
+}
+
+// What a path is, following symbolic links; undefined when there is nothing there (yet)
+async function statOf(file: string): Promise<Stats | undefined> {
+  try {
+    return await stat(file);
+  } catch {
+    return undefined;
+  }
+}
+
+// The file behind a stream with a file descriptor (stdin redirected from a file), if any
+async function fdStat(stream: Readable): Promise<Stats | undefined> {
+  const fd = (stream as { fd?: unknown }).fd;
+  if (typeof fd !== 'number') return undefined;
+  try {
+    return await new Promise<Stats>((resolve, reject) => fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats))));
+  } catch {
+    return undefined;
+  }
+}
+
+// Throws a FileClashError when -d is a directory, or when -o is the input (the same file by
+// device and inode: through a symbolic or hard link, or stdin redirected from it)
+export async function checkDataAndOutput(data: string | undefined, output: string | undefined, stdin: Readable): Promise<void> {
+  const fromStdin = data === undefined || data === '-';
+  const input = fromStdin ? await fdStat(stdin) : await statOf(data);
+  if (!fromStdin && input?.isDirectory()) throw new FileClashError(`cannot read --data ${data}: it is a directory; give a file of JSON lines`);
+  if (output === undefined || input === undefined) return;
+  const out = await statOf(output);
+  if (out === undefined || out.dev !== input.dev || out.ino !== input.ino) return;
+  // a terminal or /dev/null as both is not a clash: only a regular file is destroyed
+  if (!out.isFile()) return;
+  const what = fromStdin ? 'stdin' : `--data ${data}`;
+  throw new FileClashError(`--output ${output} is the input (${what}, the same file): writing the results there would destroy it; choose another -o file`);
+}
