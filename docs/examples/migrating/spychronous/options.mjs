@@ -10,7 +10,7 @@ const job = new SynchronousJob({
   func: work,
   items: ['a', 'boom', 'stuck', 'b'],
   processes: 20,                   // spychronous: processes=20 (default 4 in both)
-  timeout: 2 * 1000,               // spychronous: timeout=2 (seconds); here ms, per item
+  timeout: 5 * 1000,               // spychronous: timeout=5 (seconds); here ms, per item
   suppressWorkerExceptions: true,  // spychronous: suppress_worker_exceptions=True
   logger: (message) => console.log(`logged: ${message}`),   // default: stderr
 });
