@@ -5,6 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { bin, missingInterpreter, repoRoot, timed } from '../helpers.js';
 
@@ -90,14 +91,29 @@ function when(missing: string | undefined, name: string, ms: number, body: () =>
 }
 
 // start them all now; each test awaits its own
-for (const file of ['common/values.mjs', 'multirunner/job-runner.mjs', 'spychronous/plus-one.mjs', 'spychronous/options.mjs',
+const prefetched = ['common/values.mjs', 'multirunner/job-runner.mjs', 'spychronous/plus-one.mjs', 'spychronous/options.mjs',
   'spychronous/instances.mjs', 'spychronous/coupling.mjs', 'spychronous/python.mjs', 'runner/runner.mjs', 'inparallel/hello.mjs',
   'inparallel/servers.mjs', 'inparallel/cancel.mjs', 'inparallel/closures.mjs', 'inparallel/errors.mjs', 'llll/subprocess.mjs',
-  'llll/instance.mjs', 'llll/pool.mjs', 'llll/generator.mjs']) {
+  'llll/instance.mjs', 'llll/pool.mjs', 'llll/generator.mjs'];
+for (const file of prefetched) {
   if (python === undefined || !['common/values.mjs', 'multirunner/job-runner.mjs', 'spychronous/python.mjs', 'llll/instance.mjs', 'llll/pool.mjs'].includes(file)) {
     example(file).catch(() => {});
   }
 }
+
+it('the page shows every example file whole, as it is on disk', () => {
+  const page = readFileSync(path.join(repoRoot, 'docs', 'migrating.md'), 'utf8');
+  const shown = new Map<string, string>();
+  for (const m of page.matchAll(/^\[`examples\/migrating\/([^`]+)`\]\([^)]*\):\n\n```\w*\n([\s\S]*?)^```$/gm)) shown.set(m[1]!, m[2]!);
+  const files = readdirSync(examples, { recursive: true, encoding: 'utf8' })
+    .filter((file) => statSync(path.join(examples, file)).isFile())
+    .sort();
+  assert.equal([...shown.keys()].sort(), files);
+  for (const [file, text] of shown) assert.is(text, readFileSync(path.join(examples, file), 'utf8'), `${file} differs from the page`);
+  // every script shown is one this file runs
+  const scripts = files.filter((f) => f.endsWith('.mjs') && !['spychronous/cat.mjs', 'inparallel/get-os.mjs'].includes(f));
+  assert.equal(scripts, [...prefetched, 'spychronous/ctrl-c.mjs'].sort());
+});
 
 // --- What changes for every tool
 
