@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { SpecError } from '../errors.js';
 import { validateSpec, type JobSpec, type CodeSource } from './schema.js';
 import { resolveExecType, type Launch } from './interpreter.js';
+import { knownOptions, optionKeys } from '../options.js';
 
 // A validated spec with every path made absolute and the interpreter chosen
 export interface ResolvedSpec {
@@ -16,6 +17,7 @@ export interface ResolvedSpec {
   readonly setupHook: string | null;
 }
 
+export const specOverrideKeys = optionKeys<SpecOverrides>()(['handler', 'setupHook']);
 export interface SpecOverrides {
   handler?: string | undefined;
   setupHook?: string | undefined;
@@ -23,6 +25,7 @@ export interface SpecOverrides {
 
 // Reads and resolves a spec file (.yml, .yaml or .json)
 export async function loadSpec(file: string | URL, overrides: SpecOverrides = {}): Promise<ResolvedSpec> {
+  knownOptions('loadSpec()', overrides, specOverrideKeys);
   const filePath = file instanceof URL ? file.pathname : path.resolve(file);
   let text: string;
   try {
@@ -39,6 +42,7 @@ export async function loadSpec(file: string | URL, overrides: SpecOverrides = {}
   return resolveSpec(parsed, { baseDir: path.dirname(filePath), source: filePath, ...overrides });
 }
 
+export const resolveOptionKeys = optionKeys<ResolveOptions>()([...specOverrideKeys, 'baseDir', 'source']);
 export interface ResolveOptions extends SpecOverrides {
   baseDir?: string;
   source?: string;
@@ -46,6 +50,7 @@ export interface ResolveOptions extends SpecOverrides {
 
 // Validates a spec object and resolves paths against `baseDir` (default: the working directory)
 export function resolveSpec(value: unknown, options: ResolveOptions = {}): ResolvedSpec {
+  knownOptions('resolveSpec()', options, resolveOptionKeys);
   if (isResolvedSpec(value)) return applyOverrides(value, options);
   const source = options.source ?? 'spec object';
   const baseDir = options.baseDir ?? process.cwd();
