@@ -1,8 +1,9 @@
 // SynchronousJob: run a function over a list, in parallel (runMultiProcessed) or as a plain
 // loop in this process (runSingleProcessed), with the same results and error handling.
+import { inspect } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { AbortError, OptionError, WorkerExitedError } from '../errors.js';
-import { iterable, positiveInteger, resultsLogOptions } from '../options.js';
+import { iterable, knownOptions, optionKeys, positiveInteger, resultsLogOptions } from '../options.js';
 import type { DoneFuture, Future } from '../futures/future.js';
 import { task, type ModuleRef, type Task } from '../futures/task.js';
 import { waitFor } from '../futures/wait.js';
@@ -13,32 +14,38 @@ import { runSpecAttached } from './attached.js';
 import { LineWriter } from './line-writer.js';
 import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
 
+export const synchronousJobOptionKeys = optionKeys<SynchronousJobOptions<unknown>>()(['func', 'items', 'args', 'processes', 'timeout', 'suppressWorkerExceptions', 'ordered', 'logger', 'signal', 'runtime', 'resultsLog', 'resume']);
 export interface SynchronousJobOptions<T> {
-  // a function, a { module, name } reference, or a job spec (cross-language)
+  /** A function, a `{ module, name }` reference, or a job spec (cross-language) */
   func: ((item: T, ...args: never[]) => unknown) | ModuleRef | JobSpec | ResolvedSpec;
-  // any Iterable or AsyncIterable
+  /** Any Iterable or AsyncIterable */
   items: Iterable<T> | AsyncIterable<T>;
-  // extra arguments after the item: func(item, ...args) (not for a job spec)
+  /** Extra arguments after the item: `func(item, ...args)`; a job spec's handler gets them as `context.args` */
   args?: unknown[];
-  // workers at once (default 4)
+  /** Workers at once @default 4 */
   processes?: number;
-  // ms per item: a stuck item's worker is stopped and replaced
+  /** ms per item: a stuck item's worker is stopped and replaced */
   timeout?: number;
-  // a failed item leaves undefined in its slot, is logged once and recorded in `errors`
+  /** A failed item leaves `undefined` in its slot, is logged once and recorded in `errors` @default false */
   suppressWorkerExceptions?: boolean;
-  // results in input order (default true); false: in completion order
+  /** Results in input order; false: in completion order @default true */
   ordered?: boolean;
-  // where suppressed failures are logged (default: one line on stderr)
-  logger?: (message: string) => void;
-  // stops the job: every worker ends and the run rejects with an AbortError
+  /** Where suppressed failures are logged: a function, or an object with an `error()` method (console, a pino logger) @default one line on stderr */
+  logger?: ((message: string) => void) | { error(message: string): void };
+  /** Stops the job: every worker ends and the run rejects with an AbortError */
   signal?: AbortSignal;
-  // for JavaScript functions: worker threads (default) or child processes
+  /** For JavaScript functions: worker threads or child processes @default 'thread' */
   runtime?: 'thread' | 'process';
-  // runMultiProcessed() appends each successful result to this file as a JSON line:
-  // {"index", "data", "value"} (items and values must be JSON)
+  /**
+   * runMultiProcessed() appends each successful result to this file as a JSON line:
+   * `{"index", "data", "value"}` (items and values must be JSON)
+   */
   resultsLog?: string;
-  // with resultsLog: items with a result there (same index, same JSON.stringify(item)) are not
-  // run again, their logged values fill their slots; failed items were not logged and run again
+  /**
+   * With resultsLog: items with a result there (same index, same `JSON.stringify(item)`) are not
+   * run again, their logged values fill their slots; failed items were not logged and run again
+   * @default false
+   */
   resume?: boolean;
 }
 
@@ -57,8 +64,10 @@ export class SynchronousJob<T = unknown, R = unknown> {
   readonly errors: JobError<T>[] = [];
   readonly #options: SynchronousJobOptions<T>;
   readonly #processes: number;
+  readonly #log: (message: string) => void;
 
   constructor(options: SynchronousJobOptions<T>) {
+    knownOptions('SynchronousJob', options, synchronousJobOptionKeys);
     const { func, items } = options;
     if (typeof func !== 'function' && (typeof func !== 'object' || func === null)) {
       throw new OptionError(`Expected the \`func\` option to be a function, a { module, name } reference or a job spec, got \`${String(func)}\` (${typeof func})`);
@@ -67,6 +76,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
     resultsLogOptions(options);
     this.#options = options;
     this.#processes = positiveInteger('processes', options.processes ?? 4);
+    this.#log = loggerOption(options.logger);
   }
 
   // Runs the items in parallel; resolves to the results
@@ -194,8 +204,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
 
   #suppress(index: number, item: T, error: Error): void {
     this.errors.push({ index, item, error });
-    const log = this.#options.logger ?? ((message: string) => process.stderr.write(`${message}\n`));
-    log(`polytask: item ${index} (${preview(item)}) failed: ${error.name}: ${error.message}`);
+    this.#log(`polytask: item ${index} (${preview(item)}) failed: ${error.name}: ${error.message}`);
   }
 
   #spec(): ResolvedSpec | undefined {
@@ -234,6 +243,16 @@ function interruptOnSigint(stop: AbortController): { remove(): void; exitAfter()
       if (!interrupted) onSigint();
     },
   };
+}
+
+// The `logger` option as a function: a function, or an object's error() method (console, pino)
+function loggerOption(logger: unknown): (message: string) => void {
+  if (logger === undefined) return (message) => process.stderr.write(`${message}\n`);
+  if (typeof logger === 'function') return logger as (message: string) => void;
+  if (typeof logger === 'object' && logger !== null && typeof (logger as { error?: unknown }).error === 'function') {
+    return (message) => (logger as { error(message: string): void }).error(message);
+  }
+  throw new OptionError(`Expected the \`logger\` option to be a function or an object with an error() method (console, a pino logger), got \`${inspect(logger, { depth: 0, breakLength: Infinity })}\` (${logger === null ? 'null' : typeof logger})`);
 }
 
 function preview(item: unknown): string {

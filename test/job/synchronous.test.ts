@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { SynchronousJob } from '../../src/job/synchronous.js';
-import { AbortError, RemoteError, TimeoutError } from '../../src/errors.js';
+import { AbortError, OptionError, RemoteError, TimeoutError } from '../../src/errors.js';
 import { fixture, isAlive, timed, waitUntil } from '../helpers.js';
 import { runtimes } from '../runtimes.js';
 
@@ -43,6 +43,20 @@ for (const mode of modes) {
     assert.is(job.errors[0]!.error.name, 'RangeError');
   }));
 }
+spychronous('logger: an object with error() (console, pino) gets each suppressed failure, called as its method', timed(20_000, async () => {
+  const pinoLike = { lines: [] as string[], error(message: string) { this.lines.push(message); } };
+  const job = new SynchronousJob({ func: divide, items: [1, 2, 3], suppressWorkerExceptions: true, logger: pinoLike });
+  assert.equal(await job.runMultiProcessed(), [1, 2, undefined]);
+  assert.is(pinoLike.lines.length, 1);
+  assert.match(pinoLike.lines[0]!, 'item 2 (3) failed: RangeError: division by zero');
+}));
+
+spychronous('logger: anything else is an OptionError naming `logger` and echoing the value', () => {
+  for (const [logger, shown] of [[{ warn() {} }, '{ warn: [Function: warn] }'], ['stderr', "'stderr'"], [null, 'null']] as const) {
+    assert.throws(() => new SynchronousJob({ func: divide, items: [1], logger: logger as never }),
+      (e: Error) => e instanceof OptionError && e.message.includes('`logger` option') && e.message.includes(`got \`${shown}\``), String(shown));
+  }
+});
 spychronous.run();
 
 const multi = suite('runMultiProcessed');
