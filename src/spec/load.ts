@@ -15,6 +15,8 @@ export interface ResolvedSpec {
   readonly code: CodeSource | null;
   readonly handler: string;
   readonly setupHook: string | null;
+  /** Arguments every call's handler gets as `context.args` (SynchronousJob's `args`; JSON values) */
+  readonly handlerArgs?: readonly unknown[];
 }
 
 export const specOverrideKeys = optionKeys<SpecOverrides>()(['handler', 'setupHook']);
