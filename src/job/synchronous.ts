@@ -73,6 +73,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
       throw new OptionError(`Expected the \`func\` option to be a function, a { module, name } reference or a job spec, got \`${String(func)}\` (${typeof func})`);
     }
     iterable('items', items);
+    argsOption(options.args, typeof func !== 'function' && !('module' in func));
     resultsLogOptions(options);
     this.#options = options;
     this.#processes = positiveInteger('processes', options.processes ?? 4);
@@ -138,6 +139,8 @@ export class SynchronousJob<T = unknown, R = unknown> {
         const { index, item } = positions.get(future.id)!;
         positions.delete(future.id);
         const error = future.exception();
+        // a handler's print()/console.log, captured with its result: shown as each item ends
+        if (spec !== undefined) forwardOutput(error === undefined ? (future.result() as ItemResult) : (error as { result?: ItemResult }).result);
         if (error === undefined) {
           const value = spec === undefined ? future.result() : (future.result() as ItemResult).value;
           void writer?.write(logLine({ index, data: item, value }) ?? '');
@@ -210,7 +213,9 @@ export class SynchronousJob<T = unknown, R = unknown> {
   #spec(): ResolvedSpec | undefined {
     const { func } = this.#options;
     if (typeof func === 'function' || 'module' in func) return undefined;
-    return isResolvedSpec(func) ? func : resolveSpec(func);
+    const spec = isResolvedSpec(func) ? func : resolveSpec(func);
+    const { args } = this.#options;
+    return args === undefined ? spec : { ...spec, handlerArgs: args };
   }
 
   async #localFunction(): Promise<(...a: unknown[]) => unknown> {
@@ -243,6 +248,41 @@ function interruptOnSigint(stop: AbortController): { remove(): void; exitAfter()
       if (!interrupted) onSigint();
     },
   };
+}
+
+// `args`: an array; for a job spec, of JSON values (they travel in the handler's init message)
+function argsOption(args: unknown, forSpec: boolean): void {
+  if (args === undefined) return;
+  if (!Array.isArray(args)) throw new OptionError(`Expected the \`args\` option to be an array, got \`${inspect(args, { depth: 0, breakLength: Infinity })}\` (${typeof args})`);
+  if (!forSpec) return;
+  try {
+    JSON.stringify(args, (_key, value: unknown) => {
+      if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint' || (typeof value === 'number' && !Number.isFinite(value))) {
+        throw new TypeError(`${typeof value === 'number' ? String(value) : typeof value} is not a JSON value`);
+      }
+      return value;
+    });
+  } catch (error) {
+    throw new OptionError(`Expected the \`args\` option of a job spec to hold JSON values, got \`${inspect(args, { depth: 2, breakLength: Infinity })}\`: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+// Writes what an item's handler printed to this process's stdout and stderr (without the
+// traceback the handler appends to a failed item's stderr: the error carries it)
+function forwardOutput(result: ItemResult | undefined): void {
+  if (result === undefined) return;
+  if (result.stdout) process.stdout.write(result.stdout);
+  let stderr = result.stderr ?? '';
+  const stack = result.error?.stack;
+  if (stack) {
+    for (const tail of [stack, `${stack}\n`]) {
+      if (stderr.endsWith(tail)) {
+        stderr = stderr.slice(0, -tail.length);
+        break;
+      }
+    }
+  }
+  if (stderr) process.stderr.write(stderr);
 }
 
 // The `logger` option as a function: a function, or an object's error() method (console, pino)

@@ -3,7 +3,9 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { SynchronousJob } from '../../src/job/synchronous.js';
 import { AbortError, OptionError, RemoteError, TimeoutError } from '../../src/errors.js';
-import { fixture, isAlive, timed, waitUntil } from '../helpers.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fixture, isAlive, scratch, timed, waitUntil } from '../helpers.js';
 import { runtimes } from '../runtimes.js';
 
 const getPlusNum = (item: number, num: number) => item + num;
@@ -177,4 +179,52 @@ for (const runtime of runtimes.filter((r) => r.missing === undefined)) {
     }));
   }
 }
+const argsCode: Record<string, string> = {
+  node: 'export function main(event, context) { return [event, ...context.args, Object.isFrozen(context.args)]; }\n',
+  python: 'def main(event, context):\n    return [event] + list(context.args) + [context["args"] == context.args]\n',
+};
+for (const runtime of runtimes.filter((r) => r.missing === undefined)) {
+  for (const mode of modes) {
+    cross(`${runtime.name}, ${mode}: args reach the handler as context.args`, timed(30_000, async () => {
+      const spec = { exec_type: runtime.name, exec_info: { code: runtime.name === 'node' ? argsCode.node! : argsCode.python! } };
+      const job = new SynchronousJob({ func: spec, items: [1, 2], args: [10, { k: 'v' }], processes: 2 });
+      assert.equal(await job[mode](), [[1, 10, { k: 'v' }, true], [2, 10, { k: 'v' }, true]]);
+      // without args, context.args is empty
+      assert.equal(await new SynchronousJob({ func: spec, items: [1], processes: 1 })[mode](), [[1, true]]);
+    }));
+  }
+}
+
+for (const runtime of runtimes.filter((r) => r.missing === undefined)) {
+  cross(`${runtime.name}: what the handler prints reaches this process's stdout and stderr as each item ends`, timed(30_000, async () => {
+    const gate = path.join(scratch('print-job').dir, 'go');
+    const child = spawn(process.execPath, [fixture('js/print-job.mjs'), runtime.name, gate], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // item 2 waits for the gate: "out 1" must show while the job still runs
+      await waitUntil(() => stdout.includes('out 1\n'), 20_000, 'the output of item 1');
+      assert.not.match(stdout, 'results');
+      writeFileSync(gate, '');
+      assert.is(await exited, 0, stderr);
+      for (const line of ['out 1\n', 'out 2\n', 'out 3\n', 'results [1,2,null]\n']) assert.match(stdout, line);
+      assert.match(stdout, /logged: polytask: item 2 \(\{"n":3\}\) failed: \w+: three/);
+      // the failed item's traceback is in its error, not printed again
+      assert.equal(stderr.split('\n').filter(Boolean).sort(), ['err 1', 'err 2', 'err 3']);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }));
+}
+
+cross('args for a job spec must be JSON values; args must be an array', () => {
+  const spec = { exec_type: 'node' as const, exec_info: { code: argsCode.node! } };
+  for (const [args, text] of [[[() => 1], 'function is not a JSON value'], [[1, [NaN]], 'NaN is not a JSON value'], [[10n], 'bigint is not a JSON value']] as const) {
+    assert.throws(() => new SynchronousJob({ func: spec, items: [1], args: args as never }), (e: Error) => e instanceof OptionError && e.message.includes('`args` option') && e.message.includes(text), text);
+  }
+  assert.throws(() => new SynchronousJob({ func: spec, items: [1], args: 5 as never }), (e: Error) => e instanceof OptionError && e.message.includes('got `5` (number)'));
+});
 cross.run();
