@@ -11,6 +11,7 @@ import type { ItemResult } from '../pool/process-pool.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { runSpecAttached } from './attached.js';
+import { onJobSignals } from './stop-signals.js';
 import { LineWriter } from './line-writer.js';
 import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
 
@@ -95,7 +96,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
       for (const f of inFlight) f.cancel();
     }, { once: true });
     this.#options.signal?.addEventListener('abort', onSignal, { once: true });
-    const sigint = interruptOnSigint(stop);
+    const signals = onJobSignals((error) => stop.abort(error));
     const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
     const positions = new Map<number, { index: number; item: T }>();
     const results: (R | undefined)[] = [];
@@ -146,10 +147,10 @@ export class SynchronousJob<T = unknown, R = unknown> {
           void writer?.write(logLine({ index, data: item, value }) ?? '');
           if (ordered) results[index] = value as R;
           else results.push(value as R);
-        } else if (error instanceof WorkerExitedError && error.signal === 'SIGINT') {
-          // the Ctrl-C reached a worker process (one still starting does not ignore it yet)
-          // before this process's own handler ran: it is the same interruption
-          sigint.interrupt();
+        } else if (error instanceof WorkerExitedError && (error.signal === 'SIGINT' || error.signal === 'SIGTERM')) {
+          // the Ctrl-C (or a SIGTERM to the process group) reached a worker process (one still
+          // starting does not ignore it yet) before this process's own handler ran: the same stop
+          signals.seen(error.signal);
           throw stop.signal.reason;
         } else if (this.#options.suppressWorkerExceptions) {
           this.#suppress(index, item, error);
@@ -161,13 +162,11 @@ export class SynchronousJob<T = unknown, R = unknown> {
       }
       return results;
     } finally {
-      sigint.remove();
+      signals.remove();
       this.#options.signal?.removeEventListener('abort', onSignal);
       for (const f of inFlight) f.cancel();
       await run.close();
       await writer?.end(true);
-      // the caller sees the AbortError first, then the process ends as Ctrl-C asked
-      if (sigint.exitAfter()) setImmediate(() => process.exit(130));
     }
   }
 
@@ -228,26 +227,6 @@ export class SynchronousJob<T = unknown, R = unknown> {
     if (typeof fn !== 'function') throw new OptionError(`${url} has no exported function \`${ref.name}\``);
     return fn as (...a: unknown[]) => unknown;
   }
-}
-
-// One Ctrl-C stops the job; when the program has no SIGINT handler of its own, the process
-// then exits with 130. The handler exists only while the job runs.
-function interruptOnSigint(stop: AbortController): { remove(): void; exitAfter(): boolean; interrupt(): void } {
-  const ownHandlers = process.listenerCount('SIGINT') > 0;
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    stop.abort(new AbortError('interrupted by Ctrl-C'));
-  };
-  process.once('SIGINT', onSigint);
-  return {
-    remove: () => process.removeListener('SIGINT', onSigint),
-    exitAfter: () => interrupted && !ownHandlers,
-    // the Ctrl-C was seen another way (a worker it killed)
-    interrupt: () => {
-      if (!interrupted) onSigint();
-    },
-  };
 }
 
 // `args`: an array; for a job spec, of JSON values (they travel in the handler's init message)

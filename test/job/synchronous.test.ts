@@ -5,7 +5,7 @@ import { SynchronousJob } from '../../src/job/synchronous.js';
 import { AbortError, OptionError, RemoteError, TimeoutError } from '../../src/errors.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fixture, isAlive, scratch, timed, waitUntil } from '../helpers.js';
+import { childrenOf, fixture, isAlive, scratch, timed, waitUntil } from '../helpers.js';
 import { runtimes } from '../runtimes.js';
 
 const getPlusNum = (item: number, num: number) => item + num;
@@ -122,6 +122,53 @@ multi('Ctrl-C: one SIGINT ends every worker, rejects with AbortError, exits 130'
   assert.is(await exited, 130);
   assert.match(stdout, 'rejected with AbortError');
   await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'the workers to be gone');
+}));
+
+// Runs test/fixtures/js/plain-script-job.mjs in its own process group and sends it `signal`
+// once it runs (to the whole group, as a terminal's Ctrl-C does, or to it alone, as `kill` does)
+async function stopPlainScript(runtime: 'thread' | 'process', signal: NodeJS.Signals, toGroup: boolean, mode = 'finally') {
+  const child = spawn(process.execPath, [fixture('js/plain-script-job.mjs'), runtime, mode], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  try {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitUntil(() => stdout.includes('started'), 15_000, 'the job to start');
+    if (runtime === 'process') await waitUntil(() => childrenOf(child.pid!).length >= 2, 15_000, 'two worker processes');
+    const kids = childrenOf(child.pid!);
+    process.kill(toGroup ? -child.pid! : child.pid!, signal);
+    const code = await exited;
+    await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, 'the workers to be gone');
+    return { code, stdout, stderr };
+  } finally {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {}
+  }
+}
+
+for (const runtime of ['process', 'thread'] as const) {
+  multi(`a plain script, try/finally and no catch (${runtime}): one Ctrl-C runs the finally, prints one line, exits 130`, timed(30_000, async () => {
+    const { code, stdout, stderr } = await stopPlainScript(runtime, 'SIGINT', true);
+    assert.is(code, 130, stderr);
+    assert.match(stdout, 'cleanup\n');
+    assert.is(stderr, 'AbortError: interrupted by Ctrl-C (SIGINT)\n');
+  }));
+}
+
+multi('a plain script, try/finally and no catch: SIGTERM runs the finally, prints one line, exits 143', timed(30_000, async () => {
+  const { code, stdout, stderr } = await stopPlainScript('process', 'SIGTERM', false);
+  assert.is(code, 143, stderr);
+  assert.match(stdout, 'cleanup\n');
+  assert.is(stderr, 'AbortError: terminated by SIGTERM\n');
+}));
+
+multi('after a Ctrl-C, an uncaught error of the program itself is reported by Node as usual', timed(30_000, async () => {
+  const { code, stdout, stderr } = await stopPlainScript('thread', 'SIGINT', true, 'other');
+  assert.is(code, 1);
+  assert.match(stdout, 'caught AbortError\n');
+  assert.match(stderr, 'TypeError: an error of the program\n    at ');
 }));
 
 multi.run();
