@@ -1,6 +1,5 @@
 // SynchronousJob: run a function over a list, in parallel (runMultiProcessed) or as a plain
 // loop in this process (runSingleProcessed), with the same results and error handling.
-import { inspect } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { AbortError, OptionError, WorkerExitedError } from '../errors.js';
 import { iterable, knownOptions, optionKeys, positiveInteger, resultsLogOptions } from '../options.js';
@@ -11,6 +10,7 @@ import type { ItemResult } from '../pool/process-pool.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { runSpecAttached } from './attached.js';
+import { argsOption, loggerOption } from './job-options.js';
 import { onJobSignals } from './stop-signals.js';
 import { LineWriter } from './line-writer.js';
 import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
@@ -229,23 +229,6 @@ export class SynchronousJob<T = unknown, R = unknown> {
   }
 }
 
-// `args`: an array; for a job spec, of JSON values (they travel in the handler's init message)
-function argsOption(args: unknown, forSpec: boolean): void {
-  if (args === undefined) return;
-  if (!Array.isArray(args)) throw new OptionError(`Expected the \`args\` option to be an array, got \`${inspect(args, { depth: 0, breakLength: Infinity })}\` (${typeof args})`);
-  if (!forSpec) return;
-  try {
-    JSON.stringify(args, (_key, value: unknown) => {
-      if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint' || (typeof value === 'number' && !Number.isFinite(value))) {
-        throw new TypeError(`${typeof value === 'number' ? String(value) : typeof value} is not a JSON value`);
-      }
-      return value;
-    });
-  } catch (error) {
-    throw new OptionError(`Expected the \`args\` option of a job spec to hold JSON values, got \`${inspect(args, { depth: 2, breakLength: Infinity })}\`: ${(error as Error).message}`, { cause: error });
-  }
-}
-
 // Writes what an item's handler printed to this process's stdout and stderr (without the
 // traceback the handler appends to a failed item's stderr: the error carries it)
 function forwardOutput(result: ItemResult | undefined): void {
@@ -262,16 +245,6 @@ function forwardOutput(result: ItemResult | undefined): void {
     }
   }
   if (stderr) process.stderr.write(stderr);
-}
-
-// The `logger` option as a function: a function, or an object's error() method (console, pino)
-function loggerOption(logger: unknown): (message: string) => void {
-  if (logger === undefined) return (message) => process.stderr.write(`${message}\n`);
-  if (typeof logger === 'function') return logger as (message: string) => void;
-  if (typeof logger === 'object' && logger !== null && typeof (logger as { error?: unknown }).error === 'function') {
-    return (message) => (logger as { error(message: string): void }).error(message);
-  }
-  throw new OptionError(`Expected the \`logger\` option to be a function or an object with an error() method (console, a pino logger), got \`${inspect(logger, { depth: 0, breakLength: Infinity })}\` (${logger === null ? 'null' : typeof logger})`);
 }
 
 function preview(item: unknown): string {
