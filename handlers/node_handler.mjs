@@ -19,6 +19,8 @@ const input = new net.Socket({ fd: 3, readable: true, writable: false });
 let handler;
 // false when a debugging session runs attached to the terminal (init's `capture`)
 let captureOutput = true;
+// init's `args`: every call's context.args
+let handlerArgs = Object.freeze([]);
 let running = 0;
 let inputEnded = false;
 
@@ -144,7 +146,7 @@ function failureMessage(id, error, store) {
 
 function call(message) {
   const store = { id: undefined, stdout: '', stderr: '' };
-  const context = { workerId, itemId: message.id, attempt: message.attempt ?? 1 };
+  const context = { workerId, itemId: message.id, attempt: message.attempt ?? 1, args: handlerArgs };
   store.id = message.id;
   running += 1;
   const finish = (response) => {
@@ -196,6 +198,7 @@ function lookup(mod, name) {
 
 async function init(message) {
   captureOutput = message.capture !== false;
+  if (Array.isArray(message.args)) handlerArgs = Object.freeze(message.args);
   eager = message.timeout_ms !== undefined && message.timeout_ms !== null;
   // Ctrl-C at a terminal reaches the whole process group; the parent ends its children itself
   if (captureOutput) process.on('SIGINT', () => {});

@@ -167,8 +167,10 @@ class Passthrough(Capture):
 
 
 class Context(object):
-    """The handler's second argument; context.attempt and context['attempt'] both work."""
+    """The handler's second argument; context.attempt and context['attempt'] both work.
+    context.args: init's `args`, the same tuple for every call (set once by main())."""
     __slots__ = ('worker_id', 'item_id', 'attempt')
+    args = ()
 
     def __init__(self, worker_id, item_id, attempt):
         self.worker_id = worker_id
@@ -176,13 +178,13 @@ class Context(object):
         self.attempt = attempt
 
     def __getitem__(self, key):
-        if key in Context.__slots__:
+        if key in Context.__slots__ or key == 'args':
             return getattr(self, key)
         raise KeyError(key)
 
     def __repr__(self):
-        return 'Context(worker_id=%r, item_id=%r, attempt=%r)' % (
-            self.worker_id, self.item_id, self.attempt)
+        return 'Context(worker_id=%r, item_id=%r, attempt=%r, args=%r)' % (
+            self.worker_id, self.item_id, self.attempt, self.args)
 
 
 def retry(call, fd, arg):
@@ -534,6 +536,7 @@ def main():
         # itself, after it has stopped (only a debugging session attached to the terminal keeps it)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker_id = init.get('worker_id', int(os.environ.get('POLYTASK_WORKER_ID', 0)))
+    Context.args = tuple(init.get('args') or ())
     handler = initialise(init)
     serve(handler, worker_id, itertools.chain([lines[1:]], stream), capture)
     end_group()

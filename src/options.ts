@@ -27,3 +27,66 @@ export function iterable<T>(name: string, value: Iterable<T> | AsyncIterable<T>)
   }
   return value;
 }
+
+// The keys of an options interface, as a list checked by the compiler to hold every key of T
+// (a key added to the interface but not here fails to compile). The list may name a key ahead
+// of the interface. Usage: `export const fooOptionKeys = optionKeys<FooOptions>()(['a', 'b']);`
+export function optionKeys<T>() {
+  return <const K extends readonly string[]>(keys: K & (Exclude<keyof T & string, K[number]> extends never ? unknown : { missing: Exclude<keyof T & string, K[number]> })): K => keys;
+}
+
+// `graceMs`, the one option of close() and terminate()
+export const closeOptionKeys = ['graceMs'] as const;
+
+// Refuses an options object with a key not in `keys` (a typo, or an option of another tool),
+// naming the key and the closest known one; `what` names the function, e.g. "task()"
+export function knownOptions(what: string, options: unknown, keys: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new OptionError(`Expected the options of ${what} to be an object, got ${Array.isArray(options) ? `\`${JSON.stringify(options)}\` (array)` : shown(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (keys.includes(key)) continue;
+    const close = closest(key, keys);
+    throw new OptionError(close === undefined
+      ? `Unknown option \`${key}\` for ${what}; its options are: ${keys.join(', ')}`
+      : `Unknown option \`${key}\` for ${what}; did you mean \`${close}\`?`);
+  }
+}
+
+// The known key nearest to `key` (case, `_` and `-` ignored), if it is within a third of its length
+function closest(key: string, keys: readonly string[]): string | undefined {
+  const plain = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
+  const wanted = plain(key);
+  const limit = Math.max(1, Math.floor(wanted.length / 3));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const known of keys) {
+    const distance = editDistance(wanted, plain(known));
+    if (distance < bestDistance) [best, bestDistance] = [known, distance];
+  }
+  return best;
+}
+
+// Edits (insert, delete, substitute, swap two neighbours) from a to b
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = rows[i]!;
+      const above = rows[i - 1]!;
+      let d = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      row[j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
+// The part of an options object meant for another API (JobRunner's options for its pool)
+export function pickOptions<T extends object, K extends keyof T & string>(options: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const key of keys) if (key in options) out[key] = options[key];
+  return out;
+}

@@ -31,13 +31,13 @@ export function availableRuntimes(): Runtime[] {
   return runtimes.filter((r) => r.missing === undefined);
 }
 
-export function makePool(runtime: Runtime, handler: HandlerName, options: PoolOptions & { setupHook?: boolean } = {}): ProcessPool {
+export function makePool(runtime: Runtime, handler: HandlerName, { setupHook, ...options }: PoolOptions & { setupHook?: boolean } = {}): ProcessPool {
   const spec = resolveSpec({
     exec_type: runtime.name,
     exec_info: {
       code: { type: 'path', data: runtime.file },
       handler: runtime.names[handler],
-      ...(options.setupHook ? { setup_hook: runtime.names.setup } : {}),
+      ...(setupHook ? { setup_hook: runtime.names.setup } : {}),
     },
   });
   return new ProcessPool(spec, { processes: 2, onWorkerOutput: () => {}, ...options });

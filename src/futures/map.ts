@@ -2,9 +2,10 @@
 // time, in input order by default. The input is read lazily; leaving the loop cancels the
 // calls still running.
 import { AbortError } from '../errors.js';
-import { positiveInteger } from '../options.js';
+import { knownOptions, optionKeys, positiveInteger } from '../options.js';
 import { Future } from './future.js';
 
+export const mapOptionKeys = optionKeys<MapOptions>()(['concurrency', 'ordered', 'signal']);
 export interface MapOptions {
   // calls at once (default 4)
   concurrency?: number;
@@ -24,14 +25,23 @@ function asFuture<R>(returned: R | PromiseLike<R> | Future<R>, item: unknown): F
   return future;
 }
 
-export async function* map<T, R>(
+// Checks the options at the call (a generator's body runs only at the first next())
+export function map<T, R>(
   fn: (item: T) => R | PromiseLike<R> | Future<R>,
   items: Iterable<T> | AsyncIterable<T>,
   options: MapOptions = {},
 ): AsyncGenerator<R, void, undefined> {
-  const concurrency = positiveInteger('concurrency', options.concurrency ?? 4);
-  const ordered = options.ordered ?? true;
-  const { signal } = options;
+  knownOptions('map()', options, mapOptionKeys);
+  return mapItems(fn, items, positiveInteger('concurrency', options.concurrency ?? 4), options.ordered ?? true, options.signal);
+}
+
+async function* mapItems<T, R>(
+  fn: (item: T) => R | PromiseLike<R> | Future<R>,
+  items: Iterable<T> | AsyncIterable<T>,
+  concurrency: number,
+  ordered: boolean,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<R, void, undefined> {
   const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
   // in input order; a completed future stays until it is yielded (ordered) or is taken at once
   const window: Future<R>[] = [];

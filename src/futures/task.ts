@@ -2,7 +2,7 @@
 // return Futures, run in worker threads, child processes or the cross-language pool.
 import { availableParallelism } from 'node:os';
 import { OptionError, TimeoutError, WorkerExitedError } from '../errors.js';
-import { nonNegativeInteger, positiveInteger } from '../options.js';
+import { knownOptions, nonNegativeInteger, optionKeys, positiveInteger } from '../options.js';
 import type { Executor, RunOptions } from '../pool/executor.js';
 import type { ItemResult } from '../pool/process-pool.js';
 import { ThreadPool, type JsCall, type JsTarget } from '../pool/thread-pool.js';
@@ -11,6 +11,7 @@ import type { JobSpec } from '../spec/schema.js';
 import { Future } from './future.js';
 import { SpecExecutor } from './spec-executor.js';
 
+export const taskOptionKeys = optionKeys<TaskOptions>()(['concurrency', 'processes', 'timeout', 'signal', 'retries', 'runtime', 'maxMemoryMb', 'concurrentTasksPerWorker']);
 export interface TaskOptions {
   // calls at once: threads, or children for a spec (default: the number of CPUs). With
   // neither this nor `processes`, JavaScript tasks share a default pool per runtime.
@@ -60,6 +61,7 @@ export function task<A extends unknown[] = unknown[], R = unknown>(ref: ModuleRe
 export function task(spec: JobSpec | ResolvedSpec, options?: TaskOptions): Task<[item: unknown], ItemResult>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one body for the three overloads
 export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSpec | ResolvedSpec, options: TaskOptions = {}): Task<any[], any> {
+  knownOptions('task()', options, taskOptionKeys);
   const retries = nonNegativeInteger('retries', options.retries ?? 0);
   const timeout = options.timeout === undefined ? undefined : positiveInteger('timeout', options.timeout);
   const size = options.concurrency ?? options.processes;

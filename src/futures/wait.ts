@@ -1,43 +1,60 @@
 // waitFor(inFlight, concurrency?): yields futures as they complete, removing them from the
-// caller's array in place; with a concurrency, yields undefined to ask the caller for more.
+// caller's array in place (a future listed twice is yielded once); with a concurrency,
+// yields undefined to ask the caller for more.
 import { positiveInteger } from '../options.js';
 import type { DoneFuture, Future } from './future.js';
 
-// Settled futures, in the order they settled; each future is watched once
+// Settled futures, in the order they settled. Each future is watched once; one put back
+// into the list after it was yielded is queued again, as it will not settle again.
 class Completions<T> {
   readonly #watched = new WeakSet<Future<T>>();
   readonly #settled: Future<T>[] = [];
+  readonly #queued = new Set<Future<T>>();
   #wake: (() => void) | undefined;
 
   watch(futures: readonly Future<T>[]): void {
     for (const future of futures) {
-      if (this.#watched.has(future)) continue;
+      if (this.#watched.has(future)) {
+        if (future.done() && !this.#queued.has(future)) this.#queue(future);
+        continue;
+      }
       this.#watched.add(future);
-      const settle = () => {
-        this.#settled.push(future);
-        const wake = this.#wake;
-        this.#wake = undefined;
-        wake?.();
-      };
+      const settle = () => this.#queue(future);
       future.then(settle, settle);
     }
   }
 
-  // The first settled future that is still in `inFlight`; waits (without polling) for one.
+  #queue(future: Future<T>): void {
+    if (this.#queued.has(future)) return;
+    this.#queued.add(future);
+    this.#settled.push(future);
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  // The first settled future that is still in `inFlight`, with every entry of it removed
+  // from `inFlight` (a future listed twice is yielded once); waits (without polling) for one.
   // Boxed: an async function returning a thenable would resolve to its value instead.
   async next(inFlight: Future<T>[]): Promise<{ future: Future<T> }> {
     for (;;) {
       while (this.#settled.length > 0) {
         const future = this.#settled.shift()!;
-        const index = inFlight.indexOf(future);
-        if (index !== -1) {
-          inFlight.splice(index, 1);
-          return { future };
-        }
+        this.#queued.delete(future);
+        if (removeAll(inFlight, future)) return { future };
       }
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
   }
+}
+
+// Removes every entry of `future` from `list` in place; whether there was one
+function removeAll<T>(list: T[], future: T): boolean {
+  let kept = list.indexOf(future);
+  if (kept === -1) return false;
+  for (let i = kept + 1; i < list.length; i++) if (list[i] !== future) list[kept++] = list[i]!;
+  list.length = kept;
+  return true;
 }
 
 // Written as an iterator object, not an async generator: a generator would await each

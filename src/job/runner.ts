@@ -4,15 +4,16 @@
 //   const [ok, err] = await runner.setup();
 //   for await (const r of runner.run()) console.log(r.exit, r.data, r.stdout);
 import { OptionError, PolytaskError } from '../errors.js';
-import { iterable, positiveInteger, resultsLogOptions } from '../options.js';
+import { iterable, knownOptions, optionKeys, pickOptions, positiveInteger, resultsLogOptions } from '../options.js';
 import { LineWriter } from './line-writer.js';
-import { ProcessPool, type ItemResult, type PoolOptions } from '../pool/process-pool.js';
+import { ProcessPool, poolOptionKeys, type ItemResult, type PoolOptions } from '../pool/process-pool.js';
 import { resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { streamResults } from './stream.js';
 import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 
+export const jobRunnerOptionKeys = optionKeys<JobRunnerOptions>()([...poolOptionKeys, 'ordered', 'signal', 'resultsLog', 'resume', 'onProgress', 'progressInterval', 'total']);
 export interface JobRunnerOptions extends PoolOptions {
   // results in input order instead of completion order (default false)
   ordered?: boolean;
@@ -45,12 +46,13 @@ export class JobRunner<T = unknown> {
   #ran = false;
 
   constructor(spec: JobSpec | ResolvedSpec, items: Iterable<T> | AsyncIterable<T>, options: JobRunnerOptions = {}) {
+    knownOptions('JobRunner', options, jobRunnerOptionKeys);
     iterable('items', items);
     resultsLogOptions(options);
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new OptionError(`Expected the \`onProgress\` option to be a function, got \`${String(options.onProgress)}\` (${typeof options.onProgress})`);
     if (options.progressInterval !== undefined) positiveInteger('progressInterval', options.progressInterval);
     this.spec = resolveSpec(spec);
-    this.pool = new ProcessPool(this.spec, options);
+    this.pool = new ProcessPool(this.spec, pickOptions(options, poolOptionKeys));
     this.#items = items;
     this.#options = options;
   }

@@ -2,7 +2,7 @@
 // loop in this process (runSingleProcessed), with the same results and error handling.
 import { pathToFileURL } from 'node:url';
 import { AbortError, OptionError, WorkerExitedError } from '../errors.js';
-import { iterable, positiveInteger, resultsLogOptions } from '../options.js';
+import { iterable, knownOptions, optionKeys, positiveInteger, resultsLogOptions } from '../options.js';
 import type { DoneFuture, Future } from '../futures/future.js';
 import { task, type ModuleRef, type Task } from '../futures/task.js';
 import { waitFor } from '../futures/wait.js';
@@ -10,35 +10,43 @@ import type { ItemResult } from '../pool/process-pool.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { runSpecAttached } from './attached.js';
+import { argsOption, loggerOption } from './job-options.js';
+import { onJobSignals } from './stop-signals.js';
 import { LineWriter } from './line-writer.js';
 import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
 
+export const synchronousJobOptionKeys = optionKeys<SynchronousJobOptions<unknown>>()(['func', 'items', 'args', 'processes', 'timeout', 'suppressWorkerExceptions', 'ordered', 'logger', 'signal', 'runtime', 'resultsLog', 'resume']);
 export interface SynchronousJobOptions<T> {
-  // a function, a { module, name } reference, or a job spec (cross-language)
+  /** A function, a `{ module, name }` reference, or a job spec (cross-language) */
   func: ((item: T, ...args: never[]) => unknown) | ModuleRef | JobSpec | ResolvedSpec;
-  // any Iterable or AsyncIterable
+  /** Any Iterable or AsyncIterable */
   items: Iterable<T> | AsyncIterable<T>;
-  // extra arguments after the item: func(item, ...args) (not for a job spec)
+  /** Extra arguments after the item: `func(item, ...args)`; a job spec's handler gets them as `context.args` */
   args?: unknown[];
-  // workers at once (default 4)
+  /** Workers at once @default 4 */
   processes?: number;
-  // ms per item: a stuck item's worker is stopped and replaced
+  /** ms per item: a stuck item's worker is stopped and replaced */
   timeout?: number;
-  // a failed item leaves undefined in its slot, is logged once and recorded in `errors`
+  /** A failed item leaves `undefined` in its slot, is logged once and recorded in `errors` @default false */
   suppressWorkerExceptions?: boolean;
-  // results in input order (default true); false: in completion order
+  /** Results in input order; false: in completion order @default true */
   ordered?: boolean;
-  // where suppressed failures are logged (default: one line on stderr)
-  logger?: (message: string) => void;
-  // stops the job: every worker ends and the run rejects with an AbortError
+  /** Where suppressed failures are logged: a function, or an object with an `error()` method (console, a pino logger) @default one line on stderr */
+  logger?: ((message: string) => void) | { error(message: string): void };
+  /** Stops the job: every worker ends and the run rejects with an AbortError */
   signal?: AbortSignal;
-  // for JavaScript functions: worker threads (default) or child processes
+  /** For JavaScript functions: worker threads or child processes @default 'thread' */
   runtime?: 'thread' | 'process';
-  // runMultiProcessed() appends each successful result to this file as a JSON line:
-  // {"index", "data", "value"} (items and values must be JSON)
+  /**
+   * runMultiProcessed() appends each successful result to this file as a JSON line:
+   * `{"index", "data", "value"}` (items and values must be JSON)
+   */
   resultsLog?: string;
-  // with resultsLog: items with a result there (same index, same JSON.stringify(item)) are not
-  // run again, their logged values fill their slots; failed items were not logged and run again
+  /**
+   * With resultsLog: items with a result there (same index, same `JSON.stringify(item)`) are not
+   * run again, their logged values fill their slots; failed items were not logged and run again
+   * @default false
+   */
   resume?: boolean;
 }
 
@@ -57,16 +65,20 @@ export class SynchronousJob<T = unknown, R = unknown> {
   readonly errors: JobError<T>[] = [];
   readonly #options: SynchronousJobOptions<T>;
   readonly #processes: number;
+  readonly #log: (message: string) => void;
 
   constructor(options: SynchronousJobOptions<T>) {
+    knownOptions('SynchronousJob', options, synchronousJobOptionKeys);
     const { func, items } = options;
     if (typeof func !== 'function' && (typeof func !== 'object' || func === null)) {
       throw new OptionError(`Expected the \`func\` option to be a function, a { module, name } reference or a job spec, got \`${String(func)}\` (${typeof func})`);
     }
     iterable('items', items);
+    argsOption(options.args, typeof func !== 'function' && !('module' in func));
     resultsLogOptions(options);
     this.#options = options;
     this.#processes = positiveInteger('processes', options.processes ?? 4);
+    this.#log = loggerOption(options.logger);
   }
 
   // Runs the items in parallel; resolves to the results
@@ -84,7 +96,7 @@ export class SynchronousJob<T = unknown, R = unknown> {
       for (const f of inFlight) f.cancel();
     }, { once: true });
     this.#options.signal?.addEventListener('abort', onSignal, { once: true });
-    const sigint = interruptOnSigint(stop);
+    const signals = onJobSignals((error) => stop.abort(error));
     const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
     const positions = new Map<number, { index: number; item: T }>();
     const results: (R | undefined)[] = [];
@@ -128,15 +140,17 @@ export class SynchronousJob<T = unknown, R = unknown> {
         const { index, item } = positions.get(future.id)!;
         positions.delete(future.id);
         const error = future.exception();
+        // a handler's print()/console.log, captured with its result: shown as each item ends
+        if (spec !== undefined) forwardOutput(error === undefined ? (future.result() as ItemResult) : (error as { result?: ItemResult }).result);
         if (error === undefined) {
           const value = spec === undefined ? future.result() : (future.result() as ItemResult).value;
           void writer?.write(logLine({ index, data: item, value }) ?? '');
           if (ordered) results[index] = value as R;
           else results.push(value as R);
-        } else if (error instanceof WorkerExitedError && error.signal === 'SIGINT') {
-          // the Ctrl-C reached a worker process (one still starting does not ignore it yet)
-          // before this process's own handler ran: it is the same interruption
-          sigint.interrupt();
+        } else if (error instanceof WorkerExitedError && (error.signal === 'SIGINT' || error.signal === 'SIGTERM')) {
+          // the Ctrl-C (or a SIGTERM to the process group) reached a worker process (one still
+          // starting does not ignore it yet) before this process's own handler ran: the same stop
+          signals.seen(error.signal);
           throw stop.signal.reason;
         } else if (this.#options.suppressWorkerExceptions) {
           this.#suppress(index, item, error);
@@ -148,13 +162,11 @@ export class SynchronousJob<T = unknown, R = unknown> {
       }
       return results;
     } finally {
-      sigint.remove();
+      signals.remove();
       this.#options.signal?.removeEventListener('abort', onSignal);
       for (const f of inFlight) f.cancel();
       await run.close();
       await writer?.end(true);
-      // the caller sees the AbortError first, then the process ends as Ctrl-C asked
-      if (sigint.exitAfter()) setImmediate(() => process.exit(130));
     }
   }
 
@@ -194,14 +206,15 @@ export class SynchronousJob<T = unknown, R = unknown> {
 
   #suppress(index: number, item: T, error: Error): void {
     this.errors.push({ index, item, error });
-    const log = this.#options.logger ?? ((message: string) => process.stderr.write(`${message}\n`));
-    log(`polytask: item ${index} (${preview(item)}) failed: ${error.name}: ${error.message}`);
+    this.#log(`polytask: item ${index} (${preview(item)}) failed: ${error.name}: ${error.message}`);
   }
 
   #spec(): ResolvedSpec | undefined {
     const { func } = this.#options;
     if (typeof func === 'function' || 'module' in func) return undefined;
-    return isResolvedSpec(func) ? func : resolveSpec(func);
+    const spec = isResolvedSpec(func) ? func : resolveSpec(func);
+    const { args } = this.#options;
+    return args === undefined ? spec : { ...spec, handlerArgs: args };
   }
 
   async #localFunction(): Promise<(...a: unknown[]) => unknown> {
@@ -216,24 +229,22 @@ export class SynchronousJob<T = unknown, R = unknown> {
   }
 }
 
-// One Ctrl-C stops the job; when the program has no SIGINT handler of its own, the process
-// then exits with 130. The handler exists only while the job runs.
-function interruptOnSigint(stop: AbortController): { remove(): void; exitAfter(): boolean; interrupt(): void } {
-  const ownHandlers = process.listenerCount('SIGINT') > 0;
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    stop.abort(new AbortError('interrupted by Ctrl-C'));
-  };
-  process.once('SIGINT', onSigint);
-  return {
-    remove: () => process.removeListener('SIGINT', onSigint),
-    exitAfter: () => interrupted && !ownHandlers,
-    // the Ctrl-C was seen another way (a worker it killed)
-    interrupt: () => {
-      if (!interrupted) onSigint();
-    },
-  };
+// Writes what an item's handler printed to this process's stdout and stderr (without the
+// traceback the handler appends to a failed item's stderr: the error carries it)
+function forwardOutput(result: ItemResult | undefined): void {
+  if (result === undefined) return;
+  if (result.stdout) process.stdout.write(result.stdout);
+  let stderr = result.stderr ?? '';
+  const stack = result.error?.stack;
+  if (stack) {
+    for (const tail of [stack, `${stack}\n`]) {
+      if (stderr.endsWith(tail)) {
+        stderr = stderr.slice(0, -tail.length);
+        break;
+      }
+    }
+  }
+  if (stderr) process.stderr.write(stderr);
 }
 
 function preview(item: unknown): string {

@@ -15,7 +15,7 @@
 // Children are also replaced between items after maxTasksPerWorker items or above maxMemoryMb.
 import { availableParallelism } from 'node:os';
 import { errorInfo, OptionError, PoolClosedError, type ErrorInfo } from '../errors.js';
-import { positiveInteger } from '../options.js';
+import { closeOptionKeys, knownOptions, optionKeys, positiveInteger } from '../options.js';
 import { callLine } from '../protocol/messages.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { Worker, type ChildExit, type OutputSink } from './worker.js';
@@ -24,13 +24,14 @@ import { InflightCalls } from './inflight.js';
 import { callOnPool } from './pool-call.js';
 import type { Future } from '../futures/future.js';
 import { cancelled, exitCodes, failure, isItemError, newCall, parseRaw, settle, type Call, type ItemResult, type RawResult, type RawResultCallback, type ResultCallback } from './call.js';
-import { RetryPolicy, RetryQueue, type RetryOn, type RetryOptions } from './retry.js';
+import { RetryPolicy, RetryQueue, retryOptionKeys, type RetryOn, type RetryOptions } from './retry.js';
 import { PoolMeter, type PoolStats } from './stats.js';
 
 export type { ItemResult, RawResult, RawResultCallback, ResultCallback } from './call.js';
 export type { RetryOn, RetryOptions } from './retry.js';
 export type { PoolStats, WorkerStats } from './stats.js';
 
+export const poolOptionKeys = optionKeys<PoolOptions>()([...retryOptionKeys, 'processes', 'timeout', 'pipeline', 'setupTimeout', 'onWorkerOutput', 'keepAlive', 'attachTerminal', 'maxTasksPerWorker', 'maxMemoryMb']);
 export interface PoolOptions extends RetryOptions {
   // number of children (default: the number of CPUs)
   processes?: number;
@@ -104,6 +105,7 @@ export class ProcessPool {
   readonly #meter: PoolMeter;
 
   constructor(spec: ResolvedSpec, options: PoolOptions = {}) {
+    knownOptions('ProcessPool', options, poolOptionKeys);
     this.spec = spec;
     this.processes = positiveInteger('processes', options.processes ?? availableParallelism());
     this.#timeout = options.timeout === undefined ? undefined : positiveInteger('timeout', options.timeout);
@@ -508,6 +510,7 @@ export class ProcessPool {
   // Ends every child (EOF, then SIGTERM, then SIGKILL) and answers unfinished items as cancelled
   // (an item waiting to be retried gets the failure it had)
   async close(options: { graceMs?: number } = {}): Promise<void> {
+    knownOptions('ProcessPool.close()', options, closeOptionKeys);
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sampler);

@@ -2,12 +2,13 @@
 // itself caused (its child died under it, it timed out, or, when asked, it raised); an item
 // that only happened to be queued on a child that died is sent again without using a retry.
 import { OptionError } from '../errors.js';
-import { nonNegativeInteger } from '../options.js';
+import { nonNegativeInteger, optionKeys } from '../options.js';
 import type { Call, ItemResult } from './call.js';
 
 export const retryKinds = ['crash', 'timeout', 'error'] as const;
 export type RetryOn = (typeof retryKinds)[number];
 
+export const retryOptionKeys = optionKeys<RetryOptions>()(['retries', 'retryDelay', 'retryOn']);
 export interface RetryOptions {
   // how many times a failed item runs again (default 0)
   retries?: number;

@@ -25,7 +25,7 @@ import { deserializeError } from 'serialize-error';
 import Tinypool, { type TinypoolWorker } from 'tinypool';
 import { OptionError, PoolClosedError, TimeoutError, WorkerExitedError } from '../errors.js';
 import type { Executor, RunOptions } from './executor.js';
-import { positiveInteger } from '../options.js';
+import { knownOptions, optionKeys, positiveInteger } from '../options.js';
 import { Depth } from './depth.js';
 // types only: loading the entry here would install its exit hooks in this process
 import type { CrashReport, WireBatch, WireCall, WireOutcome } from './thread-entry.js';
@@ -38,6 +38,7 @@ export interface JsCall {
   args: unknown[];
 }
 
+export const threadPoolOptionKeys = optionKeys<ThreadPoolOptions>()(['runtime', 'concurrency', 'idleTimeout', 'maxOldGenerationSizeMb', 'concurrentTasksPerWorker']);
 export interface ThreadPoolOptions {
   // worker threads (default) or child processes
   runtime?: 'thread' | 'process';
@@ -277,6 +278,7 @@ export class ThreadPool implements Executor<JsCall> {
   #startFailure: unknown;
 
   constructor(options: ThreadPoolOptions = {}) {
+    knownOptions('ThreadPool', options, threadPoolOptionKeys);
     this.runtime = options.runtime ?? 'thread';
     if (this.runtime !== 'thread' && this.runtime !== 'process') throw new OptionError(`runtime must be 'thread' or 'process', not ${String(this.runtime)}`);
     this.concurrency = positiveInteger('concurrency', options.concurrency ?? availableParallelism());

@@ -186,6 +186,7 @@ export class Worker {
         code: this.#spec.code,
         handler: this.#spec.handler,
         setup_hook: this.#spec.setupHook,
+        ...(this.#spec.handlerArgs === undefined ? {} : { args: this.#spec.handlerArgs }),
         ...(attachTerminal ? { capture: false } : {}),
         ...(timeout === undefined ? {} : { timeout_ms: timeout }),
       }));

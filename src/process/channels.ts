@@ -9,6 +9,7 @@
 // to its data instead of the channel. Use readAsync() where `await channel` was meant.
 import type { Readable, Writable } from 'node:stream';
 import { EndpointClosedError } from '../errors.js';
+import { knownOptions } from '../options.js';
 
 export type Chunk = string | Uint8Array;
 const empty: Buffer = Buffer.alloc(0);
@@ -123,6 +124,7 @@ export class PipeChannel extends BufferedChannel {
 
   constructor(streams: { readable?: Readable | null; writable?: Writable | null }) {
     super();
+    knownOptions('PipeChannel', streams, ['readable', 'writable']);
     this.#in = streams.readable ?? undefined;
     this.#out = streams.writable ?? undefined;
     this.#in?.on('data', (data: Buffer) => this.received(typeof data === 'string' ? Buffer.from(data) : data));

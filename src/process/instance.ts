@@ -11,7 +11,9 @@ import { EndpointClosedError, SetupError } from '../errors.js';
 import { handlersDir } from '../spec/interpreter.js';
 import { encodeFrame, FrameReader } from './frames.js';
 import { followLines } from './lines.js';
+import { closeOptionKeys, knownOptions, optionKeys } from '../options.js';
 
+export const instanceOptionKeys = optionKeys<InstanceOptions>()(['interpreter', 'args', 'cwd', 'env', 'onStdoutLine', 'onStderrLine']);
 export interface InstanceOptions {
   // the interpreter (default: python3, or POLYTASK_PYTHON3; the running Node for node())
   interpreter?: string;
@@ -78,7 +80,8 @@ export class Instance {
   }
 
   // A Python child running `source` (code, or { path } to a file), with polytask_child importable
-  static python(source: Source, options: InstanceOptions = {}): Promise<Instance> {
+  static async python(source: Source, options: InstanceOptions = {}): Promise<Instance> {
+    knownOptions('Instance.python()', options, instanceOptionKeys);
     const interpreter = options.interpreter ?? process.env.POLYTASK_PYTHON3 ?? 'python3';
     const program = typeof source === 'string' ? ['-c', dedent(source)] : [path.resolve(source.path)];
     const pythonPath = [handlersDir, process.env.PYTHONPATH, options.env?.PYTHONPATH].filter((p) => p !== undefined && p !== '').join(path.delimiter);
@@ -86,7 +89,8 @@ export class Instance {
   }
 
   // A Node child running `source` (ES module code, or { path } to a file), where 'polytask/child' resolves
-  static node(source: Source, options: InstanceOptions = {}): Promise<Instance> {
+  static async node(source: Source, options: InstanceOptions = {}): Promise<Instance> {
+    knownOptions('Instance.node()', options, instanceOptionKeys);
     const program = typeof source === 'string' ? ['--input-type=module', '-e', source] : [path.resolve(source.path)];
     return Instance.#start(options.interpreter ?? process.execPath, ['--import', childRegister, ...program, ...(options.args ?? [])], options, {});
   }
@@ -156,6 +160,7 @@ export class Instance {
   // Ends the channel to the child (it sees the end of its input), then SIGTERM after `graceMs`
   // (default 2000) and SIGKILL 500 ms later; resolves with the exit
   async close(options: { graceMs?: number } = {}): Promise<InstanceExit> {
+    knownOptions('Instance.close()', options, closeOptionKeys);
     this.#sendClosed = true;
     this.#toChild.end();
     const grace = options.graceMs ?? 2000;

@@ -5,9 +5,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { OptionError, ProcessExistsError, SetupError } from '../errors.js';
 import { LineChannel, PipeChannel, type Channel } from './channels.js';
+import { closeOptionKeys, knownOptions, optionKeys } from '../options.js';
 import { splitCommand } from './command.js';
 import { SocketChannel, type SocketAddress } from './socket-channel.js';
 
+export const appOptionKeys = optionKeys<AppOptions>()(['type', 'socket', 'cwd', 'env', 'detached', 'buffering', 'shell', 'socketTimeout', 'graceMs']);
 export interface AppOptions {
   // 'stdio' (default): the channel is the app's stdin/stdout; 'socket': it connects to `socket`
   type?: 'stdio' | 'socket';
@@ -28,11 +30,13 @@ export interface AppOptions {
   graceMs?: number;
 }
 
+export const appConfigKeys = optionKeys<AppConfig>()([...appOptionKeys, 'command']);
 export interface AppConfig extends AppOptions {
   // an argument array, or a string split into words (quotes respected; no shell unless `shell`)
   command: string | readonly string[];
 }
 
+export const startOptionKeys = optionKeys<StartOptions>()([...appConfigKeys, 'alias', 'withArgs']);
 export interface StartOptions extends Partial<AppConfig> {
   // the name the running process gets (default: the application name)
   alias?: string;
@@ -40,6 +44,7 @@ export interface StartOptions extends Partial<AppConfig> {
   withArgs?: readonly string[];
 }
 
+export const runnerOptionKeys = optionKeys<RunnerOptions>()(['extraPaths']);
 export interface RunnerOptions {
   // directories put first on the apps' PATH (and used to find their commands)
   extraPaths?: readonly string[];
@@ -61,21 +66,25 @@ export class Runner {
   readonly #ready = new WeakMap<Running, Promise<Channel>>();
 
   constructor(options: RunnerOptions = {}) {
+    knownOptions('Runner', options, runnerOptionKeys);
     this.extraPaths = [...(options.extraPaths ?? [])];
   }
 
   // Registers an application, or replaces its configuration
   add(name: string, command: string | readonly string[], options: AppOptions = {}): void {
+    knownOptions('Runner.add()', options, appOptionKeys);
     this.#apps.set(name, { ...options, command });
   }
 
   // add() for several applications: { name: { command, ...options } }
   updateConfig(config: Record<string, AppConfig>): void {
+    for (const app of Object.values(config)) knownOptions('Runner.updateConfig()', app, appConfigKeys);
     for (const [name, app] of Object.entries(config)) this.#apps.set(name, { ...app });
   }
 
   // Starts an application; rejects with ProcessExistsError when its alias already runs
-  start(name: string, options: StartOptions = {}): Promise<Channel> {
+  async start(name: string, options: StartOptions = {}): Promise<Channel> {
+    knownOptions('Runner.start()', options, startOptionKeys);
     const alias = options.alias ?? name;
     const existing = this.#running.get(alias);
     if (existing !== undefined) return Promise.reject(new ProcessExistsError(alias, existing.child.pid));
@@ -83,7 +92,8 @@ export class Runner {
   }
 
   // Starts an application unless its alias already runs; resolves with its channel
-  ensureRunning(name: string, options: StartOptions = {}): Promise<Channel> {
+  async ensureRunning(name: string, options: StartOptions = {}): Promise<Channel> {
+    knownOptions('Runner.ensureRunning()', options, startOptionKeys);
     const alias = options.alias ?? name;
     const existing = this.#running.get(alias);
     if (existing === undefined) return this.#start(name, alias, options);
@@ -106,6 +116,7 @@ export class Runner {
 
   // Closes the channel, sends SIGTERM, SIGKILL after the grace period, and waits until reaped
   async terminate(alias: string, options: { graceMs?: number } = {}): Promise<void> {
+    knownOptions('Runner.terminate()', options, closeOptionKeys);
     const entry = this.#running.get(alias);
     if (entry === undefined) return;
     this.#running.delete(alias);
@@ -124,6 +135,7 @@ export class Runner {
   }
 
   async terminateAll(options: { graceMs?: number } = {}): Promise<void> {
+    knownOptions('Runner.terminateAll()', options, closeOptionKeys);
     await Promise.all(this.aliases().map((alias) => this.terminate(alias, options)));
   }
 

@@ -2,6 +2,7 @@
 // that waits for a socket that is not listening yet, with a time limit.
 import net from 'node:net';
 import { OptionError, SocketTimeoutError } from '../errors.js';
+import { knownOptions } from '../options.js';
 import { BufferedChannel } from './channels.js';
 
 // A UNIX socket path, or a TCP address
@@ -28,6 +29,7 @@ export class SocketChannel extends BufferedChannel {
   // Connects once; rejects with the connection error
   static connect(address: SocketAddress): Promise<SocketChannel> {
     return new Promise((resolve, reject) => {
+      if (typeof address !== 'string') knownOptions('a socket address', address, ['host', 'port']);
       const socket = typeof address === 'string' ? net.connect({ path: address }) : net.connect({ host: address.host ?? 'localhost', port: address.port });
       const onError = (error: Error) => {
         socket.destroy();

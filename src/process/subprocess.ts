@@ -3,6 +3,7 @@
 // exit is reported only after them. Argument arrays, never a shell unless `shell: true`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EndpointClosedError, OptionError, SetupError } from '../errors.js';
+import { knownOptions, optionKeys } from '../options.js';
 import { AsyncQueue, followLines } from './lines.js';
 
 export interface SubprocessExit {
@@ -13,6 +14,7 @@ export interface SubprocessExit {
   stderr?: string;
 }
 
+export const subprocessOptionKeys = optionKeys<SubprocessOptions>()(['onStdoutLine', 'onStderrLine', 'onExit', 'collectOutput', 'env', 'cwd', 'shell', 'stdin', 'detached', 'closeGraceMs']);
 export interface SubprocessOptions {
   onStdoutLine?: (line: string) => void;
   onStderrLine?: (line: string) => void;
@@ -39,6 +41,7 @@ export class Subprocess {
   #stdinOpen: boolean;
 
   constructor(command: readonly string[] | string, options: SubprocessOptions = {}) {
+    knownOptions('Subprocess', options, subprocessOptionKeys);
     const [file, args, shell] = parseCommand(command, options.shell ?? false);
     const stdin = options.stdin ?? 'pipe';
     this.child = spawn(file, args, {

@@ -13,6 +13,8 @@ export interface InitMessage {
   capture?: boolean;
   // the per-item timeout in ms, when the parent times items: results must then leave promptly
   timeout_ms?: number;
+  // arguments every call's handler gets as context.args (default [])
+  args?: readonly unknown[];
 }
 
 // child -> parent, answer to init

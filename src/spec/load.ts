@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { SpecError } from '../errors.js';
 import { validateSpec, type JobSpec, type CodeSource } from './schema.js';
 import { resolveExecType, type Launch } from './interpreter.js';
+import { knownOptions, optionKeys } from '../options.js';
 
 // A validated spec with every path made absolute and the interpreter chosen
 export interface ResolvedSpec {
@@ -20,6 +21,8 @@ export interface ResolvedSpec {
   /** For a relative `exec_info.code` path: the path as written, and where it was found
    * (`spec`: the spec file's folder; `cwd`: the working directory). */
   readonly codePath?: CodePathOrigin;
+  /** Arguments every call's handler gets as `context.args` (SynchronousJob's `args`; JSON values) */
+  readonly handlerArgs?: readonly unknown[];
 }
 
 export interface CodePathOrigin {
@@ -27,6 +30,7 @@ export interface CodePathOrigin {
   readonly base: 'spec' | 'cwd';
 }
 
+export const specOverrideKeys = optionKeys<SpecOverrides>()(['handler', 'setupHook', 'exitFromReturn']);
 export interface SpecOverrides {
   handler?: string | undefined;
   setupHook?: string | undefined;
@@ -35,6 +39,7 @@ export interface SpecOverrides {
 
 // Reads and resolves a spec file (.yml, .yaml or .json)
 export async function loadSpec(file: string | URL, overrides: SpecOverrides = {}): Promise<ResolvedSpec> {
+  knownOptions('loadSpec()', overrides, specOverrideKeys);
   const filePath = file instanceof URL ? file.pathname : path.resolve(file);
   let text: string;
   try {
@@ -51,6 +56,7 @@ export async function loadSpec(file: string | URL, overrides: SpecOverrides = {}
   return resolveSpec(parsed, { baseDir: path.dirname(filePath), source: filePath, ...overrides });
 }
 
+export const resolveOptionKeys = optionKeys<ResolveOptions>()([...specOverrideKeys, 'baseDir', 'source']);
 export interface ResolveOptions extends SpecOverrides {
   /** The folder relative paths are resolved against first (a spec file's folder).
    * @default the working directory */
@@ -61,6 +67,7 @@ export interface ResolveOptions extends SpecOverrides {
 // Validates a spec object and resolves paths against `baseDir` (default: the working directory);
 // a relative code path with no file there is looked for in the working directory
 export function resolveSpec(value: unknown, options: ResolveOptions = {}): ResolvedSpec {
+  knownOptions('resolveSpec()', options, resolveOptionKeys);
   if (isResolvedSpec(value)) return applyOverrides(value, options);
   const source = options.source ?? 'spec object';
   const baseDir = options.baseDir ?? process.cwd();

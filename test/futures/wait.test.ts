@@ -69,6 +69,33 @@ test('a failed future is yielded, not thrown', timed(20_000, async () => {
   assert.equal(errors, ['two']);
 }));
 
+test('a future listed twice is yielded once, and both entries are removed', timed(10_000, async () => {
+  const f = sleepy(50);
+  const g = sleepy(150);
+  const inFlight = [f, g, f];
+  const seen: number[] = [];
+  for await (const done of waitFor(inFlight)) seen.push(done!.id);
+  assert.equal(seen, [f.id, g.id]);
+  assert.is(inFlight.length, 0);
+}));
+
+test('a future listed twice under a concurrency, and one put back after it was yielded', timed(10_000, async () => {
+  const f = sleepy(20);
+  const inFlight: Future<number>[] = [f, f];
+  const seen: (number | undefined)[] = [];
+  let putBack = false;
+  for await (const done of waitFor(inFlight, 4)) {
+    seen.push(done?.id);
+    if (done !== undefined && !putBack) {
+      putBack = true;
+      inFlight.push(f);
+    }
+  }
+  // f, then f again (it was put back), then the last ask
+  assert.equal(seen.filter((id) => id !== undefined), [f.id, f.id]);
+  assert.is(inFlight.length, 0);
+}));
+
 test('a bad concurrency is refused', () => {
   assert.throws(() => waitFor([], 0), (e: Error) => e instanceof OptionError && e.message.includes('got `0`'));
 });
