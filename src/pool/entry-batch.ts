@@ -84,8 +84,10 @@ class BatchRun {
   #next = 0;
   #waiting = 0;
   #done = 0;
-  // a call's function is loading: no call starts meanwhile
+  // a call's function is loading: no call starts meanwhile; the call whose loading ended (it
+  // starts then, even if the loading failed: its outcome says why)
   #preparing = false;
+  #prepared = -1;
   #unsent: (WireOutcome & { i: number })[] = [];
   // #next at the last message
   #reported = 0;
@@ -123,11 +125,13 @@ class BatchRun {
     while (this.#next < calls.length && this.#waiting < this.#limit && !this.#preparing) {
       if (hooks.dying()) return;
       const call = calls[this.#next]!;
-      const loading = hooks.prepare(call);
+      const loading = this.#prepared === this.#next ? undefined : hooks.prepare(call);
       if (loading !== undefined) {
         this.#preparing = true;
+        const index = this.#next;
         void loading.then(() => {
           this.#preparing = false;
+          this.#prepared = index;
           this.pump();
         });
         break;
@@ -160,7 +164,9 @@ class BatchRun {
   #finish(index: number, outcome: WireOutcome, startedAt: number, call: WireCall): void {
     if (this.#hooks.dying()) return;
     this.#done++;
-    this.#unsent.push(Object.assign(outcome, { i: index }));
+    const indexed = outcome as WireOutcome & { i: number };
+    indexed.i = index;
+    this.#unsent.push(indexed);
     if (call.t === 1 || performance.now() - startedAt > flushAfterMs) this.#urgent = true;
   }
 

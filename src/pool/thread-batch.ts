@@ -11,6 +11,9 @@ import type { CrashReport, WireCall, WireProgress } from './thread-entry.js';
 
 // a batch takes more calls while its worker's thread is busy less than this share of the time
 const maxBusy = 0.5;
+// calls a batch takes in all: both sides keep a batch's calls until it ends, so a batch that
+// keeps taking calls ends after this many, and the next one starts afresh
+const maxCalls = 2048;
 
 // What a call and a batch need of their pool
 export interface CallOwner {
@@ -197,7 +200,7 @@ export class Batch {
   // shared among the workers batch by batch.
   grow(): void {
     if (this.over || this.send === undefined || this.#waiting === 0 || this.#busy >= maxBusy || this.#started < this.calls.length) return;
-    const room = this.#limit - this.#waiting;
+    const room = Math.min(this.#limit - this.#waiting, maxCalls - this.calls.length);
     if (room <= 0) return;
     const more = this.#pool.take(room);
     if (more.length === 0) return;

@@ -103,6 +103,10 @@ for (const runtime of ['thread', 'process'] as const) {
       assert.match(error.message, 'tasks.mjs');
     }
     assert.is(await call(p, task('increment')), 4, 'a failed call does not reset the module');
+    // calls of a module that cannot be imported, handed over together: each fails, none waits forever
+    const nowhere: JsTarget = { kind: 'module', url: pathToFileURL(fixture('js/no-such-module.mjs')).href, name: 'x' };
+    const missing = await Promise.allSettled([1, 2, 3].map(() => call(p, nowhere)));
+    assert.equal(missing.map((r) => (r.status === 'rejected' ? (r.reason as Failure).code : 'ok')), ['ERR_MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND']);
   }));
 
   it('errors keep their class name, message, remote stack, cause chain and own properties', timed(20_000, async () => {
