@@ -29,6 +29,14 @@ export interface TaskOptions {
   // heap limit of each JavaScript worker in MB: a call that needs more fails with
   // WorkerExitedError and its worker is replaced (gives the task a pool of its own)
   maxMemoryMb?: number;
+  /**
+   * JavaScript tasks: calls one worker may have waiting on a promise at once. A call that
+   * returns a promise (an async function waiting on I/O) lets its worker start the next call
+   * meanwhile; a call that returns a plain value holds its worker until it returns. 1: the
+   * calls of a worker never overlap. Gives the task a pool of its own.
+   * @default 16
+   */
+  concurrentTasksPerWorker?: number;
 }
 
 export interface ModuleRef {
@@ -77,9 +85,10 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
       ? { kind: 'source', source: target.toString() }
       : { kind: 'module', url: String(target.module instanceof URL ? target.module.href : target.module), name: target.name };
     const memory = options.maxMemoryMb === undefined ? undefined : positiveInteger('maxMemoryMb', options.maxMemoryMb);
-    owned = size !== undefined || memory !== undefined;
+    const perWorker = options.concurrentTasksPerWorker;
+    owned = size !== undefined || memory !== undefined || perWorker !== undefined;
     executor = (owned
-      ? new ThreadPool({ runtime, concurrency: size ?? availableParallelism(), ...(memory === undefined ? {} : { maxOldGenerationSizeMb: memory }) })
+      ? new ThreadPool({ runtime, concurrency: size ?? availableParallelism(), ...(memory === undefined ? {} : { maxOldGenerationSizeMb: memory }), ...(perWorker === undefined ? {} : { concurrentTasksPerWorker: perWorker }) })
       : defaultPool(runtime)) as Executor<unknown>;
     payload = (args): JsCall => ({ target: jsTarget, args });
   } else {

@@ -2,30 +2,16 @@
 // A call is either a function's source text (compiled once per worker, cached by source) or a
 // module export (the module imported once per worker, so its state lives as long as the
 // worker). The outcome travels back as a value, { ok, value } or { ok, error }, with the
-// error flattened by serialize-error: tinypool would drop its custom properties.
+// error flattened by serialize-error: tinypool would drop its custom properties. Calls handed
+// over together run as a batch (entry-batch.ts), where calls that wait on a promise overlap.
 //
 // A call that ends its worker (process.exit, an uncaught exception, running out of memory)
 // must fail the call, never hang it: see installExitHooks().
-import type { MessagePort } from 'node:worker_threads';
+import { serialize } from 'node:v8';
 import { serializeError, type ErrorObject } from 'serialize-error';
+import { runBatch, type WireBatch, type WireCall, type WireOutcome } from './entry-batch.js';
 
-// One call as it crosses to the worker: `s` the function's source, or `u` + `n` the module and
-// export; `a` the arguments
-export interface WireCall {
-  s?: string;
-  u?: string;
-  n?: string;
-  a: unknown[];
-}
-
-// Several calls handed to one worker thread as one tinypool task (thread-pool.ts): run one after
-// the other, in order; their outcomes go back on `p`, in order, as arrays of outcomes (see runBatch)
-export interface WireBatch {
-  b: WireCall[];
-  p: MessagePort;
-}
-
-export type WireOutcome = { ok: true; value: unknown } | { ok: false; error: ErrorObject };
+export type { WireBatch, WireCall, WireMore, WireOutcome, WireProgress } from './entry-batch.js';
 
 // What a child process sends through tinypool's channel just before it exits
 export interface CrashReport {
@@ -39,60 +25,55 @@ type TaskFunction = (...args: unknown[]) => unknown;
 
 const maxCachedSources = 1000;
 const functions = new Map<string, TaskFunction>();
+// modules being imported, and those imported (a call of a loaded module starts without waiting)
 const modules = new Map<string, Promise<Record<string, unknown>>>();
+const loaded = new Map<string, Record<string, unknown>>();
 // the worker is ending (process.exit, an uncaught exception): the call sends no outcome any more
 let dying = false;
+const isChildProcess = (process.__tinypool_state__ as { isChildProcess?: boolean } | undefined)?.isChildProcess === true;
+
+const hooks = {
+  prepare: (call: WireCall) => (call.u === undefined || loaded.has(call.u) ? undefined : load(call.u).catch(() => {})),
+  start: startOne,
+  dying: () => dying,
+};
 
 // Runs one call, or a batch of calls; the handler tinypool calls (`name: 'runCall'`)
 export function runCall(call: WireCall | WireBatch): Promise<WireOutcome> | Promise<number> {
-  return 'b' in call ? runBatch(call) : runOne(call);
-}
-
-// ms after which finished outcomes are sent at once rather than with the others of the turn
-const flushAfterMs = 1;
-
-// Runs the calls of a batch one at a time, in order, and sends their outcomes on the batch's
-// port as they finish: at once when a call took a while, else together once the worker's turn
-// ends (a setImmediate), so that fast calls cost one message for many. Resolves with the number
-// of outcomes sent, all of them: the parent drains the port when the task settles, and waits
-// for any still on their way.
-async function runBatch(batch: WireBatch): Promise<number> {
-  const { b: calls, p: port } = batch;
-  let unsent: WireOutcome[] = [];
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    if (unsent.length === 0 || dying) return;
-    port.postMessage(unsent);
-    unsent = [];
-  };
-  let last = performance.now();
-  for (const call of calls) {
-    unsent.push(await runOne(call));
-    if (dying) return never();
-    const now = performance.now();
-    if (now - last > flushAfterMs) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-    last = now;
-  }
-  flush();
-  return calls.length;
+  return 'b' in call ? runBatch(call, hooks) : runOne(call);
 }
 
 async function runOne(call: WireCall): Promise<WireOutcome> {
+  const outcome = await startOne(call);
+  return dying ? never() : outcome;
+}
+
+// Starts one call: its outcome at once when the function returns a plain value or throws,
+// else a promise of it (the function returned a thenable, or its module is still loading)
+function startOne(call: WireCall): WireOutcome | Promise<WireOutcome> {
+  let value: unknown;
   try {
-    const fn = call.s !== undefined ? compiled(call.s) : await exported(call.u!, call.n!);
-    const value = await fn(...call.a);
-    if (dying) return never();
-    checkSendable(value);
-    return { ok: true, value };
+    const fn = call.s !== undefined ? compiled(call.s) : exported(call.u!, call.n!);
+    value = typeof fn === 'function' ? fn(...call.a) : fn.then((f) => f(...call.a));
   } catch (error) {
-    if (dying) return never();
-    return { ok: false, error: serializeError(call.s === undefined ? error : explain(error, call.s)) };
+    return failed(call, error);
   }
+  const then = typeof value === 'object' || typeof value === 'function' ? (value as { then?: unknown } | null)?.then : undefined;
+  if (typeof then !== 'function') return succeeded(call, value);
+  return Promise.resolve(value).then((settled) => succeeded(call, settled), (error: unknown) => failed(call, error));
+}
+
+function succeeded(call: WireCall, value: unknown): WireOutcome {
+  try {
+    checkSendable(value);
+  } catch (error) {
+    return failed(call, error);
+  }
+  return { ok: true, value };
+}
+
+function failed(call: WireCall, error: unknown): WireOutcome {
+  return { ok: false, error: serializeError(call.s === undefined ? error : explain(error, call.s)) };
 }
 
 // The function compiled from its source text, once per worker
@@ -116,14 +97,26 @@ function compiled(source: string): TaskFunction {
 }
 
 // The export `name` of the module at `url` (or of its default export), imported once per worker
-async function exported(url: string, name: string): Promise<TaskFunction> {
+function exported(url: string, name: string): TaskFunction | Promise<TaskFunction> {
+  const module = loaded.get(url);
+  return module === undefined ? load(url).then((m) => pick(m, url, name)) : pick(module, url, name);
+}
+
+// Imports a module once (a failed import is tried again by the next call)
+function load(url: string): Promise<Record<string, unknown>> {
   let loading = modules.get(url);
   if (loading === undefined) {
-    loading = import(url) as Promise<Record<string, unknown>>;
+    loading = (import(url) as Promise<Record<string, unknown>>).then((module) => {
+      loaded.set(url, module);
+      return module;
+    });
     modules.set(url, loading);
     loading.catch(() => modules.delete(url));
   }
-  const module = await loading;
+  return loading;
+}
+
+function pick(module: Record<string, unknown>, url: string, name: string): TaskFunction {
   let fn = module[name];
   const fallback = module.default;
   if (typeof fn !== 'function' && typeof fallback === 'object' && fallback !== null) fn = (fallback as Record<string, unknown>)[name];
@@ -139,7 +132,9 @@ function checkSendable(value: unknown): void {
   }
   if (typeof value !== 'object' || value === null) return;
   try {
-    structuredClone(value);
+    // a child process sends with Node's advanced serialization (v8), a thread clones
+    if (isChildProcess) serialize(value);
+    else structuredClone(value);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new TypeError(`the task returned a value that cannot be sent back to the caller: ${message}`, { cause: error });

@@ -1,34 +1,41 @@
 // The JavaScript runtime of the futures: runs a JS function in a worker thread or a child
 // process (tinypool), behind the Executor interface.
 //   run(call) --> queue (pending, cancellable) --> onStart(), tinypool.run(batch) --> worker
-//   resolve(value) / reject(deserializeError(error)) <-- { ok, value | error } <-- thread-entry.ts
+//   resolve(value) / reject(deserializeError(error)) <-- { i, ok, value | error } <-- entry-batch.ts
 // The pool keeps at most `concurrency` tinypool tasks, one per worker. A task is a batch: the
 // calls waiting when a worker is free (those submitted in the same tick, typically) go to it
 // together, up to about 10 ms of measured work per batch, so that tinypool's cost per task is
-// paid once for many calls. The worker runs them
-// one after the other and sends their outcomes back as they finish, on a MessagePort of the
-// batch; a call "starts" when the worker starts it (the first when the batch is handed over,
-// the next one when the previous one's outcome arrives). Batching applies to worker threads and
-// to calls without a timeout; the others go alone, one task per call, as before.
+// paid once for many calls. The worker starts them in order; a call that returns a promise lets
+// the next one start while it waits, up to `concurrentTasksPerWorker` waiting at once, and a
+// batch whose calls all started while fewer wait takes more calls from the queue, so that
+// calls that wait (I/O) overlap whatever the batch size. Outcomes come back as they finish,
+// each with its index, on a MessagePort of the batch (a child process: its IPC channel,
+// through tinypool's `channel`); each message also says how many calls the worker has started,
+// which is when a call "starts" here (onStart, the start of its timeout). A call sent back
+// alone (isolated, below) goes as a task of its own, as does any single call when calls do not
+// overlap (concurrentTasksPerWorker 1).
 // A timeout or a cancel aborts the task in tinypool, which terminates its worker; a new one
 // starts when a call needs it. The other unfinished calls of a stopped batch go back to the
-// front of the queue; a worker that dies under a batch (process.exit, uncaught exception, out of
-// memory) sends its unfinished calls back one by one (isolated), so that only the culprit fails,
-// with WorkerExitedError. At-least-once: a call of such a batch whose outcome was still on its
-// way when the worker ended runs again, and so does the culprit itself (it ends its worker a
-// second time, alone); so does an unfinished call of a batch stopped by a cancel.
+// front of the queue (with their whole timeout again); a worker that dies under a batch
+// (process.exit, uncaught exception, out of memory) sends its unfinished calls back one by one
+// (isolated), so that only the culprit fails, with WorkerExitedError. At-least-once: a call of
+// such a batch whose outcome was still on its way when the worker ended runs again, and so
+// does the culprit itself (it ends its worker a second time, alone); so does an unfinished call
+// of a batch stopped by a cancel or a timeout, including one that was waiting on a promise.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { serialize } from 'node:v8';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { deserializeError } from 'serialize-error';
 import Tinypool, { type TinypoolWorker } from 'tinypool';
-import { OptionError, PoolClosedError, TimeoutError, WorkerExitedError } from '../errors.js';
+import { OptionError, PoolClosedError, WorkerExitedError } from '../errors.js';
 import type { Executor, RunOptions } from './executor.js';
 import { knownOptions, optionKeys, positiveInteger } from '../options.js';
 import { Depth } from './depth.js';
+import { Batch, PendingCall, type CallOwner } from './thread-batch.js';
 // types only: loading the entry here would install its exit hooks in this process
-import type { CrashReport, WireBatch, WireCall, WireOutcome } from './thread-entry.js';
+import type { CrashReport, WireBatch, WireCall, WireMore, WireOutcome, WireProgress } from './thread-entry.js';
 
 export type JsTarget = { kind: 'source'; source: string } | { kind: 'module'; url: string; name: string };
 
@@ -48,6 +55,14 @@ export interface ThreadPoolOptions {
   idleTimeout?: number;
   // heap limit of each worker in MB; a call that goes over it fails with a WorkerExitedError
   maxOldGenerationSizeMb?: number;
+  /**
+   * Calls one worker may have waiting on a promise at once. A call whose function returns a
+   * promise (an async function, I/O) lets the worker start its next call while it waits; a
+   * call that returns a plain value holds its worker until it returns. 1: calls of a worker
+   * never overlap.
+   * @default 16
+   */
+  concurrentTasksPerWorker?: number;
 }
 
 // How a worker ended, once it exited
@@ -57,6 +72,10 @@ type Death = { exit?: { code: number | null; signal: NodeJS.Signals | null } };
 const exitCodeField = 'polytaskExitCode';
 // calls per batch at most
 const maxBatch = 512;
+// concurrentTasksPerWorker by default: enough I/O in flight per worker to hide waits of a few
+// hundred ms, few enough that a worker does not hold calls another one could run, and that a
+// timeout or a worker's death (which run the worker's other calls again) costs little
+export const defaultTasksPerWorker = 16;
 const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'thread-entry.js');
 
 // The Node flags for the workers: this process's, without those that only make sense for a
@@ -80,180 +99,11 @@ function workerExecArgv(isProcess: boolean, extra: string[]): { execArgv?: strin
   return { execArgv: [...out, ...extra] };
 }
 
-// One call of run(), from the queue to its settlement. It is also the abort signal tinypool
-// gets for it (tinypool takes any { once, off } emitter): cheaper than an AbortController per call
-class PendingCall {
-  readonly wire: WireCall;
-  readonly options: RunOptions;
-  readonly #resolve: (value: unknown) => void;
-  readonly #reject: (error: unknown) => void;
-  readonly #pool: ThreadPool;
-  // the pool's list of calls not settled (see ThreadPool.#live)
-  prevLive: PendingCall | undefined;
-  nextLive: PendingCall | undefined;
-  settled = false;
-  started = false;
-  // sent back after its worker died under a batch: runs alone
-  isolated = false;
-  // the batch of more than one call that runs it
-  batch: Batch | undefined;
-  report: CrashReport | undefined;
-  // ends its subscription to options.onAbort
-  unsubscribe: (() => void) | undefined;
-  // tinypool's listener: terminates the worker running the call, or drops it from its queue
-  #abortTinypool: (() => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(wire: WireCall, options: RunOptions, resolve: (value: unknown) => void, reject: (error: unknown) => void, pool: ThreadPool) {
-    this.wire = wire;
-    this.options = options;
-    this.#resolve = resolve;
-    this.#reject = reject;
-    this.#pool = pool;
-  }
-
-  // Handed to a worker: from now on a timeout or a cancel stops that worker
-  start(): void {
-    if (this.started) return;
-    this.started = true;
-    const { timeout } = this.options;
-    if (timeout !== undefined) this.#timer = setTimeout(() => this.fail(new TimeoutError(timeout)), timeout);
-    this.options.onStart?.();
-  }
-
-  // tinypool's side of the signal
-  once(_event: 'abort', listener: () => void): void {
-    this.#abortTinypool = listener;
-  }
-
-  off(): void {
-    this.#abortTinypool = undefined;
-  }
-
-  succeed(value: unknown): void {
-    if (this.#end()) this.#resolve(value);
-  }
-
-  // Rejects, and (unless the pool is closing anyway) stops the worker if the call is running
-  fail(error: unknown, stopWorker = true): void {
-    if (!this.#end()) return;
-    this.#reject(error);
-    const abort = this.#abortTinypool;
-    this.#abortTinypool = undefined;
-    // tinypool asserts the call is in its queue; the call is settled whatever happens there
-    if (stopWorker) try { abort?.(); } catch {}
-    if (stopWorker) this.batch?.stop();
-  }
-
-  #end(): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    clearTimeout(this.#timer);
-    this.#pool.forget(this);
-    return true;
-  }
-}
-
-// Calls run by one worker as one tinypool task; also the abort signal tinypool gets for it
-class Batch {
-  readonly calls: PendingCall[];
-  readonly port: MessagePort;
-  // the calls before this index have their outcome
-  next = 0;
-  // stopped (a call of it cancelled) or ended
-  over = false;
-  #abortTinypool: (() => void) | undefined;
-  readonly #requeue: (calls: PendingCall[]) => void;
-  // learns how long calls take, from the time between outcomes
-  readonly #sizer: Depth;
-  #lastOutcomeAt = performance.now();
-  // waiting for the outcomes the worker said it sent (see received())
-  #waiter: { count: number; done: () => void } | undefined;
-
-  constructor(calls: PendingCall[], port: MessagePort, requeue: (calls: PendingCall[]) => void, sizer: Depth) {
-    this.calls = calls;
-    this.port = port;
-    this.#requeue = requeue;
-    this.#sizer = sizer;
-  }
-
-  once(_event: 'abort', listener: () => void): void {
-    this.#abortTinypool = listener;
-  }
-
-  off(): void {
-    this.#abortTinypool = undefined;
-  }
-
-  // Outcomes of the next calls, in order. The call after them has started in the worker: its
-  // onStart fires once the callers had their turn for the outcomes (onStart order = start order)
-  receive(outcomes: WireOutcome[]): void {
-    if (this.over) return;
-    const now = performance.now();
-    if (outcomes.length > 0) this.#sizer.observe((now - this.#lastOutcomeAt) / outcomes.length);
-    this.#lastOutcomeAt = now;
-    for (const outcome of outcomes) {
-      const pending = this.calls[this.next++];
-      if (pending === undefined) break;
-      pending.start();
-      if (outcome.ok) pending.succeed(outcome.value);
-      else pending.fail(deserializeError(outcome.error), false);
-    }
-    const upcoming = this.calls[this.next];
-    if (upcoming !== undefined) queueMicrotask(() => this.over || upcoming.start());
-    if (this.#waiter !== undefined && this.next >= this.#waiter.count) this.#waiter.done();
-  }
-
-  // Resolves once `count` outcomes have arrived, or after `ms`. The outcomes travel on the
-  // batch's own port, and the task's completion on tinypool's: the completion can be read
-  // first, with the last outcomes still on their way.
-  received(count: number, ms: number): Promise<void> {
-    if (this.next >= count) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiter = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#waiter = { count, done };
-    });
-  }
-
-  // Takes the outcomes the worker sent that have not been read yet
-  drain(): void {
-    for (let message = receiveMessageOnPort(this.port); message !== undefined; message = receiveMessageOnPort(this.port)) {
-      this.receive(message.message as WireOutcome[]);
-    }
-  }
-
-  // The calls not settled that have no outcome
-  unfinished(): PendingCall[] {
-    return this.calls.slice(this.next).filter((p) => !p.settled);
-  }
-
-  // A call of the batch was cancelled or timed out: the worker is terminated, the calls of the
-  // batch still to run go back to the queue (those that had finished in the worker, their
-  // outcome not arrived yet, run again: at-least-once)
-  stop(): void {
-    if (this.over) return;
-    this.drain();
-    this.over = true;
-    this.port.close();
-    // #start may be waiting for outcomes that will not come now
-    this.#waiter?.done();
-    const rest = this.unfinished();
-    for (const pending of this.calls) pending.batch = undefined;
-    this.#requeue(rest);
-    const abort = this.#abortTinypool;
-    this.#abortTinypool = undefined;
-    try { abort?.(); } catch {}
-  }
-}
-
 export class ThreadPool implements Executor<JsCall> {
   readonly runtime: 'thread' | 'process';
   readonly concurrency: number;
+  // calls a worker may have waiting on a promise at once
+  readonly concurrentTasksPerWorker: number;
   readonly #tinypool: Tinypool;
   // calls waiting for a worker, oldest first; tinypool tasks running
   // (#queue from #head on: taking calls costs no copy of the rest)
@@ -276,12 +126,21 @@ export class ThreadPool implements Executor<JsCall> {
   readonly #deaths = new Map<unknown, Death>();
   #closing: Promise<void> | undefined;
   #startFailure: unknown;
+  // the batches running, which may take more calls; what they and the calls need of the pool
+  readonly #batches = new Set<Batch>();
+  readonly #owner: CallOwner = {
+    forget: (pending) => this.#forget(pending),
+    requeue: (calls, isolated) => this.#requeue(calls, isolated),
+    take: (count) => this.#take(count),
+    ended: (batch) => this.#batches.delete(batch),
+  };
 
   constructor(options: ThreadPoolOptions = {}) {
     knownOptions('ThreadPool', options, threadPoolOptionKeys);
     this.runtime = options.runtime ?? 'thread';
     if (this.runtime !== 'thread' && this.runtime !== 'process') throw new OptionError(`runtime must be 'thread' or 'process', not ${String(this.runtime)}`);
     this.concurrency = positiveInteger('concurrency', options.concurrency ?? availableParallelism());
+    this.concurrentTasksPerWorker = positiveInteger('concurrentTasksPerWorker', options.concurrentTasksPerWorker ?? defaultTasksPerWorker);
     const heapMb = options.maxOldGenerationSizeMb && positiveInteger('maxOldGenerationSizeMb', options.maxOldGenerationSizeMb);
     const isProcess = this.runtime === 'process';
     this.#tinypool = new Tinypool({
@@ -317,8 +176,13 @@ export class ThreadPool implements Executor<JsCall> {
     // (with onAbort, the signal is left alone: a Future makes it only when asked for it)
     if (options.onAbort === undefined && options.signal.aborted) return Promise.reject(options.signal.reason);
     const wire = toWire(call);
+    if (this.runtime === 'process') {
+      const problem = unsendable(call.args);
+      if (problem !== undefined) return Promise.reject(problem);
+    }
+    if (options.timeout !== undefined) wire.t = 1;
     return new Promise((resolve, reject) => {
-      const pending = new PendingCall(wire, options, resolve, reject, this);
+      const pending = new PendingCall(wire, options, resolve, reject, this.#owner);
       this.#remember(pending);
       if (pending.settled) return; // aborted already
       this.#queue.push(pending);
@@ -327,9 +191,9 @@ export class ThreadPool implements Executor<JsCall> {
   }
 
   // Hands the waiting calls to the free workers once the current tick is over, so that the
-  // calls submitted together go together
+  // calls submitted together go together; with every worker busy, to the batches with room
   #schedule(): void {
-    if (this.#flushing || this.#busy >= this.concurrency) return;
+    if (this.#flushing || (this.#busy >= this.concurrency && this.#batches.size === 0)) return;
     this.#flushing = true;
     queueMicrotask(() => {
       this.#flushing = false;
@@ -343,8 +207,7 @@ export class ThreadPool implements Executor<JsCall> {
       let start = this.#head;
       while (start < queue.length && queue[start]!.settled) start++;
       if (start === queue.length) {
-        this.#queue = [];
-        this.#head = 0;
+        this.#advance(start);
         return;
       }
       const first = queue[start]!;
@@ -356,24 +219,46 @@ export class ThreadPool implements Executor<JsCall> {
         while (end < queue.length && end - start < size && this.#batchable(queue[end]!)) end++;
       }
       const calls = queue.slice(start, end);
-      this.#head = end;
-      if (end === queue.length) {
-        this.#queue = [];
-        this.#head = 0;
-      } else if (end > 1024 && end * 2 > queue.length) {
-        this.#queue = queue.slice(end);
-        this.#head = 0;
-      }
+      this.#advance(end);
       this.#busy++;
       void this.#start(calls).finally(() => {
         this.#busy--;
         this.#schedule();
       });
     }
+    for (const batch of this.#batches) batch.grow();
+  }
+
+  // The queue now starts at `end`: emptied, or its taken front dropped once it is most of it
+  #advance(end: number): void {
+    this.#head = end;
+    if (end === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (end > 1024 && end * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(end);
+      this.#head = 0;
+    }
   }
 
   #batchable(pending: PendingCall): boolean {
-    return this.runtime === 'thread' && !pending.isolated && pending.options.timeout === undefined;
+    return !pending.isolated;
+  }
+
+  // Up to `count` waiting calls for a running batch, when no worker is free to take them
+  #take(count: number): PendingCall[] {
+    if (this.#busy < this.concurrency || this.#closing !== undefined) return [];
+    const queue = this.#queue;
+    const taken: PendingCall[] = [];
+    let i = this.#head;
+    for (; i < queue.length && taken.length < count; i++) {
+      const pending = queue[i]!;
+      if (pending.settled) continue;
+      if (!this.#batchable(pending)) break;
+      taken.push(pending);
+    }
+    this.#advance(i);
+    return taken;
   }
 
   // Calls back to the front of the queue (their batch stopped)
@@ -383,7 +268,10 @@ export class ThreadPool implements Executor<JsCall> {
       for (const pending of calls) pending.fail(new PoolClosedError(), false);
       return;
     }
-    for (const pending of calls) pending.isolated ||= isolated;
+    for (const pending of calls) {
+      pending.isolated ||= isolated;
+      pending.unstart();
+    }
     this.#queue = [...calls, ...this.#queue.slice(this.#head)];
     this.#head = 0;
     this.#schedule();
@@ -404,44 +292,69 @@ export class ThreadPool implements Executor<JsCall> {
     return this.#closing;
   }
 
-  // The calls got a slot: hand them to tinypool, which has (or starts) a free worker for them
+  // The calls got a slot: hand them to tinypool, which has (or starts) a free worker for them.
+  // A single call goes alone when it must (isolated) or when calls do not overlap anyway.
   async #start(calls: PendingCall[]): Promise<void> {
-    if (calls.length === 1) return this.#startOne(calls[0]!);
+    const alone = (pending: PendingCall) => pending.isolated || this.concurrentTasksPerWorker === 1;
+    if (calls.length === 1 && alone(calls[0]!)) return this.#startOne(calls[0]!);
     // the first call starts now (its onStart may cancel calls of the batch, itself included)
     do {
       calls[0]!.start();
       calls = calls.filter((p) => !p.settled);
     } while (calls.length > 0 && !calls[0]!.started);
-    if (calls.length <= 1) return calls.length === 1 ? this.#startOne(calls[0]!) : undefined;
-    const { port1, port2 } = new MessageChannel();
-    const batch = new Batch(calls, port1, (rest) => this.#requeue(rest), this.#batchSize);
-    for (const pending of calls) pending.batch = batch;
-    port1.on('message', (outcomes: WireOutcome[]) => batch.receive(outcomes));
-    const wire: WireBatch = { b: calls.map((p) => p.wire), p: port2 };
+    if (calls.length === 0) return;
+    if (calls.length === 1 && alone(calls[0]!)) return this.#startOne(calls[0]!);
+    const batch = new Batch(calls, this.concurrentTasksPerWorker, this.#batchSize, this.#owner);
+    const wire: WireBatch = { b: calls.map((p) => p.wire), k: this.concurrentTasksPerWorker };
+    let transport: { transferList: MessagePort[] } | { channel: object };
+    if (this.runtime === 'process') {
+      // the child's messages come on tinypool's channel: progress, or its crash report
+      transport = {
+        channel: {
+          postMessage: (message: unknown) => batch.fromChild(message),
+          onMessage: (send: (message: WireMore) => void) => (batch.send = (more) => send({ m: more })),
+        },
+      };
+    } else {
+      const { port1, port2 } = new MessageChannel();
+      port1.on('message', (message: WireProgress) => batch.receive(message));
+      batch.port = port1;
+      batch.send = (more) => port1.postMessage({ m: more } satisfies WireMore);
+      wire.p = port2;
+      transport = { transferList: [port2] };
+    }
+    this.#batches.add(batch);
     let failure: unknown;
-    let sent = 0;
+    let received = 0;
     try {
-      const running = this.#tinypool.run(wire, { signal: batch, transferList: [port2] });
+      const running = this.#tinypool.run(wire, { signal: batch, ...transport });
       this.#watchWorkers();
-      // the worker answers with the number of outcomes it sent
-      sent = (await running) as number;
+      // the worker answers with the number of calls it received, every one answered
+      received = (await running) as number;
     } catch (error) {
       failure = error;
     }
     if (batch.over) return;
     batch.drain();
-    if (failure === undefined && batch.next < sent) {
-      await batch.received(sent, 5000);
+    if (failure === undefined && batch.outcomes < received) {
+      await batch.received(received, 5000);
       if (batch.over) return; // stopped meanwhile (a call of it cancelled)
     }
-    batch.over = true;
-    port1.close();
-    for (const pending of calls) pending.batch = undefined;
+    batch.end();
+    if (failure === undefined) {
+      // calls added after the worker ended the batch never reached it: they run elsewhere
+      this.#requeue(batch.unfinished(received));
+      for (const pending of batch.unfinished(0, received)) pending.fail(new Error('the worker sent no outcome for the call'), false);
+      return;
+    }
     const rest = batch.unfinished();
     if (rest.length === 0) return;
-    if (failure === undefined || (failure as Error | undefined)?.name === 'CancelError' || rest.length === 1) {
+    if ((failure as Error | undefined)?.name === 'CancelError' || rest.length === 1) {
       // no worker could start, or the one call left is the culprit
-      for (const pending of rest) pending.fail(failure === undefined ? new Error('the worker sent no outcome for the call') : this.#failure(failure, pending), false);
+      for (const pending of rest) {
+        pending.report ??= batch.report;
+        pending.fail(this.#failure(failure, pending), false);
+      }
       return;
     }
     // the worker died under one of them: each runs again alone, only the culprit fails
@@ -492,8 +405,8 @@ export class ThreadPool implements Executor<JsCall> {
     entry.calls.add(pending);
   }
 
-  // A call settled (for PendingCall only)
-  forget(pending: PendingCall): void {
+  // A call settled
+  #forget(pending: PendingCall): void {
     const { prevLive, nextLive } = pending;
     // not in the list (never added, or taken out already): the list must stay whole
     if (prevLive === undefined && this.#live !== pending) return;
@@ -575,6 +488,20 @@ function processDeath(death: Death, cause: Error | undefined): WorkerExitedError
 function describe(error: unknown): string {
   const { name, message } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
   return message === undefined ? String(error) : `${String(name)}: ${String(message)}`;
+}
+
+// Why arguments cannot go to a child process, if they cannot: tinypool sends them with Node's
+// advanced serialization, and a value it cannot copy would throw in tinypool's message
+// handler, out of reach, and end this process
+function unsendable(args: unknown[]): TypeError | undefined {
+  try {
+    serialize(args);
+    return undefined;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const hint = /SharedArrayBuffer/.test(reason) ? ': a SharedArrayBuffer cannot be shared with another process (use the thread runtime, or pass a copy such as a typed array)' : '';
+    return new TypeError(`the arguments cannot be sent to a worker process (runtime 'process' copies them with Node's advanced serialization): ${reason.replace(/\.$/, '')}${hint}`, { cause: error });
+  }
 }
 
 // The call as it crosses to the worker; a module path becomes a file URL

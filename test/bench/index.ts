@@ -1,6 +1,7 @@
 // `npm run bench`: polytask beside its peers, measured in the same run; never part of `npm test`.
 //   stream:  items/s of `polytask run` beside Python's pools, GNU parallel and raw Node IPC (stream.ts)
 //   futures: calls/s of task() beside tinypool, piscina, workerpool and bare worker_threads (futures.ts)
+//   async:   40 async calls that wait 200 ms on 2 workers, task() beside piscina (async.ts)
 //   latency: one item end to end against interpreter start-up; one warm round trip (latency.ts)
 //   memory:  peak RSS of the process tree, N versus 10 N items (memory.ts)
 //   scaling: a CPU-bound handler, 1 versus 2 processes (scaling.ts)
@@ -12,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
+import { formatAsync, runAsync, type AsyncReport } from './async.js';
 import { python3, repo, version, which, type BenchContext } from './common.js';
 import { formatFutures, runFutures, type FuturesReport } from './futures.js';
 import { formatLatency, runLatency, type LatencyReport } from './latency.js';
@@ -20,7 +22,7 @@ import { formatScaling, runScaling, type ScalingReport } from './scaling.js';
 import { formatStream, runStream, type StreamReport } from './stream.js';
 import { checkTargets, formatTargets, type Target } from './targets.js';
 
-const suiteNames = ['stream', 'futures', 'latency', 'memory', 'scaling'] as const;
+const suiteNames = ['stream', 'futures', 'async', 'latency', 'memory', 'scaling'] as const;
 type SuiteName = (typeof suiteNames)[number];
 const usage = `usage: node dist/test/bench/index.js [${suiteNames.join('|')} ...] [items] [--quick] [--json]`;
 
@@ -72,6 +74,7 @@ const out: {
   machine: typeof machine;
   stream?: StreamReport[];
   futures?: FuturesReport;
+  async?: AsyncReport;
   latency?: LatencyReport;
   memory?: MemoryReport;
   scaling?: ScalingReport;
@@ -91,6 +94,9 @@ for (const suite of suites) {
   } else if (suite === 'futures') {
     out.futures = await runFutures(ctx, [20_000 / scale, 200_000 / scale]);
     print('Futures', formatFutures(out.futures));
+  } else if (suite === 'async') {
+    out.async = await runAsync(ctx);
+    print('Calls that wait', formatAsync(out.async));
   } else if (suite === 'latency') {
     out.latency = await runLatency(ctx, quick ? 5 : 10, quick ? 300 : 1_000);
     print('Latency', formatLatency(out.latency));

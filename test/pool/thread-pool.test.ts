@@ -86,7 +86,9 @@ for (const runtime of ['thread', 'process'] as const) {
     const uncopyable = await rejection(call(p, source(() => ({ callback: () => 1 }))));
     assert.is(uncopyable.name, 'TypeError', 'a clear error, not a dead worker');
     assert.match(uncopyable.message, 'cannot be sent back');
-    assert.is((await rejection(call(p, source((f: unknown) => f), [() => 1]))).name, 'DataCloneError');
+    const uncloned = await rejection(call(p, source((f: unknown) => f), [() => 1]));
+    // a child process gets its arguments through Node's advanced serialization: checked before they go
+    assert.is(uncloned.name, runtime === 'thread' ? 'DataCloneError' : 'TypeError');
     assert.is(await call(p, source((x: number) => x + 1), [1]), 2);
   }));
 
@@ -101,6 +103,10 @@ for (const runtime of ['thread', 'process'] as const) {
       assert.match(error.message, 'tasks.mjs');
     }
     assert.is(await call(p, task('increment')), 4, 'a failed call does not reset the module');
+    // calls of a module that cannot be imported, handed over together: each fails, none waits forever
+    const nowhere: JsTarget = { kind: 'module', url: pathToFileURL(fixture('js/no-such-module.mjs')).href, name: 'x' };
+    const missing = await Promise.allSettled([1, 2, 3].map(() => call(p, nowhere)));
+    assert.equal(missing.map((r) => (r.status === 'rejected' ? (r.reason as Failure).code : 'ok')), ['ERR_MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND']);
   }));
 
   it('errors keep their class name, message, remote stack, cause chain and own properties', timed(20_000, async () => {
@@ -208,11 +214,19 @@ for (const runtime of ['thread', 'process'] as const) {
   }));
 
   it('onStart fires when a call gets a worker; the others wait their turn', timed(20_000, async () => {
-    const p = pool({ concurrency: 1 });
     const events: string[] = [];
+    const run = async (p: ThreadPool, fn: JsTarget, ms = 50) => {
+      await call(p, fn, [1]); // a worker running
+      events.length = 0;
+      await Promise.all([0, 1, 2].map((i) => call(p, fn, [ms], { onStart: () => events.push(`start ${i}`) }).then(() => events.push(`end ${i}`))));
+      return [...events];
+    };
+    const serial = ['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2'];
     const wait = source((ms: number) => new Promise((r) => setTimeout(r, ms)));
-    await Promise.all([0, 1, 2].map((i) => call(p, wait, [50], { onStart: () => events.push(`start ${i}`) }).then(() => events.push(`end ${i}`))));
-    assert.equal(events, ['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
+    const busy = source((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); });
+    assert.equal(await run(pool({ concurrency: 1, concurrentTasksPerWorker: 1 }), wait), serial, 'calls that do not overlap');
+    assert.equal(await run(pool({ concurrency: 1 }), busy), serial, 'a call that returns a plain value holds its worker');
+    assert.equal(await run(pool({ concurrency: 1 }), wait, 300), ['start 0', 'start 1', 'start 2', 'end 0', 'end 1', 'end 2'], 'calls that wait overlap');
   }));
 
   it('calls submitted together (a batch on threads): a crash or a cancel fails only its own call', timed(30_000, async () => {
@@ -227,14 +241,15 @@ for (const runtime of ['thread', 'process'] as const) {
     const thrown = await Promise.allSettled([0, 1, 2, 3, 4].map((i) => call(p, lateThrow, [i])));
     assert.equal(thrown.map(outcome), [0, 1, 2, 3, 4].map((i) => (i === 2 ? 'WorkerExitedError' : i)));
     const controllers = [0, 1, 2, 3, 4].map(() => new AbortController());
-    const wait = source((i: number) => new Promise((r) => setTimeout(() => r(i), 50)));
+    // (3 still runs when it is cancelled, whether the calls overlap or not)
+    const wait = source((i: number) => new Promise((r) => setTimeout(() => r(i), i === 3 ? 2000 : 50)));
     const running = controllers.map((c, i) => call(p, wait, [i], { signal: c.signal }));
     setTimeout(() => controllers[0]!.abort(new Error('cancelled')), 20);
     setTimeout(() => controllers[3]!.abort(new Error('cancelled')), 120);
     const cancelled = await Promise.allSettled(running);
     assert.equal(cancelled.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Failure).message)), ['cancelled', 1, 2, 'cancelled', 4]);
     const copies = await Promise.allSettled([1, 2, () => 1, 4].map((a) => call(p, source((x: unknown) => x), [a])));
-    assert.equal(copies.map(outcome), [1, 2, 'DataCloneError', 4]);
+    assert.equal(copies.map(outcome), [1, 2, runtime === 'thread' ? 'DataCloneError' : 'TypeError', 4]);
   }));
 
   it('slow calls submitted together are shared among the workers, round after round', timed(30_000, async () => {
@@ -255,6 +270,63 @@ for (const runtime of ['thread', 'process'] as const) {
       // (before, a round could go to one worker in one batch: 40 and 0)
       assert.ok(Math.min(...counts) >= 5, `round ${round}: shared ${JSON.stringify(counts)}`);
     }
+  }));
+
+  // A call that waits `ms` and returns where it ran and how many calls of its worker were
+  // waiting at once, at most, so far (counted in the worker's global scope)
+  const inFlight = source(async (ms: number, fail?: boolean) => {
+    const g = globalThis as { inFlight?: number; most?: number };
+    g.inFlight = (g.inFlight ?? 0) + 1;
+    g.most = Math.max(g.most ?? 0, g.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, ms));
+      if (fail === true) throw new RangeError('failed while others waited');
+      const { threadId } = await import('node:worker_threads');
+      return { where: `${process.pid}/${threadId}`, most: g.most };
+    } finally {
+      g.inFlight--;
+    }
+  });
+  type InFlight = { where: string; most: number };
+
+  it('calls that wait on a promise overlap in their worker, up to concurrentTasksPerWorker', timed(30_000, async () => {
+    const most = async (p: ThreadPool, calls: number) => Math.max(...(await Promise.all(Array.from({ length: calls }, () => call(p, inFlight, [30])))).map((r) => (r as InFlight).most));
+    assert.is(await most(pool({ concurrency: 1 }), 40), 16, 'by default 16 at once, never more');
+    assert.is(await most(pool({ concurrency: 1, concurrentTasksPerWorker: 3 }), 20), 3);
+    assert.is(await most(pool({ concurrency: 1, concurrentTasksPerWorker: 1 }), 5), 1);
+    // shared among the workers: each overlaps its own, neither takes them all
+    const two = pool({ concurrency: 2, concurrentTasksPerWorker: 4 });
+    const both = await Promise.all(Array.from({ length: 40 }, () => call(two, inFlight, [30]))) as InFlight[];
+    const counts = [...both.reduce((m, r) => m.set(r.where, (m.get(r.where) ?? 0) + 1), new Map<string, number>()).values()];
+    assert.is(counts.length, 2, `both workers ran calls (${JSON.stringify(counts)})`);
+    assert.ok(Math.min(...counts) >= 8, `shared ${JSON.stringify(counts)}`);
+    assert.ok(both.every((r) => r.most <= 4), 'the bound holds in each worker');
+    assert.is(Math.max(...both.map((r) => r.most)), 4);
+  }));
+
+  it('a call that returns a plain value holds its worker: its timeout starts when it starts', timed(30_000, async () => {
+    const p = pool({ concurrency: 1 });
+    const busy = source((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return ms; });
+    await call(p, busy, [1]); // a worker running: a call's time counts from when it is handed over
+    // four of 150 ms one after the other: 600 ms in all, each within its own 400
+    const values = await Promise.all([0, 1, 2, 3].map(() => call(p, busy, [150], { timeout: 400 })));
+    assert.equal(values, [150, 150, 150, 150]);
+  }));
+
+  it('a timeout or a failure of one of the calls that overlap fails only that call', timed(30_000, async () => {
+    const p = pool({ concurrency: 1 });
+    await call(p, inFlight, [1]); // a worker running
+    const waiting = [0, 1, 2, 3].map(() => call(p, inFlight, [600]));
+    const hung = rejection(call(p, inFlight, [60_000], { timeout: 300 }));
+    const more = [0, 1].map(() => call(p, inFlight, [600]));
+    const error = await hung;
+    assert.instance(error, TimeoutError);
+    // the others were waiting in the worker the timeout stopped: they ran again, elsewhere
+    const done = await Promise.all([...waiting, ...more]) as InFlight[];
+    assert.is(done.length, 6);
+    assert.ok(done.some((r) => r.most >= 2), `they overlapped (${JSON.stringify(done)})`);
+    const settled = await Promise.allSettled([0, 1, 2, 3, 4].map((i) => call(p, inFlight, [50 + i * 10, i === 2])));
+    assert.equal(settled.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as Failure).name)), ['ok', 'ok', 'RangeError', 'ok', 'ok']);
   }));
 
   it('close() ends every worker and rejects the calls queued or running', timed(20_000, async () => {
