@@ -98,11 +98,13 @@ export class RunCommand extends Command {
       onWorkerOutput: (chunk) => (progress === undefined ? stderr.write(chunk) : progress.write(chunk)),
     });
     const abort = new AbortController();
-    // SIGINT and SIGTERM stop the run; a second one while stopping exits at once. A signal
-    // while the children start (a slow setup hook, say) ends them there.
-    const signals = onStopSignals(() => abort.abort());
-    const stopStarting = () => void pool.close({ graceMs: 500 });
-    abort.signal.addEventListener('abort', stopStarting, { once: true });
+    // SIGINT and SIGTERM stop the run and end the children at once, whatever the run waits on
+    // (children starting, a write to a stdout nobody reads); a busy child has half a second to
+    // go before it is killed. A second signal while stopping exits at once.
+    const signals = onStopSignals(() => {
+      abort.abort();
+      void pool.close({ graceMs: 500 });
+    });
     try {
       await pool.start();
     } catch (error) {
@@ -115,8 +117,6 @@ export class RunCommand extends Command {
       const stopped = stoppedBy[signals.received];
       stderr.write(`polytask: ${stopped.word} while the children started; no results written\n`);
       return stopped.status;
-    } finally {
-      abort.signal.removeEventListener('abort', stopStarting);
     }
 
     // the output went away (a reader that stopped, a full disk): stop the run
@@ -177,8 +177,8 @@ export class RunCommand extends Command {
     } finally {
       progress?.stop();
       const stats = this.stats ? pool.stats() : undefined;
-      // after a signal, a busy child has half a second to go before it is killed
-      await pool.close(signals.received === undefined ? {} : { graceMs: 500 });
+      // after a signal: waits for the close the signal started
+      await pool.close();
       await writer.end(toFile);
       // only now: a second signal during the stop above exits at once
       signals.remove();
