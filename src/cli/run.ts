@@ -15,6 +15,7 @@ import { formatStats } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
 import { CliProgress } from './progress.js';
 import { onStopSignals, stoppedBy } from './signals.js';
+import { tolerateFailingStderr } from './stderr.js';
 import type { ResumeMatcher } from '../job/results-log.js';
 
 export class RunCommand extends Command {
@@ -57,6 +58,7 @@ export class RunCommand extends Command {
 
   override async execute(): Promise<number> {
     const { stdout, stderr } = this.context;
+    tolerateFailingStderr(stderr);
     if (this.resume && this.output === undefined) return reportError(stderr, new Error('--resume needs -o FILE: the results file to resume from and append to'));
     const spec = await loadSpecForCli(this.spec, { handler: this.handler, setupHook: this.setupHook }, stderr);
     if (typeof spec === 'number') return spec;
