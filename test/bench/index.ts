@@ -3,6 +3,7 @@
 //   futures: calls/s of task() beside tinypool, piscina, workerpool and bare worker_threads (futures.ts)
 //   latency: one item end to end against interpreter start-up; one warm round trip (latency.ts)
 //   memory:  peak RSS of the process tree, N versus 10 N items (memory.ts)
+//   slowfirst: the parent's peak RSS with --keep-order and a slow first item, against none (memory.ts)
 //   scaling: a CPU-bound handler, 1 versus 2 processes (scaling.ts)
 // Usage: node dist/test/bench/index.js [suite ...] [items] [--quick] [--json]
 // With no suite named, all run. `items` replaces the stream suite's counts with one count.
@@ -15,12 +16,12 @@ import path from 'node:path';
 import { python3, repo, version, which, type BenchContext } from './common.js';
 import { formatFutures, runFutures, type FuturesReport } from './futures.js';
 import { formatLatency, runLatency, type LatencyReport } from './latency.js';
-import { formatMemory, runMemory, type MemoryReport } from './memory.js';
+import { formatMemory, formatSlowFirst, runMemory, runSlowFirst, type MemoryReport, type SlowFirstReport } from './memory.js';
 import { formatScaling, runScaling, type ScalingReport } from './scaling.js';
 import { formatStream, runStream, type StreamReport } from './stream.js';
 import { checkTargets, formatTargets, type Target } from './targets.js';
 
-const suiteNames = ['stream', 'futures', 'latency', 'memory', 'scaling'] as const;
+const suiteNames = ['stream', 'futures', 'latency', 'memory', 'slowfirst', 'scaling'] as const;
 type SuiteName = (typeof suiteNames)[number];
 const usage = `usage: node dist/test/bench/index.js [${suiteNames.join('|')} ...] [items] [--quick] [--json]`;
 
@@ -74,6 +75,7 @@ const out: {
   futures?: FuturesReport;
   latency?: LatencyReport;
   memory?: MemoryReport;
+  slowFirst?: SlowFirstReport;
   scaling?: ScalingReport;
   targets?: Target[];
 } = { machine };
@@ -97,6 +99,9 @@ for (const suite of suites) {
   } else if (suite === 'memory') {
     out.memory = await runMemory(ctx, [100_000 / scale, 1_000_000 / scale]);
     print('Memory', formatMemory(out.memory));
+  } else if (suite === 'slowfirst') {
+    out.slowFirst = await runSlowFirst(ctx, 40_000 / scale);
+    print('Memory, a slow first item with --keep-order', formatSlowFirst(out.slowFirst));
   } else {
     out.scaling = runScaling(ctx, quick ? 100 : 400);
     print('CPU-bound scaling', formatScaling(out.scaling));
