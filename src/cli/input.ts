@@ -1,5 +1,7 @@
-// Reads JSON lines: one item per non-blank line, with its line number; a line that is not
-// valid JSON becomes an item carrying a ParseError instead of being dropped.
+// Reads JSON lines: one item per line that is not blank (only JSON whitespace: space, tab, CR),
+// with its line number; a line that is not valid JSON, or not valid UTF-8, becomes an item
+// carrying a ParseError instead of being dropped.
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { ParseError } from '../errors.js';
 
@@ -11,51 +13,140 @@ export interface InputLine {
   error?: ParseError;
 }
 
-// Yields the items of each chunk read as one array: one step of the iterator per chunk, not per line
+const newline = 0x0a;
+
+// Yields the items of each chunk read as one array: one step of the iterator per chunk, not per
+// line. The bytes are checked to be UTF-8 a block of whole lines at a time; only a block that is
+// not is looked at line by line, to find the bad line and the offset of its first bad byte.
 export async function* readJsonLines(stream: Readable): AsyncGenerator<InputLine[], void, undefined> {
-  stream.setEncoding('utf8');
-  let tail = '';
-  // the pieces of a line longer than a chunk: joined once its end comes, not at every chunk
-  let long: string[] = [];
-  let lineNo = 0;
-  let first = true;
-  for await (const chunk of stream as AsyncIterable<string>) {
-    if (!chunk.includes('\n')) {
-      long.push(chunk);
+  // the pieces of a line not ended yet: joined once its end comes, not at every chunk
+  let pending: Buffer[] = [];
+  const state = { lineNo: 0, offset: 0, first: true };
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const end = bytes.lastIndexOf(newline);
+    if (end === -1) {
+      pending.push(bytes);
       continue;
     }
-    let text = long.length > 0 ? tail + long.join('') + chunk : tail + chunk;
-    long = [];
-    if (first) {
-      // a UTF-8 byte order mark is not part of the first item
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      first = false;
-    }
-    const lines = text.split('\n');
-    tail = lines.pop() ?? '';
-    const items: InputLine[] = [];
-    for (const raw of lines) {
-      lineNo++;
-      const item = parseLine(raw, lineNo);
-      if (item !== undefined) items.push(item);
-    }
+    const head = bytes.subarray(0, end + 1);
+    const block = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
+    pending = end + 1 < bytes.length ? [bytes.subarray(end + 1)] : [];
+    const items = blockItems(block, state);
     if (items.length > 0) yield items;
   }
-  tail += long.join('');
-  if (first && tail.charCodeAt(0) === 0xfeff) tail = tail.slice(1);
-  if (tail !== '') {
-    const item = parseLine(tail, lineNo + 1);
-    if (item !== undefined) yield [item];
+  const rest = pending.length > 0 ? Buffer.concat(pending) : undefined;
+  if (rest !== undefined) {
+    const items = blockItems(rest, state);
+    if (items.length > 0) yield items;
   }
 }
 
+interface ReadState {
+  // lines before this block
+  lineNo: number;
+  // bytes of the input before this block
+  offset: number;
+  // this block starts the input
+  first: boolean;
+}
+
+// The items of a block of whole lines (the last one ends with a newline, except at the end
+// of the input)
+function blockItems(block: Buffer, state: ReadState): InputLine[] {
+  let start = 0;
+  if (state.first) {
+    state.first = false;
+    // a UTF-8 byte order mark marks the file; it is not part of the first item
+    if (block[0] === 0xef && block[1] === 0xbb && block[2] === 0xbf) start = 3;
+  }
+  const items: InputLine[] = [];
+  if (isUtf8(start === 0 ? block : block.subarray(start))) {
+    const lines = block.toString('utf8', start).split('\n');
+    // the last piece is what follows the last newline: empty, or the input's last line
+    const last = lines.length - 1;
+    for (let k = 0; k < last; k++) {
+      const item = parseLine(lines[k]!, ++state.lineNo);
+      if (item !== undefined) items.push(item);
+    }
+    if (lines[last] !== '') {
+      const item = parseLine(lines[last]!, ++state.lineNo);
+      if (item !== undefined) items.push(item);
+    }
+  } else {
+    for (let from = start; from < block.length;) {
+      const at = block.indexOf(newline, from);
+      const to = at === -1 ? block.length : at;
+      const line = block.subarray(from, to);
+      const lineNo = ++state.lineNo;
+      const bad = firstInvalidByte(line);
+      const item = bad === -1
+        ? parseLine(line.toString('utf8'), lineNo)
+        : badLine(withoutCr(line.toString('utf8')), lineNo, `invalid UTF-8 at byte offset ${bad} of the line (${state.offset + from + bad} of the input)`);
+      if (item !== undefined) items.push(item);
+      from = to + 1;
+    }
+  }
+  state.offset += block.length;
+  return items;
+}
+
 function parseLine(raw: string, line: number): InputLine | undefined {
-  const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-  if (text.trim() === '') return undefined;
+  const text = withoutCr(raw);
+  if (isBlank(text)) return undefined;
   try {
     JSON.parse(text);
     return { line, text };
   } catch (error) {
-    return { line, text, error: new ParseError(line, (error as Error).message) };
+    return badLine(text, line, (error as Error).message);
   }
+}
+
+function withoutCr(raw: string): string {
+  return raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+}
+
+function badLine(text: string, line: number, detail: string): InputLine {
+  return { line, text, error: new ParseError(line, detail) };
+}
+
+// Whether a line holds only JSON whitespace (space, tab, CR): any other character, even one
+// that String.prototype.trim() removes (U+00A0, U+2028, U+3000, \v, \f, a BOM), makes it an item
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+// The offset of the first byte that does not start or continue a valid UTF-8 sequence
+// (overlong forms, surrogates and code points past U+10FFFF included), or -1
+export function firstInvalidByte(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) low = 0xa0;
+      if (b === 0xed) high = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) low = 0x90;
+      if (b === 0xf4) high = 0x8f;
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || c < (k === 1 ? low : 0x80) || c > (k === 1 ? high : 0xbf)) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
 }

@@ -16,6 +16,7 @@ import { formatStats } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
 import { CliProgress } from './progress.js';
 import { onStopSignals, stoppedBy } from './signals.js';
+import { tolerateFailingStderr } from './stderr.js';
 import type { ResumeMatcher } from '../job/results-log.js';
 
 export class RunCommand extends Command {
@@ -61,6 +62,7 @@ export class RunCommand extends Command {
 
   override async execute(): Promise<number> {
     const { stdout, stderr } = this.context;
+    tolerateFailingStderr(stderr);
     const missing = specMissing(this.spec, 'run', stderr);
     if (missing !== undefined) return missing;
     if (this.resume && this.output === undefined) return reportError(stderr, new Error('--resume needs -o FILE: the results file to resume from and append to'));
@@ -108,11 +110,13 @@ export class RunCommand extends Command {
       onWorkerOutput: (chunk) => (progress === undefined ? stderr.write(chunk) : progress.write(chunk)),
     });
     const abort = new AbortController();
-    // SIGINT and SIGTERM stop the run; a second one while stopping exits at once. A signal
-    // while the children start (a slow setup hook, say) ends them there.
-    const signals = onStopSignals(() => abort.abort());
-    const stopStarting = () => void pool.close({ graceMs: 500 });
-    abort.signal.addEventListener('abort', stopStarting, { once: true });
+    // SIGINT and SIGTERM stop the run and end the children at once, whatever the run waits on
+    // (children starting, a write to a stdout nobody reads); a busy child has half a second to
+    // go before it is killed. A second signal while stopping exits at once.
+    const signals = onStopSignals(() => {
+      abort.abort();
+      void pool.close({ graceMs: 500 });
+    });
     try {
       await pool.start();
     } catch (error) {
@@ -125,8 +129,6 @@ export class RunCommand extends Command {
       const stopped = stoppedBy[signals.received];
       stderr.write(`polytask: ${stopped.word} while the children started; no results written\n`);
       return stopped.status;
-    } finally {
-      abort.signal.removeEventListener('abort', stopStarting);
     }
 
     // the output went away (a reader that stopped, a full disk): stop the run
@@ -192,8 +194,8 @@ export class RunCommand extends Command {
     } finally {
       progress?.stop();
       const stats = this.stats ? pool.stats() : undefined;
-      // after a signal, a busy child has half a second to go before it is killed
-      await pool.close(signals.received === undefined ? {} : { graceMs: 500 });
+      // after a signal: waits for the close the signal started
+      await pool.close();
       await writer.end(toFile);
       // only now: a second signal during the stop above exits at once
       signals.remove();

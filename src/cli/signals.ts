@@ -1,6 +1,8 @@
 // SIGINT (Ctrl-C) and SIGTERM during `polytask run`: the first one stops the run (the caller
 // stops reading, ends the children and flushes the results, then exits 130 or 143); a second
-// one while it stops exits at once.
+// one while it stops exits at once. `stop` runs in the signal's own handler, not where the run
+// happens to wait (a write to a stdout nobody reads can wait for ever), so that what it ends,
+// the children, is ended at once.
 import { exitCodes } from './common.js';
 
 const stopSignals = ['SIGINT', 'SIGTERM'] as const;

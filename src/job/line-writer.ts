@@ -22,7 +22,8 @@ export class LineWriter {
     });
   }
 
-  // Queues lines; resolves once the stream can take more
+  // Queues lines; resolves once the stream can take more: while it is full (a reader that is
+  // slow or stopped), the caller waits here, and so takes no more results
   async write(text: string): Promise<void> {
     this.#buffer += text;
     if (this.#buffer.length >= blockSize) {
@@ -30,6 +31,7 @@ export class LineWriter {
     } else {
       // whatever arrives in this turn of the event loop goes out together
       this.#flushTimer ??= setImmediate(() => void this.flush().catch(() => {}));
+      await this.#draining;
     }
   }
 

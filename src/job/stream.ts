@@ -1,12 +1,15 @@
-// Streams items through a pool with bounded memory: the input is read only while fewer than
-// `limit` items are submitted and not yet handed to the consumer, so a slow consumer slows
-// the reading, and an ordered run buffers at most `limit` results.
+// Streams items through a pool with bounded memory. The items between reading and writing (in
+// flight, waiting for their turn in order, and in the batch the consumer is handling) are
+// kept within a window of a few times the pool's capacity: the input is read no further than
+// that, even from inside a chunk of many lines, so neither a slow first item of an ordered run
+// nor a slow consumer (a stdout nobody reads) makes the results pile up.
 import { AbortError } from '../errors.js';
 import type { ProcessPool } from '../pool/process-pool.js';
 
 export interface StreamOptions<I, R, P> {
   ordered?: boolean;
-  // the input yields arrays of items (read a chunk at a time), not single items
+  // the input yields arrays of items (read a chunk at a time), not single items; a chunk is
+  // still submitted only as far as the window allows
   chunked?: boolean;
   signal?: AbortSignal | undefined;
   // sends one item to the pool (or answers it at once, e.g. an unparsable line)
@@ -16,6 +19,10 @@ export interface StreamOptions<I, R, P> {
 }
 
 const notYet = Symbol('not yet');
+
+// How many items may be between reading and writing: this many times the pool's capacity
+// (children x pipeline depth), so that the children never wait for work in a steady run
+export const windowFactor = 2;
 
 // Puts results back in input order: each result comes with its 0-based index, and leaves once
 // all before it have. The early ones wait in an array cut from the front, not a Map: a Map
@@ -81,7 +88,7 @@ export async function* streamResults<I, R, P>(
     wake = undefined;
     w?.();
   };
-  const limit = () => pool.capacity * 2;
+  const limit = () => pool.capacity * windowFactor;
 
   const deliver = (index: number, value: R) => {
     if (ordered) inOrder.add(index, value, ready);
@@ -101,15 +108,34 @@ export async function* streamResults<I, R, P>(
     ? (items as AsyncIterable<I | I[]>)[Symbol.asyncIterator]()
     : (items as Iterable<I>)[Symbol.iterator]();
 
-  // Reads the input while there is room; pauses until the consumer takes results
+  // the chunk being submitted, and the position of its next item
+  let chunk: I[] = [];
+  let at = 0;
+
+  // Reads the input while there is room in the window; pauses until the consumer is done with
+  // a batch
   const feed = async () => {
     try {
       while (!stopped) {
-        while (!stopped && submitted - handedOut < limit()) {
+        let room = limit() - (submitted - handedOut);
+        while (!stopped && room > 0) {
+          if (at < chunk.length) {
+            const end = Math.min(chunk.length, at + room);
+            room -= end - at;
+            // `stopped` too: a submit may stop the run (a bad line with --on-bad-line fail)
+            while (at < end && !stopped) submitOne(chunk[at++]!);
+            if (at >= chunk.length) chunk = [];
+            continue;
+          }
           const step = isAsync ? await iterator.next() : (iterator.next() as IteratorResult<I | I[]>);
           if (step.done || stopped) return;
-          if (chunked) for (const item of step.value as I[]) submitOne(item);
-          else submitOne(step.value as I);
+          if (chunked) {
+            chunk = step.value as I[];
+            at = 0;
+          } else {
+            submitOne(step.value as I);
+            room--;
+          }
         }
         if (stopped) return;
         await new Promise<void>((resolve) => (space = resolve));
@@ -136,11 +162,13 @@ export async function* streamResults<I, R, P>(
       if (ready.length > 0) {
         const batch = ready;
         ready = [];
+        yield batch;
+        // the consumer is back for more: this batch is written (or being written by a stream
+        // that can take it), so it leaves the window
         handedOut += batch.length;
         const resume = space;
         space = undefined;
         resume?.();
-        yield batch;
         continue;
       }
       if (inputError !== undefined) throw inputError.error;

@@ -89,6 +89,7 @@ export class ProcessPool {
   #dispatchQueued = false;
   #started: Promise<void> | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #inflightCount = 0;
   readonly #keepAlive: boolean;
   readonly #attachTerminal: boolean;
@@ -508,10 +509,19 @@ export class ProcessPool {
   }
 
   // Ends every child (EOF, then SIGTERM, then SIGKILL) and answers unfinished items as cancelled
-  // (an item waiting to be retried gets the failure it had)
-  async close(options: { graceMs?: number } = {}): Promise<void> {
-    knownOptions('ProcessPool.close()', options, closeOptionKeys);
-    if (this.#closed) return;
+  // (an item waiting to be retried gets the failure it had). A second call waits for the first
+  // (with the first one's grace), so that no caller goes on while children are still there.
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    try {
+      knownOptions('ProcessPool.close()', options, closeOptionKeys);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#closing ??= this.#close(options);
+    return this.#closing;
+  }
+
+  async #close(options: { graceMs?: number }): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sampler);
     for (const call of this.#takePending()) this.#answer(call, cancelled('the pool was closed before the item started'));

@@ -4,6 +4,7 @@
 //   async:   40 async calls that wait 200 ms on 2 workers, task() beside piscina (async.ts)
 //   latency: one item end to end against interpreter start-up; one warm round trip (latency.ts)
 //   memory:  peak RSS of the process tree, N versus 10 N items (memory.ts)
+//   slowfirst: the parent's peak RSS with --keep-order and a slow first item, against none (memory.ts)
 //   scaling: a CPU-bound handler, 1 versus 2 processes (scaling.ts)
 // Usage: node dist/test/bench/index.js [suite ...] [items] [--quick] [--json]
 // With no suite named, all run. `items` replaces the stream suite's counts with one count.
@@ -17,12 +18,12 @@ import { formatAsync, runAsync, type AsyncReport } from './async.js';
 import { python3, repo, version, which, type BenchContext } from './common.js';
 import { formatFutures, runFutures, type FuturesReport } from './futures.js';
 import { formatLatency, runLatency, type LatencyReport } from './latency.js';
-import { formatMemory, runMemory, type MemoryReport } from './memory.js';
+import { formatMemory, formatSlowFirst, runMemory, runSlowFirst, type MemoryReport, type SlowFirstReport } from './memory.js';
 import { formatScaling, runScaling, type ScalingReport } from './scaling.js';
 import { formatStream, runStream, type StreamReport } from './stream.js';
 import { checkTargets, formatTargets, type Target } from './targets.js';
 
-const suiteNames = ['stream', 'futures', 'async', 'latency', 'memory', 'scaling'] as const;
+const suiteNames = ['stream', 'futures', 'async', 'latency', 'memory', 'slowfirst', 'scaling'] as const;
 type SuiteName = (typeof suiteNames)[number];
 const usage = `usage: node dist/test/bench/index.js [${suiteNames.join('|')} ...] [items] [--quick] [--json]`;
 
@@ -77,6 +78,7 @@ const out: {
   async?: AsyncReport;
   latency?: LatencyReport;
   memory?: MemoryReport;
+  slowFirst?: SlowFirstReport;
   scaling?: ScalingReport;
   targets?: Target[];
 } = { machine };
@@ -103,6 +105,9 @@ for (const suite of suites) {
   } else if (suite === 'memory') {
     out.memory = await runMemory(ctx, [100_000 / scale, 1_000_000 / scale]);
     print('Memory', formatMemory(out.memory));
+  } else if (suite === 'slowfirst') {
+    out.slowFirst = await runSlowFirst(ctx, 40_000 / scale);
+    print('Memory, a slow first item with --keep-order', formatSlowFirst(out.slowFirst));
   } else {
     out.scaling = runScaling(ctx, quick ? 100 : 400);
     print('CPU-bound scaling', formatScaling(out.scaling));

@@ -3,7 +3,7 @@
 // is sampled from /proc every 20 ms (/proc/<pid>/task/<tid>/children, VmRSS, utime + stime),
 // so the CPU seconds per process come from the same samples (the last 20 ms are missed).
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bin, fmt, seconds, table, tempDir, writeItems, writeSpec, type BenchContext } from './common.js';
 
@@ -149,5 +149,44 @@ export function formatMemory(report: MemoryReport): string {
         fmt.mb(r.childrenPeakMb), String(r.processes), us(r.parentCpuSeconds, r.items), us(r.childrenCpuSeconds, r.items),
       ]),
     ),
+  ].join('\n');
+}
+
+export interface SlowFirstReport {
+  items: number;
+  resultBytes: number;
+  slowMs: number;
+  // parent peak RSS (MB) with the slow first item and without it, and their ratio
+  slowPeakMb: number;
+  plainPeakMb: number;
+  ratio: number;
+}
+
+// Issue 13, point 9: `polytask run -p 2 --keep-order` over `items` items whose results are 10 KB,
+// the first item slow or not; the parent's peak RSS of each (one run each, no median)
+export async function runSlowFirst(ctx: BenchContext, items: number, slowMs = 3000): Promise<SlowFirstReport> {
+  const dir = tempDir();
+  const resultBytes = 10_000;
+  const input = path.join(dir, 'numbers.jsonl');
+  writeFileSync(input, Array.from({ length: items }, (_, i) => `${i}\n`).join(''));
+  const spec = (slow: number) => writeSpec(path.join(dir, `slow-${slow}.yml`), 'node',
+    `export const main = async (i) => { if (i === 0) await new Promise((r) => setTimeout(r, ${slow})); return 'x'.repeat(${resultBytes}); }`);
+  const run = async (slow: number) => (await sampleTree(process.execPath, [bin, 'run', '-s', spec(slow), '-d', input, '-p', '2', '--keep-order'])).parentPeakMb;
+  const plainPeakMb = await run(0);
+  const slowPeakMb = await run(slowMs);
+  ctx.log(`memory: measured the slow first item over ${items} items`);
+  return { items, resultBytes, slowMs, slowPeakMb, plainPeakMb, ratio: slowPeakMb / plainPeakMb };
+}
+
+export function formatSlowFirst(r: SlowFirstReport): string {
+  return [
+    `\`polytask run -p 2 --keep-order\` over ${fmt.int(r.items)} items with ${fmt.int(r.resultBytes)}-byte results, the first item ` +
+      `taking ${r.slowMs} ms or not; the parent's peak RSS, one run each. Target (issue 13): the slow run within 1.5x.`,
+    '',
+    table(['run', 'parent peak RSS (MB)'], [
+      ['no slow item', fmt.mb(r.plainPeakMb)],
+      [`first item ${r.slowMs} ms`, fmt.mb(r.slowPeakMb)],
+      ['slow / not', `${r.ratio.toFixed(2)}x`],
+    ]),
   ].join('\n');
 }

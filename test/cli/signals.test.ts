@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bin, childrenOf, fixture, isAlive, timed, waitUntil } from '../helpers.js';
 import { runtimes } from '../runtimes.js';
+import { bigResultsSpec, waitUntilHeld } from './big-results.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'polytask-signals-'));
 const nodeSpec = fixture('specs/node.json');
@@ -104,6 +105,34 @@ test('Ctrl-C during a slow setup hook stops the start: status 130 at once, no ch
   assert.is(await exited, 130);
   assert.match(stderr, 'interrupted while the children started');
   await waitUntil(() => kids.every((pid) => !isAlive(pid)), 2000, 'children to end');
+}));
+
+test('a signal while stdout is not read: the children are gone within a second, the results so far kept', timed(60_000, async () => {
+  for (const [signal, status, word] of [['SIGINT', 130, 'interrupted'], ['SIGTERM', 143, 'terminated']] as const) {
+    const big = bigResultsSpec(dir, `slow-reader-${signal}`, false);
+    const child = spawn(process.execPath, [bin, 'run', '-s', big.spec, '-p', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // stdin stays open; stdout is not read until the children are gone
+      child.stdin.write(Array.from({ length: 2000 }, (_, i) => `${i}\n`).join(''));
+      await waitUntilHeld(big, 500, 30_000);
+      const kids = childrenOf(child.pid!);
+      assert.is(kids.length, 2);
+      child.kill(signal);
+      await waitUntil(() => kids.every((pid) => !isAlive(pid)), 1000, `children to end after ${signal}`);
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => chunks.push(c));
+      assert.is(await exited, status, stderr);
+      const results = Buffer.concat(chunks).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { value: { pid: number } });
+      assert.ok(results.length > 0);
+      assert.match(stderr, `polytask: ${word}; ${results.length} results written`);
+      assert.ok(results.every((r) => kids.includes(r.value.pid)));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
 }));
 
 test.run();
