@@ -250,7 +250,8 @@ it('spychronous/ctrl-c.mjs: one SIGINT runs the finally block and exits 130', ti
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.kill('SIGINT');
     assert.is(await exited, 130, err);
-    assert.match(out, /stopped: interrupted by Ctrl-C\n\d\d:\d\d:\d\d user issued Ctrl-C\n$/);
+    assert.match(out, /press Ctrl-C\n\d\d:\d\d:\d\d user issued Ctrl-C\n$/);
+    assert.is(err, 'AbortError: interrupted by Ctrl-C (SIGINT)\n');
   } finally {
     child.kill('SIGKILL');
   }

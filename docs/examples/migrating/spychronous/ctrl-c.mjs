@@ -1,5 +1,6 @@
 // spychronous's Ctrl-C handling: one Ctrl-C ends every worker within a second; the call
-// rejects with an AbortError, the finally block runs, and the process exits with 130
+// rejects with an AbortError, the finally block runs, one line goes to stderr, and the
+// process exits with 130 (no catch needed)
 import { SynchronousJob } from 'polytask';
 
 const printItem = async (item) => {
@@ -10,9 +11,6 @@ const printingJob = new SynchronousJob({ func: printItem, items: [30, 40, 50] })
 console.log('running: press Ctrl-C');
 try {
   await printingJob.runMultiProcessed();
-} catch (error) {
-  if (error.name !== 'AbortError') throw error;
-  console.log('stopped:', error.message);
 } finally {
   console.log(new Date().toISOString().slice(11, 19), 'user issued Ctrl-C');
 }
