@@ -80,7 +80,8 @@ function duration(seconds: number): string {
 }
 
 // Counts the non-empty lines of a file (each is an item or a bad line: either gets a result;
-// a line of only spaces is counted but gets none, so the total can be a little high), reading
+// a line of only spaces, tabs or CR, JSON's whitespace, is counted but gets none, so the total
+// can be a little high; a line of any other whitespace is a ParseError result), reading
 // it in large blocks without decoding it
 export async function countItems(file: string, signal?: AbortSignal): Promise<number> {
   let count = 0;
