@@ -115,8 +115,8 @@ for (const suite of suites) {
 }
 // the targets are set for the full counts: a --quick run's tenth-size figures are not judged
 out.targets = quick ? [] : checkTargets(out);
-if (quick) print("Issue 7's targets", 'not judged: --quick divides the counts the targets are set for by 10');
-else print("Issue 7's targets", formatTargets(out.targets));
+if (quick) print('Targets', 'not judged: --quick divides the counts the targets are set for by 10');
+else print('Targets', formatTargets(out.targets));
 machine.loadAfter = load();
 machine.seconds = Math.round(Number(process.hrtime.bigint() - started) / 1e9);
 if (json) console.log(JSON.stringify(out, null, 2));

@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { PassThrough } from 'node:stream';
-import { main } from '../../src/cli/index.js';
+import { runCli } from './in-process.js';
 import { bin, fixture, scratch, timed } from '../helpers.js';
 
 const { write } = scratch('flags');
@@ -15,17 +14,6 @@ const sleeper = write('sleeper.json', JSON.stringify({
   },
 }));
 
-// The CLI in this process, for command lines refused before any child starts
-async function inProcess(argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const status = await main(argv, { stdin: new PassThrough(), stdout, stderr });
-  return { status, stdout: out, stderr: err };
-}
 
 function cli(args: string[], input: string) {
   const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', timeout: 30_000 });
@@ -51,13 +39,13 @@ test('a bad number exits 2 with one line naming the flag and the value', timed(1
   ];
   for (const [flags, message] of cases) {
     for (const command of [['run', '-s', nodeSpec], ['-s', nodeSpec]]) {
-      const r = await inProcess([...command, ...flags]);
+      const r = await runCli([...command, ...flags]);
       assert.is(r.status, 2, flags.join(' '));
       assert.is(r.stdout, '');
       assert.is(r.stderr, `polytask: ${message}\n`);
     }
   }
-  const validate = await inProcess(['validate', '-s', nodeSpec, '-p', '0']);
+  const validate = await runCli(['validate', '-s', nodeSpec, '-p', '0']);
   assert.is(validate.status, 2);
   assert.is(validate.stderr, 'polytask: Invalid value for -p: expected a whole number, 1 or more (got "0")\n');
 }));

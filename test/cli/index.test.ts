@@ -1,23 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PassThrough } from 'node:stream';
-import { main } from '../../src/cli/index.js';
+import { runCli } from './in-process.js';
 import { fixture, timed } from '../helpers.js';
 
-// Runs the CLI in this process with its own streams; resolves to the status and what was written
-async function run(argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const status = await main(argv, { stdin: new PassThrough(), stdout, stderr });
-  return { status, stdout: out, stderr: err };
-}
-
 test('bare polytask prints the list of commands on stderr and exits 2', timed(10_000, async () => {
-  const r = await run([]);
+  const r = await runCli([]);
   assert.is(r.status, 2);
   assert.is(r.stdout, '');
   assert.match(r.stderr, 'polytask run');
@@ -28,7 +15,7 @@ test('bare polytask prints the list of commands on stderr and exits 2', timed(10
 
 test('run or validate without -s says in one line that -s is needed, exit 2', timed(10_000, async () => {
   for (const [argv, command] of [[['run'], 'run'], [['-d', 'items.jsonl'], 'run'], [['run', '-p', '2'], 'run'], [['validate'], 'validate']] as const) {
-    const r = await run([...argv]);
+    const r = await runCli([...argv]);
     assert.is(r.status, 2, argv.join(' '));
     assert.is(r.stdout, '');
     assert.is(r.stderr, `polytask: ${command} needs -s,--spec FILE: the job spec (YAML or JSON); see polytask ${command} --help\n`);
@@ -36,13 +23,13 @@ test('run or validate without -s says in one line that -s is needed, exit 2', ti
 }));
 
 test('--help still works without -s', timed(10_000, async () => {
-  const r = await run(['run', '--help']);
+  const r = await runCli(['run', '--help']);
   assert.is(r.status, 0);
   assert.match(r.stdout, '--spec');
 }));
 
 test('a bad flag value is one line naming the flag and the value, exit 2', timed(10_000, async () => {
-  const r = await run(['run', '-s', fixture('specs/node.json'), '--timeout', '-1']);
+  const r = await runCli(['run', '-s', fixture('specs/node.json'), '--timeout', '-1']);
   assert.is(r.status, 2);
   assert.is(r.stderr, 'polytask: Invalid value for --timeout: expected a number of seconds, 0 (no timeout) or more, at most 2147483 (got "-1")\n');
 }));

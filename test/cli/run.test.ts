@@ -227,9 +227,10 @@ test('--max-tasks-per-worker replaces children between items without failing one
 
 // Writes to a pipe are queued: exiting with results still queued would drop them
 test('every result reaches a reader of stdout that is behind when the run ends', timed(60_000, async () => {
-  // about 80 KB of results, one at a time: more than a pipe holds (64 KiB), and less than the
-  // pipe and stdout's 16 KiB buffer hold together, past which the run waits for the reader
-  const count = 75;
+  // about 73 KB of results (2,082 bytes a line: the item and its value), one at a time: more
+  // than a pipe holds (64 KiB), and less than the pipe and stdout's 16 KiB buffer hold together,
+  // past which the run waits for the reader (the read window)
+  const count = 35;
   const data = path.join(dir, 'wide.jsonl');
   writeFileSync(data, Array.from({ length: count }, (_, i) => JSON.stringify(`${i}:${'x'.repeat(1000)}`)).join('\n') + '\n');
   const child = spawn(process.execPath, [bin, 'run', '-s', fixture('specs/node.json'), '--handler', 'identity', '-d', data, '-p', '1', '--pipeline', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
