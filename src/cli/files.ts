@@ -3,11 +3,10 @@
 import { fstat, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { OptionError } from '../errors.js';
 
 // -d and -o that cannot be used: a usage error (exit 2)
-export class FileClashError extends Error {
-  override name = 'FileClashError';
-}
+export class FileClashError extends OptionError {}
 
 // What a path is, following symbolic links; undefined when there is nothing there (yet)
 async function statOf(file: string): Promise<Stats | undefined> {
