@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import {
   Instance, JobRunner, loadSpec, map, OptionError, PipeChannel, ProcessPool, resolveSpec, Runner, SocketChannel, Subprocess, SynchronousJob, task,
 } from '../src/index.js';
-import { ThreadPool } from '../src/pool/thread-pool.js';
+import { ThreadPool } from '../src/pool/thread/pool.js';
 import { fixture, timed } from './helpers.js';
 
 const spec = { exec_type: 'node' as const, exec_info: { code: { type: 'path' as const, data: fixture('node/handlers.mjs') }, handler: 'double' } };
@@ -107,7 +107,7 @@ test('options that are not an object are refused, echoing the value', () => {
 
 test('the known options still pass (one call per entry point with all its options)', timed(20_000, async () => {
   const controller = new AbortController();
-  const t = task((n: number) => n + 1, { concurrency: 1, timeout: 5000, signal: controller.signal, retries: 0, runtime: 'thread', maxMemoryMb: 256 });
+  const t = task((n: number) => n + 1, { concurrency: 1, timeout: 5000, signal: controller.signal, retries: 0, runtime: 'thread', maxOldGenerationSizeMb: 256 });
   assert.is(await t(1), 2);
   await t.close();
   const results: number[] = [];

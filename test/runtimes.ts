@@ -1,5 +1,5 @@
 // The runtimes the pool tests run against, and a helper to make a pool on one of them
-import { ProcessPool, type PoolOptions } from '../src/pool/process-pool.js';
+import { ProcessPool, type PoolOptions } from '../src/pool/process/pool.js';
 import { resolveSpec } from '../src/spec/load.js';
 import { fixture, missingInterpreter } from './helpers.js';
 

@@ -4,7 +4,8 @@ import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { AbortError, ResumeError, type ParseError } from '../errors.js';
-import { ProcessPool, type RawResult } from '../pool/process-pool.js';
+import type { RawResult } from '../pool/items.js';
+import { specExecutor } from '../pool/runtimes.js';
 import { streamResults } from '../job/stream.js';
 import { readJsonLines, type InputLine } from './input.js';
 import { LineWriter } from '../job/line-writer.js';
@@ -96,7 +97,7 @@ export class RunCommand extends Command {
       return reportError(stderr, error, exitCodes.usage);
     }
     const progress = await CliProgress.start({ force: this.progress, stderr, results: toFile ? undefined : stdout, dataFile: input === this.context.stdin ? undefined : this.data });
-    const pool = new ProcessPool(spec, {
+    const pool = specExecutor(spec, {
       ...(this.processes === undefined ? {} : { processes: this.processes }),
       ...(this.retries === undefined ? {} : { retries: this.retries }),
       ...(this.retryDelay === undefined ? {} : { retryDelay: this.retryDelay * 1000 }),
@@ -151,8 +152,8 @@ export class RunCommand extends Command {
         ordered: this.keepOrder,
         chunked: true,
         signal: abort.signal,
-        submit: (p, item: InputLine, done: (result: RawResult) => void) => {
-          if (item.error === undefined) p.submitRawJson(item.text, done);
+        submit: (item: InputLine, done: (result: RawResult) => void) => {
+          if (item.error === undefined) pool.submitRaw(item.text, done);
           else if (failFast) abort.abort(item.error);
           else done(badLineResult(item.error));
         },

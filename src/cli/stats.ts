@@ -1,5 +1,5 @@
 // `polytask run --stats`: the pool's figures as a few lines on stderr, at the end of the run
-import type { PoolStats } from '../pool/stats.js';
+import type { PoolStats } from '../pool/process/stats.js';
 
 export function formatStats(stats: PoolStats, elapsedMs: number): string {
   const seconds = elapsedMs / 1000;

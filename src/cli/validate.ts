@@ -1,6 +1,6 @@
 // `polytask validate -s spec.yml`: loads the spec and starts the children, without data
 import { Command, Option } from 'clipanion';
-import { ProcessPool } from '../pool/process-pool.js';
+import { specExecutor } from '../pool/runtimes.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMissing } from './common.js';
 
@@ -28,7 +28,7 @@ export class ValidateCommand extends Command {
     if (missing !== undefined) return missing;
     const spec = await loadSpecForCli(this.spec!, { handler: this.handler, setupHook: this.setupHook }, stderr);
     if (typeof spec === 'number') return spec;
-    const pool = new ProcessPool(spec, {
+    const pool = specExecutor(spec, {
       processes: this.processes,
       ...(this.setupTimeout === undefined ? {} : { setupTimeout: secondsToMs(this.setupTimeout) }),
       onWorkerOutput: (chunk) => stderr.write(chunk),

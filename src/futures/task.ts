@@ -2,33 +2,54 @@
 // return Futures, run in worker threads, child processes or the cross-language pool.
 import { availableParallelism } from 'node:os';
 import { OptionError, TimeoutError, WorkerExitedError } from '../errors.js';
-import { knownOptions, nonNegativeInteger, optionKeys, positiveInteger } from '../options.js';
-import type { Executor, RunOptions } from '../pool/executor.js';
-import type { ItemResult } from '../pool/process-pool.js';
-import { ThreadPool, type JsCall, type JsTarget } from '../pool/thread-pool.js';
+import { knownOptions, optionKeys, positiveInteger } from '../options.js';
+import type { Executor, Receiver } from '../pool/executor.js';
+import type { InlineCall } from '../pool/inline.js';
+import type { ItemResult } from '../pool/items.js';
+import { RetryPolicy, retryOptionKeys, type RetryOn, type RetryOptions } from '../pool/retry.js';
+import { jsExecutor, sharedJsExecutor, specExecutor, type JsRuntime } from '../pool/runtimes.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { Future } from './future.js';
-import { SpecExecutor } from './spec-executor.js';
 
-export const taskOptionKeys = optionKeys<TaskOptions>()(['concurrency', 'processes', 'timeout', 'signal', 'retries', 'runtime', 'maxMemoryMb', 'concurrentTasksPerWorker']);
-export interface TaskOptions {
-  // calls at once: threads, or children for a spec (default: the number of CPUs). With
-  // neither this nor `processes`, JavaScript tasks share a default pool per runtime.
+export const taskOptionKeys = optionKeys<TaskOptions>()([...retryOptionKeys, 'concurrency', 'processes', 'timeout', 'signal', 'runtime', 'maxMemoryMb', 'maxOldGenerationSizeMb', 'concurrentTasksPerWorker']);
+/** Options of task() */
+export interface TaskOptions extends RetryOptions {
+  /**
+   * Calls at once: workers, or children for a spec. With neither this nor `processes` (nor
+   * another option that needs a pool of its own), JavaScript tasks share a default pool per
+   * runtime.
+   * @default os.availableParallelism()
+   */
   concurrency?: number;
-  // the same as concurrency
+  /** The same as concurrency */
   processes?: number;
-  // ms per call: the worker is stopped and replaced, the future fails with TimeoutError
+  /**
+   * ms per call, from its start: the worker is stopped and replaced, the future fails with
+   * TimeoutError.
+   * @default no limit
+   */
   timeout?: number;
-  // cancels every call of this task that has not finished
+  /** Cancels every call of this task that has not finished */
   signal?: AbortSignal;
-  // runs a call again (up to this many times) after its worker died or it timed out
-  retries?: number;
-  // where a JavaScript task runs: 'thread' (default) or 'process' (for native modules that break in threads)
-  runtime?: 'thread' | 'process';
-  // heap limit of each JavaScript worker in MB: a call that needs more fails with
-  // WorkerExitedError and its worker is replaced (gives the task a pool of its own)
+  /**
+   * Where a JavaScript task runs: 'thread', 'process' (for native modules that break in
+   * threads), or 'inline' (this thread, one call at a time: for debugging).
+   * @default 'thread'
+   */
+  runtime?: JsRuntime;
+  /**
+   * Job specs: a child is replaced, between items, once its resident memory is above this many
+   * MB (no item fails for it). For a JavaScript worker's heap limit, see maxOldGenerationSizeMb.
+   * @default no limit
+   */
   maxMemoryMb?: number;
+  /**
+   * JavaScript tasks: heap limit of each worker in MB; a call that needs more fails with
+   * WorkerExitedError and its worker is replaced. Gives the task a pool of its own.
+   * @default Node's own limit
+   */
+  maxOldGenerationSizeMb?: number;
   /**
    * JavaScript tasks: calls one worker may have waiting on a promise at once. A call that
    * returns a promise (an async function waiting on I/O) lets its worker start the next call
@@ -52,49 +73,41 @@ export interface Task<A extends unknown[], R> {
   close(): Promise<void>;
 }
 
-const defaultPools = new Map<'thread' | 'process', ThreadPool>();
-
-// The shared pool of a runtime, created on first use; idle workers do not keep the process alive
-function defaultPool(runtime: 'thread' | 'process'): ThreadPool {
-  let pool = defaultPools.get(runtime);
-  if (pool === undefined) {
-    pool = new ThreadPool({ runtime });
-    defaultPools.set(runtime, pool);
-  }
-  return pool;
-}
-
 export function task<A extends unknown[], R>(fn: (...args: A) => R, options?: TaskOptions): Task<A, Awaited<R>>;
 export function task<A extends unknown[] = unknown[], R = unknown>(ref: ModuleRef, options?: TaskOptions): Task<A, R>;
 export function task(spec: JobSpec | ResolvedSpec, options?: TaskOptions): Task<[item: unknown], ItemResult>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one body for the three overloads
 export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSpec | ResolvedSpec, options: TaskOptions = {}): Task<any[], any> {
   knownOptions('task()', options, taskOptionKeys);
-  const retries = nonNegativeInteger('retries', options.retries ?? 0);
+  const retry = new RetryPolicy(options);
   const timeout = options.timeout === undefined ? undefined : positiveInteger('timeout', options.timeout);
   const size = options.concurrency ?? options.processes;
   if (size !== undefined) positiveInteger(options.concurrency === undefined ? 'processes' : 'concurrency', size);
   const runtime = options.runtime ?? 'thread';
-  if (runtime !== 'thread' && runtime !== 'process') throw new OptionError(`Expected the \`runtime\` option to be "thread" or "process", got \`${String(runtime)}\``);
+  if (runtime !== 'thread' && runtime !== 'process' && runtime !== 'inline') throw new OptionError(`Expected the \`runtime\` option to be "thread", "process" or "inline", got \`${String(runtime)}\``);
 
   let executor: Executor<unknown>;
   let owned: boolean;
   let payload: (args: unknown[]) => unknown;
   if (typeof target === 'function' || isModuleRef(target)) {
-    const jsTarget: JsTarget = typeof target === 'function'
-      ? { kind: 'source', source: target.toString() }
-      : { kind: 'module', url: String(target.module instanceof URL ? target.module.href : target.module), name: target.name };
-    const memory = options.maxMemoryMb === undefined ? undefined : positiveInteger('maxMemoryMb', options.maxMemoryMb);
+    if (options.maxMemoryMb !== undefined) throw new OptionError('The `maxMemoryMb` option is for job specs (a child is replaced above it); a JavaScript task\'s heap limit is `maxOldGenerationSizeMb`');
+    const fn = typeof target === 'function' ? target as (...args: unknown[]) => unknown : undefined;
+    const jsTarget: InlineCall['target'] = fn !== undefined
+      ? { kind: 'source', source: fn.toString() }
+      : { kind: 'module', url: String((target as ModuleRef).module instanceof URL ? ((target as ModuleRef).module as URL).href : (target as ModuleRef).module), name: (target as ModuleRef).name };
+    const heapMb = options.maxOldGenerationSizeMb === undefined ? undefined : positiveInteger('maxOldGenerationSizeMb', options.maxOldGenerationSizeMb);
     const perWorker = options.concurrentTasksPerWorker;
-    owned = size !== undefined || memory !== undefined || perWorker !== undefined;
+    owned = size !== undefined || heapMb !== undefined || perWorker !== undefined;
     executor = (owned
-      ? new ThreadPool({ runtime, concurrency: size ?? availableParallelism(), ...(memory === undefined ? {} : { maxOldGenerationSizeMb: memory }), ...(perWorker === undefined ? {} : { concurrentTasksPerWorker: perWorker }) })
-      : defaultPool(runtime)) as Executor<unknown>;
-    payload = (args): JsCall => ({ target: jsTarget, args });
+      ? jsExecutor(runtime, { concurrency: size ?? availableParallelism(), ...(heapMb === undefined ? {} : { maxOldGenerationSizeMb: heapMb }), ...(perWorker === undefined ? {} : { concurrentTasksPerWorker: perWorker }) })
+      : sharedJsExecutor(runtime)) as Executor<unknown>;
+    // the inline runtime calls the function itself: breakpoints and closures work
+    payload = (args): InlineCall => ({ target: jsTarget, args, fn: runtime === 'inline' ? fn : undefined });
   } else {
     const spec = isResolvedSpec(target) ? target : resolveSpec(target);
     owned = true;
-    executor = new SpecExecutor(spec, { keepAlive: false, ...(size === undefined ? {} : { processes: size }), ...(timeout === undefined ? {} : { timeout }) });
+    const memory = options.maxMemoryMb;
+    executor = specExecutor(spec, { keepAlive: false, ...(size === undefined ? {} : { processes: size }), ...(timeout === undefined ? {} : { timeout }), ...(memory === undefined ? {} : { maxMemoryMb: memory }) }) as Executor<unknown>;
     payload = (args) => args[0];
   }
 
@@ -112,7 +125,7 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
       return future;
     }
     live?.add(future);
-    new Run(executor, payload(args), future, timeout, retries, live).attempt();
+    new Run(executor, payload(args), future, timeout, retry, live).attempt();
     return future;
   };
   return Object.assign(call, {
@@ -121,23 +134,24 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
   });
 }
 
-// One call on the executor, run again after a dead worker or a timeout while retries are
-// left, until it succeeds, fails for good, or is cancelled. It is its own RunOptions: the
-// future's signal and cancel reach the executor without another options object and closures.
-class Run implements RunOptions {
+// One call on the executor, run again after a failure the retry policy allows (after its delay),
+// until it succeeds, fails for good, or is cancelled. It is its own Receiver: the future's
+// cancel reaches the executor, and the answer comes back, without another object or closure.
+class Run implements Receiver<unknown> {
   readonly #executor: Executor<unknown>;
   readonly #payload: unknown;
   readonly #future: Future<unknown>;
   readonly timeout: number | undefined;
-  #retriesLeft: number;
+  readonly #retry: RetryPolicy;
+  #retried = 0;
   readonly #live: Set<Future<unknown>> | undefined;
 
-  constructor(executor: Executor<unknown>, payload: unknown, future: Future<unknown>, timeout: number | undefined, retries: number, live: Set<Future<unknown>> | undefined) {
+  constructor(executor: Executor<unknown>, payload: unknown, future: Future<unknown>, timeout: number | undefined, retry: RetryPolicy, live: Set<Future<unknown>> | undefined) {
     this.#executor = executor;
     this.#payload = payload;
     this.#future = future;
     this.timeout = timeout;
-    this.#retriesLeft = retries;
+    this.#retry = retry;
     this.#live = live;
   }
 
@@ -155,33 +169,40 @@ class Run implements RunOptions {
   }
 
   attempt(): void {
-    let pending: Promise<unknown>;
     try {
-      pending = this.#executor.run(this.#payload, this);
+      this.#executor.submit(this.#payload, this);
     } catch (error) {
-      this.#failed(error);
-      return;
+      this.reject(error);
     }
-    pending.then((value) => this.#succeeded(value), (error: unknown) => this.#failed(error));
   }
 
-  #succeeded(value: unknown): void {
+  resolve(value: unknown): void {
     this.#future.setResult(value);
     this.#live?.delete(this.#future);
   }
 
-  #failed(error: unknown): void {
+  reject(error: unknown): void {
     const future = this.#future;
-    if (!future.cancelled()) {
-      if ((error instanceof WorkerExitedError || error instanceof TimeoutError) && this.#retriesLeft > 0) {
-        this.#retriesLeft--;
-        this.attempt();
-        return;
-      }
-      future.setException(error instanceof Error ? error : new Error(String(error)));
+    if (future.cancelled()) {
+      this.#live?.delete(future);
+      return;
     }
+    const delay = this.#retry.delayFor(failureKind(error), this.#retried);
+    if (delay !== undefined) {
+      this.#retried++;
+      setTimeout(() => (future.cancelled() ? this.#live?.delete(future) : this.attempt()), delay);
+      return;
+    }
+    future.setException(error instanceof Error ? error : new Error(String(error)));
     this.#live?.delete(future);
   }
+}
+
+// What a failed call's error says of the retry it may get
+function failureKind(error: unknown): RetryOn {
+  if (error instanceof WorkerExitedError) return 'crash';
+  if (error instanceof TimeoutError) return 'timeout';
+  return 'error';
 }
 
 function isModuleRef(value: unknown): value is ModuleRef {

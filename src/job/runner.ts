@@ -1,4 +1,4 @@
-// JobRunner: the stream API over the cross-language pool.
+// JobRunner: the stream API over a job spec's executor (the cross-language pool).
 //
 //   const runner = new JobRunner(spec, items, { processes: 2 });
 //   const [ok, err] = await runner.setup();
@@ -6,7 +6,9 @@
 import { OptionError, PolytaskError } from '../errors.js';
 import { iterable, knownOptions, optionKeys, pickOptions, positiveInteger, resultsLogOptions } from '../options.js';
 import { LineWriter } from './line-writer.js';
-import { ProcessPool, poolOptionKeys, type ItemResult, type PoolOptions } from '../pool/process-pool.js';
+import { resultOf, type ItemExecutor, type ItemResult } from '../pool/items.js';
+import { poolOptionKeys, type PoolOptions } from '../pool/process/options.js';
+import { specExecutor } from '../pool/runtimes.js';
 import { resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { streamResults } from './stream.js';
@@ -40,7 +42,8 @@ export interface JobResult<T = unknown> extends ItemResult {
 
 export class JobRunner<T = unknown> {
   readonly spec: ResolvedSpec;
-  readonly pool: ProcessPool;
+  /** The executor that runs the items */
+  readonly pool: ItemExecutor;
   readonly #items: Iterable<T> | AsyncIterable<T>;
   readonly #options: JobRunnerOptions;
   #ran = false;
@@ -52,7 +55,7 @@ export class JobRunner<T = unknown> {
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new OptionError(`Expected the \`onProgress\` option to be a function, got \`${String(options.onProgress)}\` (${typeof options.onProgress})`);
     if (options.progressInterval !== undefined) positiveInteger('progressInterval', options.progressInterval);
     this.spec = resolveSpec(spec);
-    this.pool = new ProcessPool(this.spec, pickOptions(options, poolOptionKeys));
+    this.pool = specExecutor(this.spec, pickOptions(options, poolOptionKeys));
     this.#items = items;
     this.#options = options;
   }
@@ -96,7 +99,7 @@ export class JobRunner<T = unknown> {
       const batches = streamResults(this.pool, indexed(items, matcher, meter), {
         ordered: this.#options.ordered ?? false,
         signal: this.#options.signal,
-        submit: (pool, item, done: (result: ItemResult) => void) => pool.submit(item.data, done),
+        submit: (item, done: (result: ItemResult) => void) => this.pool.submit(item.data, { resolve: done, reject: (error) => done(resultOf(error)) }),
         toResult: (item, _position, result): JobResult<T> => ({ data: item.data, index: item.index, ...result }),
       });
       for await (const batch of batches) {
@@ -156,3 +159,4 @@ function indexed<T>(items: Iterable<T> | AsyncIterable<T>, matcher: ResumeMatche
     matcher?.finish();
   })();
 }
+

@@ -1,10 +1,11 @@
-// Streams items through a pool with bounded memory. The items between reading and writing (in
+// Streams items through an executor with bounded memory. The items between reading and writing (in
 // flight, waiting for their turn in order, and in the batch the consumer is handling) are
 // kept within a window of a few times the pool's capacity: the input is read no further than
 // that, even from inside a chunk of many lines, so neither a slow first item of an ordered run
 // nor a slow consumer (a stdout nobody reads) makes the results pile up.
 import { AbortError } from '../errors.js';
-import type { ProcessPool } from '../pool/process-pool.js';
+import type { Executor } from '../pool/executor.js';
+import { dropFront } from '../pool/queue.js';
 
 export interface StreamOptions<I, R, P> {
   ordered?: boolean;
@@ -12,16 +13,16 @@ export interface StreamOptions<I, R, P> {
   // still submitted only as far as the window allows
   chunked?: boolean;
   signal?: AbortSignal | undefined;
-  // sends one item to the pool (or answers it at once, e.g. an unparsable line)
-  submit: (pool: ProcessPool, item: I, done: (result: P) => void) => void;
+  // sends one item to the executor (or answers it at once, e.g. an unparsable line)
+  submit: (item: I, done: (result: P) => void) => void;
   // builds what the consumer sees from the item, its 0-based position and its result
   toResult: (item: I, index: number, result: P) => R;
 }
 
 const notYet = Symbol('not yet');
 
-// How many items may be between reading and writing: this many times the pool's capacity
-// (children x pipeline depth), so that the children never wait for work in a steady run
+// How many items may be between reading and writing: this many times the executor's capacity
+// (workers x calls in flight per worker), so that the workers never wait for work in a steady run
 export const windowFactor = 2;
 
 // Puts results back in input order: each result comes with its 0-based index, and leaves once
@@ -55,7 +56,7 @@ export class InOrder<R> {
     if (head >= waiting.length) {
       this.#waiting = [];
       this.#head = 0;
-    } else if (head > 1024 && head * 2 > waiting.length) {
+    } else if (dropFront(waiting.length, head)) {
       this.#waiting = waiting.slice(head);
       this.#head = 0;
     } else {
@@ -66,7 +67,7 @@ export class InOrder<R> {
 
 // Yields results in batches (all that are ready at once), so the per-item cost stays low
 export async function* streamResults<I, R, P>(
-  pool: ProcessPool,
+  executor: Pick<Executor, 'capacity'>,
   // single items, or arrays of items with `chunked: true`
   items: Iterable<I> | AsyncIterable<I> | AsyncIterable<I[]>,
   options: StreamOptions<I, R, P>,
@@ -88,7 +89,7 @@ export async function* streamResults<I, R, P>(
     wake = undefined;
     w?.();
   };
-  const limit = () => pool.capacity * windowFactor;
+  const limit = () => executor.capacity * windowFactor;
 
   const deliver = (index: number, value: R) => {
     if (ordered) inOrder.add(index, value, ready);
@@ -98,7 +99,7 @@ export async function* streamResults<I, R, P>(
 
   const submitOne = (item: I) => {
     const index = submitted++;
-    submit(pool, item, (result) => {
+    submit(item, (result) => {
       if (!stopped) deliver(index, toResult(item, index, result));
     });
   };

@@ -1,15 +1,16 @@
 // SynchronousJob: run a function over a list, in parallel (runMultiProcessed) or as a plain
 // loop in this process (runSingleProcessed), with the same results and error handling.
-import { pathToFileURL } from 'node:url';
 import { AbortError, OptionError, WorkerExitedError } from '../errors.js';
 import { iterable, knownOptions, optionKeys, positiveInteger, resultsLogOptions } from '../options.js';
 import type { DoneFuture, Future } from '../futures/future.js';
 import { task, type ModuleRef, type Task } from '../futures/task.js';
 import { waitFor } from '../futures/wait.js';
-import type { ItemResult } from '../pool/process-pool.js';
+import type { Executor } from '../pool/executor.js';
+import { InlineExecutor, type InlineCall } from '../pool/inline.js';
+import type { ItemResult } from '../pool/items.js';
+import { specExecutor } from '../pool/runtimes.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
-import { runSpecAttached } from './attached.js';
 import { argsOption, loggerOption } from './job-options.js';
 import { onJobSignals } from './stop-signals.js';
 import { LineWriter } from './line-writer.js';
@@ -174,26 +175,40 @@ export class SynchronousJob<T = unknown, R = unknown> {
   // an exception propagates with its original stack. A job spec runs in one child attached
   // to the terminal, so that pdb.set_trace() or breakpoint() in a Python handler can be used.
   async runSingleProcessed(): Promise<(R | undefined)[]> {
-    const { items, args = [] } = this.#options;
+    const { items, args = [], func } = this.#options;
     if (this.#options.resultsLog !== undefined) throw new OptionError('The `resultsLog` option is for runMultiProcessed(); runSingleProcessed() is for debugging');
     const spec = this.#spec();
+    let executor: Executor<unknown>;
+    let payload: (item: T) => unknown;
+    if (spec === undefined) {
+      const inline = new InlineExecutor();
+      const call: InlineCall = typeof func === 'function'
+        ? { target: { kind: 'source', source: '' }, args: [], fn: func as (...a: unknown[]) => unknown }
+        : { target: { kind: 'module', url: moduleUrl(func as ModuleRef), name: (func as ModuleRef).name }, args: [] };
+      // a module without the function fails the run at once, whatever suppressWorkerExceptions says
+      call.fn ??= await inline.load(call);
+      executor = inline;
+      payload = (item) => ({ ...call, args: [item, ...args] });
+    } else {
+      // one child attached to the terminal: pdb.set_trace() or breakpoint() in a handler work
+      executor = specExecutor(spec, { processes: 1, pipeline: 1, attachTerminal: true });
+      payload = (item) => item;
+    }
     const results: (R | undefined)[] = [];
     let index = 0;
-    if (spec !== undefined) {
-      for await (const [i, item, outcome] of runSpecAttached(spec, items)) {
-        if (outcome instanceof Error) this.#failSingle(i, item, outcome, results);
-        else results.push(outcome as R);
+    try {
+      await executor.start();
+      for await (const item of items) {
+        try {
+          const value = await executor.run(payload(item));
+          results.push((spec === undefined ? value : (value as ItemResult).value) as R);
+        } catch (error) {
+          this.#failSingle(index, item, error as Error, results);
+        }
+        index++;
       }
-      return results;
-    }
-    const fn = await this.#localFunction();
-    for await (const item of items) {
-      try {
-        results.push((await fn(item, ...args)) as R);
-      } catch (error) {
-        this.#failSingle(index, item, error as Error, results);
-      }
-      index++;
+    } finally {
+      await executor.close();
     }
     return results;
   }
@@ -216,17 +231,11 @@ export class SynchronousJob<T = unknown, R = unknown> {
     const { args } = this.#options;
     return args === undefined ? spec : { ...spec, handlerArgs: args };
   }
+}
 
-  async #localFunction(): Promise<(...a: unknown[]) => unknown> {
-    const { func } = this.#options;
-    if (typeof func === 'function') return func as (...a: unknown[]) => unknown;
-    const ref = func as ModuleRef;
-    const url = ref.module instanceof URL ? ref.module.href : ref.module.startsWith('/') ? pathToFileURL(ref.module).href : ref.module;
-    const mod = (await import(url)) as Record<string, unknown> & { default?: Record<string, unknown> };
-    const fn = mod[ref.name] ?? mod.default?.[ref.name];
-    if (typeof fn !== 'function') throw new OptionError(`${url} has no exported function \`${ref.name}\``);
-    return fn as (...a: unknown[]) => unknown;
-  }
+// A module reference as a URL import() takes
+function moduleUrl(ref: ModuleRef): string {
+  return ref.module instanceof URL ? ref.module.href : ref.module;
 }
 
 // Writes what an item's handler printed to this process's stdout and stderr (without the

@@ -1,20 +1,30 @@
-// When a failed item runs again, and after how long. A retry is decided per failure the item
-// itself caused (its child died under it, it timed out, or, when asked, it raised); an item
-// that only happened to be queued on a child that died is sent again without using a retry.
+// When a failed call runs again, and after how long: the same rule for task() and the pools. A
+// retry is decided per failure the call itself caused (its worker died under it, it timed out,
+// or, when asked, it raised); a call that only happened to be queued on a worker that died is
+// sent again without using a retry.
 import { OptionError } from '../errors.js';
 import { nonNegativeInteger, optionKeys } from '../options.js';
-import type { Call, ItemResult } from './call.js';
 
 export const retryKinds = ['crash', 'timeout', 'error'] as const;
 export type RetryOn = (typeof retryKinds)[number];
 
 export const retryOptionKeys = optionKeys<RetryOptions>()(['retries', 'retryDelay', 'retryOn']);
 export interface RetryOptions {
-  // how many times a failed item runs again (default 0)
+  /**
+   * How many times a failed call runs again.
+   * @default 0
+   */
   retries?: number;
-  // ms before the first retry; each further retry of the same item waits twice as long (default 100)
+  /**
+   * ms before the first retry; each further retry of the same call waits twice as long.
+   * @default 100
+   */
   retryDelay?: number;
-  // which failures are retried (default ['crash', 'timeout'])
+  /**
+   * Which failures are retried: 'crash' (its worker died under it), 'timeout', 'error' (it
+   * raised or threw).
+   * @default ['crash', 'timeout']
+   */
   retryOn?: readonly RetryOn[];
 }
 
@@ -56,44 +66,4 @@ export function parseRetryOn(text: string): RetryOn[] {
     if (!retryKinds.includes(kind as RetryOn)) throw new OptionError(`--retry-on: expected a comma-separated list of ${retryKinds.join(', ')}, got "${text}"`);
   }
   return kinds as RetryOn[];
-}
-
-// The calls waiting out their delay before running again, each with the failure it had (its
-// result if the pool closes first)
-export class RetryQueue {
-  readonly #waiting = new Map<Call, { timer: NodeJS.Timeout; result: ItemResult }>();
-
-  get size(): number {
-    return this.#waiting.size;
-  }
-
-  // `due` runs after `delay` ms, unless the call is taken out first
-  add(call: Call, result: ItemResult, delay: number, due: (call: Call) => void): void {
-    const timer = setTimeout(() => {
-      this.#waiting.delete(call);
-      due(call);
-    }, delay);
-    this.#waiting.set(call, { timer, result });
-  }
-
-  // Takes the call with this id out of the queue (for a cancel)
-  take(id: number): Call | undefined {
-    for (const [call, waiting] of this.#waiting) {
-      if (call.id !== id) continue;
-      clearTimeout(waiting.timer);
-      this.#waiting.delete(call);
-      return call;
-    }
-    return undefined;
-  }
-
-  // Takes every call out, with the failure each had
-  drain(): [Call, ItemResult][] {
-    const all = [...this.#waiting].map(([call, waiting]): [Call, ItemResult] => {
-      clearTimeout(waiting.timer);
-      return [call, waiting.result];
-    });
-    this.#waiting.clear();
-    return all;
-  }
 }

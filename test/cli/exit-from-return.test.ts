@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { ProcessPool } from '../../src/pool/process-pool.js';
+import { ProcessPool } from '../../src/pool/process/pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
 import type { JobSpec } from '../../src/spec/schema.js';
 import { SpecError } from '../../src/errors.js';
@@ -64,11 +64,11 @@ for (const runtime of availableRuntimes()) {
   spec(`on ${runtime.name}: true (the default) and false`, timed(30_000, async () => {
     const exec_type = runtime.name;
     const strict = pool({ exec_type, exec_info: { code } });
-    assert.equal([(await strict.run(3)).exit, (await strict.run(0)).exit], [3, 0]);
+    assert.equal([(await strict.result(3)).exit, (await strict.result(0)).exit], [3, 0]);
     const loose = pool({ exec_type, exec_info: { code }, exit_from_return: false });
-    const three = await loose.run(3);
+    const three = await loose.result(3);
     assert.equal([three.exit, three.value], [0, 3]);
-    const boom = await loose.run('boom');
+    const boom = await loose.result('boom');
     assert.equal([boom.exit, boom.error?.name], [1, runtime.name === 'node' ? 'Error' : 'ValueError']);
   }));
 }
@@ -76,7 +76,7 @@ for (const runtime of availableRuntimes()) {
 spec('a custom handler that knows nothing of the field keeps working (Perl)', timed(30_000, async () => {
   if (spawnSync('perl', ['-e', '1']).status !== 0) return void console.log('skip: perl not found');
   const p = pool({ exec_type: { executable: 'perl', handler: fixture('perl_handler.pl') }, exec_info: {}, exit_from_return: false });
-  const [ok, bad] = await Promise.all([p.run(21), p.run('x')]);
+  const [ok, bad] = await Promise.all([p.result(21), p.result('x')]);
   assert.equal([ok.exit, ok.value], [0, 42]);
   assert.equal([bad.exit, bad.error?.name], [2, 'TypeError']);
 }));

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { task } from '../../src/futures/task.js';
 import { Future } from '../../src/futures/future.js';
-import { SpecExecutor } from '../../src/futures/spec-executor.js';
+import { ProcessPool } from '../../src/pool/process/pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
 import { CancelledError, OptionError, RemoteError, TimeoutError, WorkerExitedError } from '../../src/errors.js';
-import type { ItemResult } from '../../src/pool/process-pool.js';
+import type { ItemResult } from '../../src/pool/process/pool.js';
 import { spawnSync } from 'node:child_process';
 import { fixture, repoRoot, timed, waitUntil } from '../helpers.js';
 import { runtimes } from '../runtimes.js';
@@ -91,7 +91,7 @@ for (const runtime of ['thread', 'process'] as const) {
       if (n === 0) return 'small';
       const keep: number[][] = [];
       for (;;) keep.push(new Array(1_000_000).fill(n));
-    }, { runtime, concurrency: 1, maxMemoryMb: 64 }));
+    }, { runtime, concurrency: 1, maxOldGenerationSizeMb: 64 }));
     assert.instance(await rejection(hog(1)), WorkerExitedError);
     assert.is(await hog(0), 'small');
   }));
@@ -211,16 +211,16 @@ specs('idle children of a spec task do not keep the process alive, even after a 
   assert.is(r.stdout.trim(), 'WorkerExitedError 2');
 }));
 
-specs('the spec executor does not submit a call cancelled before it runs, and cancels one queued', timed(20_000, async () => {
-  const executor = new SpecExecutor(resolveSpec({ exec_type: 'node', exec_info: { code: 'export const main = (e) => e' } }), { processes: 1 });
+specs('the process pool does not submit a call cancelled before it runs, and cancels one queued', timed(20_000, async () => {
+  const executor = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code: 'export const main = (e) => e' } }), { processes: 1 });
   made.push(executor);
   const early = new Future([1]);
   early.cancel();
-  const reason = await executor.run(1, { signal: early.signal, onAbort: (l) => early.onAbort(l) }).then(() => 'ran', (e: unknown) => e);
+  const reason = await executor.run(1, { signal: early.signal, onAbort: (l: () => void) => early.onAbort(l) }).then(() => 'ran', (e: unknown) => e);
   assert.instance(reason, CancelledError);
-  assert.equal(executor.pool.pids(), [], 'no child was started for it');
+  assert.equal(executor.pids(), [], 'no child was started for it');
   const later = new Future([2]);
-  const running = executor.run(2, { signal: later.signal, onAbort: (l) => later.onAbort(l) }).then(() => 'ran', (e: unknown) => (e as Error).name);
+  const running = executor.run(2, { signal: later.signal, onAbort: (l: () => void) => later.onAbort(l) }).then(() => 'ran', (e: unknown) => (e as Error).name);
   later.cancel();
   assert.is(await running, 'CancelledError');
   assert.equal((await executor.run(3, { signal: new AbortController().signal })).value, 3, 'the executor goes on');

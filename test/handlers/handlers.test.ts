@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { ProcessPool, type PoolOptions } from '../../src/pool/process-pool.js';
+import { ProcessPool, type PoolOptions } from '../../src/pool/process/pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
 import type { JobSpec } from '../../src/spec/schema.js';
 import { SetupError } from '../../src/errors.js';
@@ -34,27 +34,27 @@ node.after.each(closeAll);
 
 node('code given as an ESM string, and as a CommonJS string', timed(20_000, async () => {
   const esm = pool({ exec_type: 'node', exec_info: { code: 'export function main(e, c) { return e + 1; }' } });
-  assert.is((await esm.run(1)).value, 2);
+  assert.is((await esm.result(1)).value, 2);
   const cjs = pool({ exec_type: 'node', exec_info: { code: 'module.exports.main = (e) => e * 10;' } });
-  assert.is((await cjs.run(2)).value, 20);
+  assert.is((await cjs.result(2)).value, 20);
 }));
 
 node('a CommonJS file', timed(20_000, async () => {
   const p = pool({ exec_type: 'node', exec_info: { code: { type: 'path', data: fixture('node/handlers.cjs') } } });
-  assert.equal((await p.run(5)).value, { cjs: true, event: 5 });
+  assert.equal((await p.result(5)).value, { cjs: true, event: 5 });
 }));
 
 node('concurrent async items each capture only their own output', timed(20_000, async () => {
   const p = pool({ exec_type: 'node', exec_info: { code: { type: 'path', data: fixture('node/handlers.mjs') }, handler: 'interleaved' } }, { pipeline: 20 });
   const items = Array.from({ length: 20 }, (_, i) => i);
-  const results = await Promise.all(items.map((i) => p.run(i)));
+  const results = await Promise.all(items.map((i) => p.result(i)));
   results.forEach((r, i) => assert.is(r.stdout, `item ${i} step 0\nitem ${i} step 1\nitem ${i} step 2\n`));
 }));
 
 node('NaN, a circular object and a BigInt are not silently mangled', timed(20_000, async () => {
   const p = pool({ exec_type: 'node', exec_info: { code: 'export function main(e) { if (e === 0) return NaN; if (e === 1) { const o = {}; o.o = o; return o; } return 2n; }' } });
   for (const item of [0, 1, 2]) {
-    const r = await p.run(item);
+    const r = await p.result(item);
     assert.is(r.exit, 1);
     assert.is(r.error?.name, 'SerializationError');
     assert.not.ok('value' in r);
@@ -82,20 +82,20 @@ for (const name of ['python3', 'python2'] as const) {
 
   py('code given as a string, with a traceback that shows its lines', timed(20_000, async () => {
     const p = pool({ exec_type: name, exec_info: { code: 'def main(event, context):\n    return event["x"]\n' } });
-    assert.is((await p.run({ x: 3 })).value, 3);
-    const failed = await p.run({});
+    assert.is((await p.result({ x: 3 })).value, 3);
+    const failed = await p.result({});
     assert.is(failed.error?.name, 'KeyError');
     assert.match(failed.stderr, 'return event["x"]');
   }));
 
   py('a value that is not JSON-serialisable gives a SerializationError', timed(20_000, async () => {
     const p = pool({ exec_type: name, exec_info: { code: { type: 'path', data: fixture('python/handlers.py') }, handler: 'not_serialisable' } });
-    const r = await p.run(1);
+    const r = await p.result(1);
     assert.is(r.exit, 1);
     assert.is(r.error?.name, 'SerializationError');
     assert.not.ok('value' in r);
     const nan = pool({ exec_type: name, exec_info: { code: 'def main(e, c):\n    return float("nan")\n' } });
-    assert.is((await nan.run(1)).error?.name, 'SerializationError');
+    assert.is((await nan.result(1)).error?.name, 'SerializationError');
   }));
 
   py('a syntax error, a missing handler and a failing setup hook fail setup with the traceback', timed(20_000, async () => {
@@ -113,7 +113,7 @@ for (const name of ['python3', 'python2'] as const) {
   if (name === 'python3') {
     py('async def handlers are awaited', timed(20_000, async () => {
       const p = pool({ exec_type: name, exec_info: { code: { type: 'path', data: fixture('python/async_handlers.py') } } });
-      const results = await Promise.all([1, 2, 3].map((i) => p.run(i)));
+      const results = await Promise.all([1, 2, 3].map((i) => p.result(i)));
       assert.equal(results.map((r) => r.value), [2, 3, 4]);
       assert.equal(results.map((r) => r.stdout), ['async 1\n', 'async 2\n', 'async 3\n']);
     }));
@@ -129,7 +129,7 @@ if (!perl) console.log('skip perl handler test: perl not found');
 else {
   custom('runs items through {executable, handler}', timed(20_000, async () => {
     const p = pool({ exec_type: { executable: 'perl', handler: fixture('perl_handler.pl') }, exec_info: {} }, { processes: 2 });
-    const results = await Promise.all([21, 2, 'x'].map((i) => p.run(i)));
+    const results = await Promise.all([21, 2, 'x'].map((i) => p.result(i)));
     assert.equal(results.map((r) => r.value), [42, 4, undefined]);
     assert.equal(results.map((r) => r.exit), [0, 0, 2]);
     assert.is(results[0]!.stdout, 'perl saw 21\n');

@@ -3,7 +3,7 @@
 // deeper than the handler's decoder can go is that item's ParseError, the child living on.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ProcessPool } from '../../src/pool/process-pool.js';
+import { ProcessPool } from '../../src/pool/process/pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
 import type { JobSpec } from '../../src/spec/schema.js';
 import { lines, runCli, writeFile } from '../faults/common.js';
@@ -28,14 +28,14 @@ for (const runtime of availableRuntimes()) {
   it('NaN and Infinity, nested or not, are a SerializationError; null still comes back', timed(20_000, async () => {
     pool = new ProcessPool(resolveSpec(specOf(runtime.name)), { processes: 1, onWorkerOutput: () => {} });
     for (const item of ['nested', 'top']) {
-      const r = await pool.run(item);
+      const r = await pool.result(item);
       assert.is(r.exit, 1, `${item}: ${JSON.stringify(r)}`);
       assert.is(r.error?.name, 'SerializationError');
       assert.match(r.error?.message ?? '', 'is not JSON-serialisable');
       assert.match(r.stderr, 'SerializationError: ');
       assert.not.ok('value' in r, `${item}: no value`);
     }
-    const plain = await pool.run({ a: null, b: [1, null], c: {} });
+    const plain = await pool.result({ a: null, b: [1, null], c: {} });
     assert.is(plain.exit, 0);
     assert.equal(plain.value, { a: null, b: [1, null], c: {} });
   }));

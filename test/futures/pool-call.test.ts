@@ -1,9 +1,10 @@
-// pool.call() and the ordered mapper: llll's pool of children that serve calls
+// caller(pool) and the ordered mapper: llll's pool of children that serve calls
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ProcessPool } from '../../src/pool/process-pool.js';
+import { ProcessPool } from '../../src/pool/process/pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
 import { map } from '../../src/futures/map.js';
+import { caller } from '../../src/futures/pool-call.js';
 import { Future } from '../../src/futures/future.js';
 import { RemoteError } from '../../src/errors.js';
 import { isAlive, timed } from '../helpers.js';
@@ -51,21 +52,21 @@ for (const runtime of availableRuntimes()) {
     }
   });
 
-  it('call(...args) returns a Future; the handler gets the argument array', timed(30_000, async () => {
+  it('caller(pool)(...args) returns a Future; the handler gets the argument array', timed(30_000, async () => {
     const p = pool(2);
-    const futures = range(1, 20).map((n) => p.call<number>(n));
+    const futures = range(1, 20).map((n) => caller<number>(p)(n));
     assert.instance(futures[0], Future);
     assert.equal(futures[4]!.args, [5]);
     assert.equal(await Promise.all(futures), range(1, 20).map(fib));
-    assert.equal(await p.call(1, 'two', { three: 3 }), [1, 'two', { three: 3 }]);
-    assert.equal(await p.call(), []);
+    assert.equal(await caller(p)(1, 'two', { three: 3 }), [1, 'two', { three: 3 }]);
+    assert.equal(await caller(p)(), []);
   }));
 
   it('a call that raises rejects that future only; the same children serve the next calls', timed(30_000, async () => {
     const p = pool(2);
     await p.start();
     const before = p.pids().sort();
-    const futures = range(1, 30).map((n) => (n % 3 === 0 ? p.call('raise') : p.call(n)));
+    const futures = range(1, 30).map((n) => (n % 3 === 0 ? caller(p)('raise') : caller(p)(n)));
     const settled = await Promise.allSettled(futures);
     settled.forEach((s, i) => {
       const n = i + 1;
@@ -80,15 +81,15 @@ for (const runtime of availableRuntimes()) {
       }
     });
     assert.equal(p.pids().sort(), before, 'no child died, none was replaced: the pool never shrinks');
-    assert.is(await p.call(10), 55);
+    assert.is(await caller(p)(10), 55);
   }));
 
-  it('map() with ordered: true over pool.call: results in input order', timed(30_000, async () => {
+  it('map() with ordered: true over caller(pool): results in input order', timed(30_000, async () => {
     const p = pool(2);
     const results: number[] = [];
     // large items first, so that later calls finish before earlier ones
     const items = [22, 3, 21, 1, 20, 2, 18, 5];
-    for await (const value of map((n: number) => p.call<number>(n), items, { ordered: true, concurrency: 6 })) results.push(value);
+    for await (const value of map((n: number) => caller<number>(p)(n), items, { ordered: true, concurrency: 6 })) results.push(value);
     assert.equal(results, items.map(fib));
   }));
 

@@ -4,10 +4,10 @@
 // any { once, off } emitter): cheaper than an AbortController each.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { deserializeError } from 'serialize-error';
-import { TimeoutError } from '../errors.js';
-import type { Depth } from './depth.js';
-import type { RunOptions } from './executor.js';
-import type { CrashReport, WireCall, WireProgress } from './thread-entry.js';
+import { TimeoutError } from '../../errors.js';
+import type { Depth } from '../depth.js';
+import type { Receiver } from '../executor.js';
+import type { CrashReport, WireCall, WireProgress } from './entry.js';
 
 // a batch takes more calls while its worker's thread is busy less than this share of the time
 const maxBusy = 0.5;
@@ -29,11 +29,10 @@ export interface CallOwner {
 
 export class PendingCall {
   readonly wire: WireCall;
-  readonly options: RunOptions;
-  readonly #resolve: (value: unknown) => void;
-  readonly #reject: (error: unknown) => void;
+  // the caller's receiver: its RunOptions, and where the answer goes
+  readonly options: Receiver<unknown>;
   readonly #pool: CallOwner;
-  // the pool's list of calls not settled (see ThreadPool.#live)
+  // the pool's list of calls not settled (live.ts)
   prevLive: PendingCall | undefined;
   nextLive: PendingCall | undefined;
   settled = false;
@@ -51,11 +50,9 @@ export class PendingCall {
   #abortTinypool: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(wire: WireCall, options: RunOptions, resolve: (value: unknown) => void, reject: (error: unknown) => void, pool: CallOwner) {
+  constructor(wire: WireCall, receiver: Receiver<unknown>, pool: CallOwner) {
     this.wire = wire;
-    this.options = options;
-    this.#resolve = resolve;
-    this.#reject = reject;
+    this.options = receiver;
     this.#pool = pool;
   }
 
@@ -86,13 +83,13 @@ export class PendingCall {
   }
 
   succeed(value: unknown): void {
-    if (this.#end()) this.#resolve(value);
+    if (this.#end()) this.options.resolve(value);
   }
 
   // Rejects, and (unless the pool is closing anyway) stops the worker if the call is running
   fail(error: unknown, stopWorker = true): void {
     if (!this.#end()) return;
-    this.#reject(error);
+    this.options.reject(error);
     const abort = this.#abortTinypool;
     this.#abortTinypool = undefined;
     // tinypool asserts the call is in its queue; the call is settled whatever happens there

@@ -1,9 +1,9 @@
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ItemResult, ProcessPool } from '../../src/pool/process-pool.js';
-import { Histogram, sampleProcess } from '../../src/pool/stats.js';
-import { timed } from '../helpers.js';
-import { availableRuntimes, makePool, type Runtime } from '../runtimes.js';
+import type { ItemResult, ProcessPool } from '../../../src/pool/process/pool.js';
+import { Histogram, sampleProcess } from '../../../src/pool/process/stats.js';
+import { timed } from '../../helpers.js';
+import { availableRuntimes, makePool, type Runtime } from '../../runtimes.js';
 
 test('the histogram gives quantiles within a few per cent, in constant memory', () => {
   const h = new Histogram();
@@ -50,7 +50,7 @@ for (const runtime of availableRuntimes()) {
 
   it('counts items and failures; latency and each child\'s CPU time and peak memory', timed(30_000, async () => {
     const ok = pool('identity');
-    await Promise.all(Array.from({ length: 200 }, (_, i) => ok.run(`item ${i}`)));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => ok.result(`item ${i}`)));
     const stats = ok.stats();
     assert.is(stats.done, 200);
     assert.is(stats.failed, 0);
@@ -65,13 +65,13 @@ for (const runtime of availableRuntimes()) {
     // CPU time comes in 10 ms ticks: a quick child may not have used a whole one, two together have
     assert.ok(stats.workers.reduce((t, w) => t + w.cpuSeconds, 0) > 0, 'the children used some CPU');
     const bad = pool('fails');
-    await Promise.all([bad.run(1), bad.run(2)]);
+    await Promise.all([bad.result(1), bad.result(2)]);
     assert.is(bad.stats().failed, 2);
   }));
 
   it('maxTasksPerWorker: a child is replaced after its quota, between items, and no item fails', timed(30_000, async () => {
     const p = pool('leaky', { processes: 1, maxTasksPerWorker: 5 });
-    const results: ItemResult[] = await Promise.all(Array.from({ length: 20 }, () => p.run({ mb: 0, ms: 1 })));
+    const results: ItemResult[] = await Promise.all(Array.from({ length: 20 }, () => p.result({ mb: 0, ms: 1 })));
     assert.ok(results.every((r) => r.exit === 0), JSON.stringify(results.find((r) => r.exit !== 0)));
     const perPid = new Map<unknown, number>();
     for (const r of results) perPid.set(r.value, (perPid.get(r.value) ?? 0) + 1);
@@ -89,7 +89,7 @@ for (const runtime of availableRuntimes()) {
     const p = pool('leaky', { processes: 1, maxMemoryMb: limit });
     const results: ItemResult[] = [];
     // one item at a time, so that each sample sees the memory of the items before it
-    for (let i = 0; i < 24; i++) results.push(await p.run({ mb: 10, ms: 60 }));
+    for (let i = 0; i < 24; i++) results.push(await p.result({ mb: 10, ms: 60 }));
     assert.ok(results.every((r) => r.exit === 0), JSON.stringify(results.find((r) => r.exit !== 0)));
     assert.ok(new Set(results.map((r) => r.value)).size > 1, 'the child was replaced');
     const stats = p.stats();

@@ -1,10 +1,11 @@
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ItemResult, ProcessPool } from '../../src/pool/process-pool.js';
-import { parseRetryOn, RetryPolicy } from '../../src/pool/retry.js';
-import { OptionError } from '../../src/errors.js';
-import { timed } from '../helpers.js';
-import { availableRuntimes, makePool, type Runtime } from '../runtimes.js';
+import type { ItemResult, ProcessPool } from '../../../src/pool/process/pool.js';
+import { resultOf } from '../../../src/pool/items.js';
+import { parseRetryOn, RetryPolicy } from '../../../src/pool/retry.js';
+import { OptionError } from '../../../src/errors.js';
+import { timed } from '../../helpers.js';
+import { availableRuntimes, makePool, type Runtime } from '../../runtimes.js';
 
 test('the policy: which failures, how many times, and a delay that doubles', () => {
   const policy = new RetryPolicy({ retries: 3, retryDelay: 50 });
@@ -41,31 +42,31 @@ for (const runtime of availableRuntimes()) {
   });
 
   it('a crash is retried: the item succeeds on its third attempt', timed(30_000, async () => {
-    const r = await pool({ retries: 2 }).run({ mode: 'crash', until: 3 });
+    const r = await pool({ retries: 2 }).result({ mode: 'crash', until: 3 });
     assert.is(r.exit, 0, JSON.stringify(r));
     assert.is(r.value, 'attempt 3');
     assert.is(r.attempts, 3);
   }));
 
   it('retries used up: the last failure is the result, with the number of attempts', timed(30_000, async () => {
-    const r = await pool({ retries: 1 }).run({ mode: 'crash', until: 9 });
+    const r = await pool({ retries: 1 }).result({ mode: 'crash', until: 9 });
     assert.is(r.error?.name, 'WorkerExitedError');
     assert.is(r.exit, 4);
     assert.is(r.attempts, 2);
   }));
 
   it('an item error is retried only with retryOn error', timed(30_000, async () => {
-    const plain = await pool({ retries: 2 }).run({ mode: 'error', until: 2 });
+    const plain = await pool({ retries: 2 }).result({ mode: 'error', until: 2 });
     assert.is(plain.exit, 1);
     assert.is(plain.attempts, 1);
-    const asked = await pool({ retries: 2, retryOn: ['error'] }).run({ mode: 'error', until: 2 });
+    const asked = await pool({ retries: 2, retryOn: ['error'] }).result({ mode: 'error', until: 2 });
     assert.is(asked.exit, 0, JSON.stringify(asked));
     assert.is(asked.value, 'attempt 2');
     assert.is(asked.attempts, 2);
   }));
 
   it('a timeout is retried on a new child', timed(30_000, async () => {
-    const r = await pool({ retries: 1, timeout: 1000 }).run({ mode: 'hang', until: 2 });
+    const r = await pool({ retries: 1, timeout: 1000 }).result({ mode: 'hang', until: 2 });
     assert.is(r.exit, 0, JSON.stringify(r));
     assert.is(r.value, 'attempt 2');
     assert.is(r.timedOut, undefined);
@@ -76,7 +77,7 @@ for (const runtime of availableRuntimes()) {
 
   it('the wait before each retry doubles', timed(30_000, async () => {
     const started = Date.now();
-    const r = await pool({ retries: 2, retryDelay: 300 }).run({ mode: 'crash', until: 3 });
+    const r = await pool({ retries: 2, retryDelay: 300 }).result({ mode: 'crash', until: 3 });
     assert.is(r.attempts, 3);
     // 300 ms, then 600 ms: a lower bound, whatever the speed of the machine
     assert.ok(Date.now() - started >= 900, `retried after ${Date.now() - started} ms`);
@@ -86,9 +87,15 @@ for (const runtime of availableRuntimes()) {
     const p = pool({ retries: 1 });
     const items = Array.from({ length: 300 }, (_, i) => ({ mode: i % 25 === 7 ? 'crash' : 'none', until: 2, i }));
     const counts = new Map<number, number>();
-    const results = await Promise.all(items.map((item) => new Promise<ItemResult>((resolve) => p.submit(item, (r) => {
-      counts.set(item.i, (counts.get(item.i) ?? 0) + 1);
-      resolve(r);
+    const results = await Promise.all(items.map((item) => new Promise<ItemResult>((resolve) => p.submit(item, {
+      resolve: (r) => {
+        counts.set(item.i, (counts.get(item.i) ?? 0) + 1);
+        resolve(r);
+      },
+      reject: (error) => {
+        counts.set(item.i, (counts.get(item.i) ?? 0) + 1);
+        resolve(resultOf(error));
+      },
     }))));
     assert.is(counts.size, 300);
     assert.ok([...counts.values()].every((n) => n === 1));
@@ -101,7 +108,7 @@ for (const runtime of availableRuntimes()) {
 
   it('closing the pool while a retry waits answers the item with its failure', timed(30_000, async () => {
     const p = pool({ retries: 3, retryDelay: 60_000 });
-    const result = p.run({ mode: 'crash', until: 9 });
+    const result = p.result({ mode: 'crash', until: 9 });
     while (p.stats().retried === 0) await new Promise((r) => setTimeout(r, 20));
     await p.close();
     const r = await result;
@@ -109,12 +116,12 @@ for (const runtime of availableRuntimes()) {
     assert.is(r.attempts, 1);
   }));
 
-  it('cancel() reaches an item waiting for its retry', timed(30_000, async () => {
+  it('a cancel reaches an item waiting for its retry', timed(30_000, async () => {
     const p = pool({ retries: 3, retryDelay: 60_000 });
-    let id = 0;
-    const result = new Promise<ItemResult>((resolve) => (id = p.submit({ mode: 'crash', until: 9 }, resolve)));
+    const cancel = new AbortController();
+    const result = p.result({ mode: 'crash', until: 9 }, { signal: cancel.signal });
     while (p.stats().retried === 0) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(p.cancel(id));
+    cancel.abort();
     const r = await result;
     assert.is(r.cancelled, true);
     assert.is(p.size, 0);

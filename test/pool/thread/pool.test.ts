@@ -5,10 +5,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PoolClosedError, TimeoutError, WorkerExitedError } from '../../src/errors.js';
-import type { RunOptions } from '../../src/pool/executor.js';
-import { ThreadPool, type JsTarget, type ThreadPoolOptions } from '../../src/pool/thread-pool.js';
-import { fixture, isAlive, timed } from '../helpers.js';
+import { PoolClosedError, TimeoutError, WorkerExitedError } from '../../../src/errors.js';
+import type { RunOptions } from '../../../src/pool/executor.js';
+import { ThreadPool, type JsTarget, type ThreadPoolOptions } from '../../../src/pool/thread/pool.js';
+import { fixture, isAlive, timed } from '../../helpers.js';
 
 type Failure = { name: string; message: string; stack?: string } & Record<string, any>;
 const nobody = new AbortController().signal;

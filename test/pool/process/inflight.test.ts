@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { InflightCalls } from '../../src/pool/inflight.js';
-import { newCall, type Call } from '../../src/pool/call.js';
+import { InflightCalls } from '../../../src/pool/process/inflight.js';
+import { newCall, type Call } from '../../../src/pool/process/call.js';
 
 const call = (id: number): Call => newCall(id, String(id), () => {}, undefined, undefined);
 

@@ -1,16 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ProcessPool, type ItemResult } from '../../src/pool/process-pool.js';
-import { resolveSpec } from '../../src/spec/load.js';
-import { SetupError } from '../../src/errors.js';
+import { ProcessPool, type ItemResult } from '../../../src/pool/process/pool.js';
+import { resolveSpec } from '../../../src/spec/load.js';
+import { SetupError } from '../../../src/errors.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isAlive, timed, withEnv } from '../helpers.js';
-import { availableRuntimes, makePool, type Runtime } from '../runtimes.js';
+import { isAlive, timed, withEnv } from '../../helpers.js';
+import { availableRuntimes, makePool, type Runtime } from '../../runtimes.js';
 
 function runAll(pool: ProcessPool, items: unknown[]): Promise<ItemResult[]> {
-  return Promise.all(items.map((item) => pool.run(item)));
+  return Promise.all(items.map((item) => pool.result(item)));
 }
 
 for (const runtime of availableRuntimes()) {
@@ -118,7 +118,7 @@ for (const runtime of availableRuntimes()) {
     await p.start();
     const pids = p.pids();
     assert.is(pids.length, 2);
-    const running = p.run(60_000);
+    const running = p.result(60_000);
     await new Promise((r) => setTimeout(r, 200));
     await p.close();
     assert.is((await running).cancelled, true);
@@ -167,7 +167,7 @@ errors('an interpreter of the wrong major version is refused', timed(20_000, asy
 
 errors('items submitted before a failed start get a SetupError result', timed(20_000, async () => {
   const pool = new ProcessPool(resolveSpec({ exec_type: { executable: '/nonexistent/thing' }, exec_info: {} }), { processes: 1 });
-  const result = await pool.run(1);
+  const result = await pool.result(1);
   assert.is(result.error?.name, 'SetupError');
   assert.is(result.exit, 1);
   await pool.close();
@@ -181,7 +181,7 @@ errors('items in flight on a child killed without a word run again alone, with t
   }`;
   const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code } }), { processes: 1, pipeline: 4, onWorkerOutput: () => {} });
   await pool.start();
-  const results = await Promise.all([1, 'kill', 2].map((item) => pool.run(item)));
+  const results = await Promise.all([1, 'kill', 2].map((item) => pool.result(item)));
   await pool.close();
   assert.equal(results[0]!.value, { e: 1, attempt: 2 });
   assert.is(results[1]!.error?.name, 'WorkerExitedError');
@@ -196,15 +196,11 @@ errors('two calls cancelled on the same child both end cancelled, and neither ru
   }`;
   const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code } }), { processes: 1, pipeline: 4, onWorkerOutput: () => {} });
   await pool.start();
-  const results: Promise<ItemResult>[] = [];
-  const ids = ['a', 'b', 'c'].map((item) => {
-    let resolve!: (r: ItemResult) => void;
-    results.push(new Promise((r) => (resolve = r)));
-    return pool.submit(item, resolve);
-  });
+  const cancels = ['a', 'b', 'c'].map(() => new AbortController());
+  const results = ['a', 'b', 'c'].map((item, i) => pool.result(item, { signal: cancels[i]!.signal }));
   await new Promise((r) => setTimeout(r, 50));
-  assert.ok(pool.cancel(ids[0]!));
-  assert.ok(pool.cancel(ids[1]!));
+  cancels[0]!.abort();
+  cancels[1]!.abort();
   const [a, b, c] = await Promise.all(results);
   await pool.close();
   assert.is(a!.cancelled, true);
@@ -226,8 +222,8 @@ export function main(e) {
   return e;
 }`;
   const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code, setup_hook: 'setup' } }), { processes: 1, onWorkerOutput: () => {} });
-  assert.is((await pool.run('exit')).error?.name, 'WorkerExitedError');
-  const later = await pool.run('later');
+  assert.is((await pool.result('exit')).error?.name, 'WorkerExitedError');
+  const later = await pool.result('later');
   assert.is(later.error?.name, 'SetupError');
   assert.match(later.error!.message, 'second start');
   await pool.close();
@@ -235,7 +231,7 @@ export function main(e) {
 
 errors('a child that exits with status 0 in the middle of an item fails it', timed(20_000, async () => {
   const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code: 'export function main() { process.exit(0); }' } }), { processes: 1, onWorkerOutput: () => {} });
-  const result = await pool.run(1);
+  const result = await pool.result(1);
   await pool.close();
   assert.is(result.error?.name, 'WorkerExitedError');
   assert.is(result.exit, 1);

@@ -8,6 +8,7 @@
 // A call that ends its worker (process.exit, an uncaught exception, running out of memory)
 // must fail the call, never hang it: see installExitHooks().
 import { serialize } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 import { serializeError, type ErrorObject } from 'serialize-error';
 import { runBatch, type WireBatch, type WireCall, type WireOutcome } from './entry-batch.js';
 
@@ -18,7 +19,7 @@ export interface CrashReport {
   polytaskCrash: ErrorObject;
 }
 
-// Set on the error that ends a worker thread after the call ran process.exit(code) (thread-pool.ts reads it)
+// Set on the error that ends a worker thread after the call ran process.exit(code) (deaths.ts reads it)
 const exitCodeField = 'polytaskExitCode';
 
 type TaskFunction = (...args: unknown[]) => unknown;
@@ -30,7 +31,8 @@ const modules = new Map<string, Promise<Record<string, unknown>>>();
 const loaded = new Map<string, Record<string, unknown>>();
 // the worker is ending (process.exit, an uncaught exception): the call sends no outcome any more
 let dying = false;
-const isChildProcess = (process.__tinypool_state__ as { isChildProcess?: boolean } | undefined)?.isChildProcess === true;
+// this module runs only in a tinypool worker: a worker thread, or else a child process
+const isChildProcess = isMainThread;
 
 const hooks = {
   prepare: (call: WireCall) => (call.u === undefined || loaded.has(call.u) ? undefined : load(call.u).catch(() => {})),
@@ -161,8 +163,7 @@ function never(): Promise<never> {
 // tinypool turns into a failed call and a replaced worker. In a child process the process
 // really exits (tinypool sees that), after reporting an uncaught exception to the parent.
 function installExitHooks(): void {
-  const state = process.__tinypool_state__ as { isWorkerThread?: boolean; isChildProcess?: boolean } | undefined;
-  if (state?.isWorkerThread === true) {
+  if (!isChildProcess) {
     const exit = process.exit.bind(process);
     let ending: Error | undefined;
     process.exit = ((code?: number | string | null) => {
@@ -180,7 +181,7 @@ function installExitHooks(): void {
       }
       throw ending;
     }) as typeof process.exit;
-  } else if (state?.isChildProcess === true) {
+  } else {
     const exit = process.exit.bind(process);
     // Ctrl-C at a terminal reaches the whole process group: the parent ends its workers itself
     process.on('SIGINT', () => {});

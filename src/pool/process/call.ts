@@ -1,34 +1,9 @@
 // One call of the process pool and the ways it is answered: a result made by a child
 // (copied raw, or parsed), or one made by the pool (a failure, a timeout, a cancellation).
-import type { ErrorInfo } from '../errors.js';
+import type { ErrorInfo } from '../../errors.js';
+import type { ItemResult, RawResult, RawResultCallback, ResultCallback } from '../items.js';
 
-// What one item gave
-export interface ItemResult {
-  exit: number;
-  value?: unknown;
-  error?: ErrorInfo;
-  stdout: string;
-  stderr: string;
-  timedOut?: boolean;
-  cancelled?: boolean;
-  // how many times the item was sent to a child (1 unless it ran again after a failure)
-  attempts?: number;
-}
-
-export type ResultCallback = (result: ItemResult) => void;
-
-// A result as the child wrote it: the exit status, and the other fields as the JSON text that
-// follows it (`"value":1,"stdout":"","stderr":""}`). The CLI copies it out without re-encoding.
-export interface RawResult {
-  exit: number;
-  rest: string;
-  // set by the pool when it answers the call
-  attempts: number;
-  // true when `exit` is the integer the handler returned (the exit_from_return rule), not a failure it raised
-  fromReturn?: boolean;
-}
-
-export type RawResultCallback = (result: RawResult) => void;
+export type { ItemResult, RawResult, RawResultCallback, ResultCallback } from '../items.js';
 
 export interface Call {
   id: number;

@@ -3,12 +3,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { SetupError, RemoteError } from '../errors.js';
-import type { ChildMessage, ReadyMessage } from '../protocol/messages.js';
+import { SetupError, RemoteError } from '../../errors.js';
+import type { ChildMessage, ReadyMessage } from '../../protocol/messages.js';
 import { returnedStatus, type RawResult } from './call.js';
-import { initLine, readResultHead } from '../protocol/messages.js';
-import { LineSplitter } from '../protocol/lines.js';
-import type { ResolvedSpec } from '../spec/load.js';
+import { initLine, readResultHead } from '../../protocol/messages.js';
+import { LineSplitter } from '../../protocol/lines.js';
+import type { ResolvedSpec } from '../../spec/load.js';
 
 export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr', workerId: number) => void;
 

@@ -1,4 +1,4 @@
-// The worker side of a batch (thread-entry.ts runs it): the calls one worker was handed as one
+// The worker side of a batch (entry.ts runs it): the calls one worker was handed as one
 // tinypool task, and the calls the parent adds to it while it runs.
 //
 // Calls start in order. A call whose function returns a plain value (or throws) holds the

@@ -1,0 +1,36 @@
+// The one place that names the runtimes: the layers above ask for an executor by what it must
+// run (a JavaScript function, a job spec) and where, and get the Executor interface back.
+import { InlineExecutor } from './inline.js';
+import type { ItemExecutor } from './items.js';
+import { ProcessPool, type PoolOptions } from './process/pool.js';
+import type { ResolvedSpec } from '../spec/load.js';
+import { ThreadPool, type ThreadPoolOptions } from './thread/pool.js';
+import type { Executor } from './executor.js';
+import type { InlineCall } from './inline.js';
+
+export type JsRuntime = 'thread' | 'process' | 'inline';
+
+const shared = new Map<JsRuntime, Executor<InlineCall>>();
+
+/** An executor of JavaScript calls: worker threads, child processes, or this process */
+export function jsExecutor(runtime: JsRuntime, options: Omit<ThreadPoolOptions, 'runtime'> = {}): Executor<InlineCall> {
+  return runtime === 'inline' ? new InlineExecutor() : new ThreadPool({ ...options, runtime });
+}
+
+/**
+ * The shared executor of a runtime, made on first use: idle workers do not keep the process
+ * alive, and it needs no closing
+ */
+export function sharedJsExecutor(runtime: JsRuntime): Executor<InlineCall> {
+  let executor = shared.get(runtime);
+  if (executor === undefined) {
+    executor = jsExecutor(runtime);
+    shared.set(runtime, executor);
+  }
+  return executor;
+}
+
+/** An executor of a job spec's items */
+export function specExecutor(spec: ResolvedSpec, options: PoolOptions = {}): ItemExecutor {
+  return new ProcessPool(spec, options);
+}
