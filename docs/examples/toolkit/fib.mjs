@@ -1,5 +1,5 @@
 // llll's fib example: a pool of 6 Python children that serve calls, then the ordered mapper
-import { map, ProcessPool, resolveSpec } from 'polytask';
+import { caller, map, ProcessPool, resolveSpec } from 'polytask';
 
 const spec = resolveSpec({
   exec_type: 'python3',
@@ -14,16 +14,17 @@ def main(args, context):     # call(...args): the handler's event is the argumen
   },
 });
 const pool = new ProcessPool(spec, { processes: 6 });
+const call = caller(pool);
 
 // call(1..32): one Future per call, all in flight at once
 const futures = [];
-for (let n = 1; n <= 32; n++) futures.push(pool.call(n));
+for (let n = 1; n <= 32; n++) futures.push(call(n));
 console.log((await Promise.all(futures)).join(' '));
 
 // the mapped version: in input order, 6 calls in flight at a time
 const ns = Array.from({ length: 32 }, (_, i) => i + 1);
 const results = [];
-for await (const value of map((n) => pool.call(n), ns, { ordered: true, concurrency: 6 })) results.push(value);
+for await (const value of map((n) => call(n), ns, { ordered: true, concurrency: 6 })) results.push(value);
 console.log(results.join(' '));
 
 await pool.close();

@@ -1,5 +1,5 @@
 // llll's PoolMaster/PoolSlave and MultithreadedMapper, with its fib example
-import { map, ProcessPool, resolveSpec, SynchronousJob } from 'polytask';
+import { caller, map, ProcessPool, resolveSpec, SynchronousJob } from 'polytask';
 
 // PoolSlave(fib) in the code string -> a handler; the call's arguments arrive as a list
 const spec = resolveSpec({
@@ -15,14 +15,15 @@ def main(args, context):
   },
 });
 const pm = new ProcessPool(spec, { processes: 6 });       // PoolMaster(code, 6)
-console.log(await pm.call(10));                            // pm.call(10): here a Future, awaited
-const all = await Promise.all(Array.from({ length: 20 }, (_, i) => pm.call(i + 1)));   // all at once
+const call = caller(pm);                                   // pm.call as a function
+console.log(await call(10));                               // pm.call(10): here a Future, awaited
+const all = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i + 1)));   // all at once
 console.log(all.join(' '));
 
 // MultithreadedMapper(nthread=6).map(fib2, list): map() keeps 6 calls in flight, in input order
 const ns = Array.from({ length: 20 }, (_, i) => i + 1);
 const mapped = [];
-for await (const value of map((n) => pm.call(n), ns, { concurrency: 6 })) mapped.push(value);
+for await (const value of map((n) => call(n), ns, { concurrency: 6 })) mapped.push(value);
 console.log(mapped.join(' ') === all.join(' '));
 await pm.close();
 
