@@ -55,8 +55,10 @@ export interface CloseOptions {
  *   the signal's `reason`, as the caller gave it): a failure of the call's own code is a `RemoteError` (the cross-language pool) or the thrown error itself
  *   (JavaScript runtimes, with its stack and `cause`); a dead worker is a `WorkerExitedError`,
  *   a timeout a `TimeoutError`, a closed executor a `PoolClosedError`.
- * - **Ordering.** Calls start in the order they were submitted (a call sent back after a
- *   death may start again before later ones); they finish in any order.
+ * - **Ordering.** Calls are handed to the workers in the order they were submitted: on one
+ *   worker they start in that order; on several, calls handed out together may start in any
+ *   order (a call sent back after a death starts again before later ones). They finish in
+ *   any order.
  * - **Cancellation.** Aborting `signal` (or the `onAbort` source) before the call starts
  *   means it never starts; while it runs, its worker is stopped and replaced (other calls
  *   that worker held are run again elsewhere, at least once). The call rejects with the

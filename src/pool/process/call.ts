@@ -20,11 +20,13 @@ export interface Call {
   retried: number;
   // performance.now() when it was sent to a child
   sentAt: number;
+  // ms it may run once it is the oldest in flight on its child (the pool's timeout, or its own)
+  timeout: number | undefined;
 }
 
 // Every field set from the start: calls then share one object shape
-export function newCall(id: number, json: string, done: ResultCallback | undefined, rawDone: RawResultCallback | undefined, onStart: (() => void) | undefined): Call {
-  return { id, json, attempt: 1, done, rawDone, onStart, suspect: false, retried: 0, sentAt: 0 };
+export function newCall(id: number, json: string, done: ResultCallback | undefined, rawDone: RawResultCallback | undefined, onStart: (() => void) | undefined, timeout: number | undefined): Call {
+  return { id, json, attempt: 1, done, rawDone, onStart, suspect: false, retried: 0, sentAt: 0, timeout };
 }
 
 export const exitCodes = { timeout: 124, dataError: 65, cancelled: 130 } as const;

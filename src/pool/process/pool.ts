@@ -140,9 +140,13 @@ export class ProcessPool implements ItemExecutor {
     const done = (result: ItemResult) => {
       unsubscribe?.();
       if (result.error === undefined) receiver.resolve(result);
-      else receiver.reject(receiver.signal?.aborted === true ? receiver.signal.reason : toError(result, this.#settings.timeout));
+      else if (receiver.signal?.aborted === true) receiver.reject(receiver.signal.reason);
+      // answered by close(): the contract's PoolClosedError, with the result all the same
+      else if (result.cancelled === true && this.#closed) receiver.reject(Object.assign(new PoolClosedError(), { result }));
+      else receiver.reject(toError(result, timeout));
     };
-    const call = this.#call(item, done, receiver.onStart === undefined ? undefined : () => receiver.onStart!());
+    const timeout = receiver.timeout ?? this.#settings.timeout;
+    const call = this.#call(item, done, receiver.onStart === undefined ? undefined : () => receiver.onStart!(), timeout);
     if (call === undefined) return;
     // onCancel calls the listener at once for a call cancelled already: it is then not queued
     unsubscribe = onCancel(receiver, () => (id === 0 ? (cancelledFirst = true) : this.#cancel(id, 'the call was cancelled')));
@@ -160,11 +164,11 @@ export class ProcessPool implements ItemExecutor {
    * unchanged
    */
   submitRaw(json: string, rawDone: RawResultCallback): void {
-    this.#enqueue(newCall(this.#nextId++, json, undefined, rawDone, undefined));
+    this.#enqueue(newCall(this.#nextId++, json, undefined, rawDone, undefined, this.#settings.timeout));
   }
 
   // The call for an item, or undefined when the item cannot be sent as JSON (then answered)
-  #call(item: unknown, done: ResultCallback, onStart: (() => void) | undefined): Call | undefined {
+  #call(item: unknown, done: ResultCallback, onStart: (() => void) | undefined, timeout: number | undefined): Call | undefined {
     let json: string | undefined;
     let problem: string;
     try {
@@ -173,7 +177,7 @@ export class ProcessPool implements ItemExecutor {
     } catch (error) {
       problem = errorInfo(error).message;
     }
-    if (json !== undefined) return newCall(this.#nextId++, json, done, undefined, onStart);
+    if (json !== undefined) return newCall(this.#nextId++, json, done, undefined, onStart, timeout);
     done(failure(exitCodes.dataError, { name: 'SerializationError', message: `the item cannot be sent as JSON: ${problem}` }));
     return undefined;
   }
@@ -221,7 +225,7 @@ export class ProcessPool implements ItemExecutor {
       if (text === '') continue;
       this.#inflightCount += slot.inflight.size - before;
       slot.worker!.send(text);
-      slot.armTimer(this.#settings.timeout);
+      slot.armTimer();
     }
   }
 
@@ -250,7 +254,7 @@ export class ProcessPool implements ItemExecutor {
     }
     this.#meter.results(worker.id, answered);
     slot.depth.answered(answered, now);
-    slot.armTimer(this.#settings.timeout);
+    slot.armTimer();
     this.#recycler.afterResults(slot, now);
     this.#updateRef();
     this.#dispatch.schedule();

@@ -75,15 +75,15 @@ export class Slot {
     return text;
   }
 
-  // Times the oldest call; the clock starts when it becomes the oldest. At the timeout the
-  // call is marked and the child killed (the death answers it).
-  armTimer(timeout: number | undefined): void {
-    if (timeout === undefined) return;
+  // Times the oldest call, if it has a timeout; the clock starts when it becomes the oldest. At
+  // the timeout the call is marked and the child killed (the death answers it).
+  armTimer(): void {
     const head = this.inflight.oldest();
     if (head === this.#timedHead) return;
     clearTimeout(this.#timer);
     this.#timedHead = head;
-    this.#timer = head === undefined ? undefined : setTimeout(() => {
+    const timeout = head?.timeout;
+    this.#timer = head === undefined || timeout === undefined ? undefined : setTimeout(() => {
       if (this.inflight.oldest() !== head) return;
       const message = `item timed out after ${timeout} ms; its child was killed and replaced`;
       this.killFor(head, { ...failure(exitCodes.timeout, { name: 'TimeoutError', message }), timedOut: true });

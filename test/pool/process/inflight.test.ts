@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { InflightCalls } from '../../../src/pool/process/inflight.js';
 import { newCall, type Call } from '../../../src/pool/process/call.js';
 
-const call = (id: number): Call => newCall(id, String(id), () => {}, undefined, undefined);
+const call = (id: number): Call => newCall(id, String(id), () => {}, undefined, undefined, undefined);
 
 test('answers in any order find their call by id; the oldest is the first unanswered', () => {
   const inflight = new InflightCalls();
