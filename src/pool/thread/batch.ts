@@ -2,12 +2,12 @@
 // settlement, and Batch, the calls one worker runs as one tinypool task (entry-batch.ts is the
 // worker's side). Both are also the abort signal tinypool gets for their task (tinypool takes
 // any { once, off } emitter): cheaper than an AbortController each.
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { deserializeError } from 'serialize-error';
 import { TimeoutError } from '../../errors.js';
 import type { Depth } from '../depth.js';
 import type { Receiver } from '../executor.js';
-import type { CrashReport, WireCall, WireProgress } from './entry.js';
+import type { CrashReport, WireBatch, WireCall, WireMore, WireProgress } from './entry.js';
 
 // a batch takes more calls while its worker's thread is busy less than this share of the time
 const maxBusy = 0.5;
@@ -212,6 +212,26 @@ export class Batch {
       pending.batch = this;
       this.calls.push(pending);
     }
+  }
+
+  // How the worker's messages reach the batch (and its calls added later reach the worker): a
+  // child process's on tinypool's channel (progress, or its crash report); a thread's on a
+  // MessagePort of the batch, sent along in `wire`
+  transport(runtime: 'thread' | 'process', wire: WireBatch): { transferList: MessagePort[] } | { channel: object } {
+    if (runtime === 'process') {
+      return {
+        channel: {
+          postMessage: (message: unknown) => this.fromChild(message),
+          onMessage: (send: (message: WireMore) => void) => (this.send = (more) => send({ m: more })),
+        },
+      };
+    }
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (message: WireProgress) => this.receive(message));
+    this.port = port1;
+    this.send = (more) => port1.postMessage({ m: more } satisfies WireMore);
+    wire.p = port2;
+    return { transferList: [port2] };
   }
 
   // Resolves once `count` outcomes have arrived, or after `ms`. The outcomes travel on the

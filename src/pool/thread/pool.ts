@@ -24,7 +24,6 @@
 // of a batch stopped by a cancel or a timeout, including one that was waiting on a promise.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { deserializeError } from 'serialize-error';
 import Tinypool from 'tinypool';
 import { PoolClosedError } from '../../errors.js';
@@ -39,7 +38,7 @@ import { LiveCalls } from './live.js';
 import { threadSettings, workerExecArgv, type ThreadPoolOptions } from './options.js';
 import { toWire, unsendable, type JsCall } from './wire.js';
 // types only: loading the entry here would install its exit hooks in this process
-import type { CrashReport, WireBatch, WireMore, WireOutcome, WireProgress } from './entry.js';
+import type { CrashReport, WireBatch, WireOutcome } from './entry.js';
 
 export { threadPoolOptionKeys, type ThreadPoolOptions } from './options.js';
 export type { JsCall, JsTarget } from './wire.js';
@@ -232,23 +231,7 @@ export class ThreadPool implements Executor<JsCall> {
     if (calls.length === 1 && alone(calls[0]!)) return this.#startOne(calls[0]!);
     const batch = new Batch(calls, this.concurrentTasksPerWorker, this.#batchSize, this.#owner);
     const wire: WireBatch = { b: calls.map((p) => p.wire), k: this.concurrentTasksPerWorker };
-    let transport: { transferList: MessagePort[] } | { channel: object };
-    if (this.runtime === 'process') {
-      // the child's messages come on tinypool's channel: progress, or its crash report
-      transport = {
-        channel: {
-          postMessage: (message: unknown) => batch.fromChild(message),
-          onMessage: (send: (message: WireMore) => void) => (batch.send = (more) => send({ m: more })),
-        },
-      };
-    } else {
-      const { port1, port2 } = new MessageChannel();
-      port1.on('message', (message: WireProgress) => batch.receive(message));
-      batch.port = port1;
-      batch.send = (more) => port1.postMessage({ m: more } satisfies WireMore);
-      wire.p = port2;
-      transport = { transferList: [port2] };
-    }
+    const transport = batch.transport(this.runtime, wire);
     this.#batches.add(batch);
     let failure: unknown;
     let received = 0;
