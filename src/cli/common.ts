@@ -4,15 +4,9 @@ import * as t from 'typanion';
 import { PolytaskError } from '../errors.js';
 import { loadSpec, type ResolvedSpec, type SpecOverrides } from '../spec/load.js';
 
-export const exitCodes = {
-  ok: 0,
-  itemFailed: 1,
-  usage: 2,
-  badLine: 65,
-  interrupted: 130,
-  brokenPipe: 141,
-  terminated: 143,
-} as const;
+import { exitCodes } from '../protocol/exit-codes.js';
+
+export { exitCodes };
 
 // the longest delay a Node timer keeps (2^31 - 1 ms), in whole seconds: beyond it a timer fires at once
 export const maxSeconds = 2_147_483;

@@ -210,7 +210,7 @@ export class RunCommand extends Command {
 
 function badLineResult(error: ParseError): RawResult {
   const fields = { error: { name: error.name, message: error.message }, stdout: '', stderr: '' };
-  return { exit: exitCodes.badLine, rest: JSON.stringify(fields).slice(1), attempts: 0 };
+  return { exit: exitCodes.dataError, rest: JSON.stringify(fields).slice(1), attempts: 0 };
 }
 
 // Resolves once a file stream is open; rejects with `what` and the system's reason

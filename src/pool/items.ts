@@ -1,6 +1,7 @@
 // The runtimes of a job spec (the cross-language pool here, later one across machines): an
 // Executor of items whose value is the item's result, with the raw lane the CLI uses.
 import type { ErrorInfo } from '../errors.js';
+import { exitCodes } from '../protocol/exit-codes.js';
 import type { Executor, RunOptions } from './executor.js';
 import type { PoolStats } from './process/stats.js';
 
@@ -63,5 +64,5 @@ export function resultOf(error: unknown): ItemResult {
   if (result !== undefined) return result;
   const { name = 'Error', message = String(error) } = error instanceof Error ? error : {};
   // a cancelled item: its error is the signal's reason
-  return { exit: 130, error: { name, message }, stdout: '', stderr: '', cancelled: true };
+  return { exit: exitCodes.interrupted, error: { name, message }, stdout: '', stderr: '', cancelled: true };
 }

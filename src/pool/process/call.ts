@@ -29,7 +29,9 @@ export function newCall(id: number, json: string, done: ResultCallback | undefin
   return { id, json, attempt: 1, done, rawDone, onStart, suspect: false, retried: 0, sentAt: 0, timeout };
 }
 
-export const exitCodes = { timeout: 124, dataError: 65, cancelled: 130 } as const;
+import { exitCodes } from '../../protocol/exit-codes.js';
+
+export { exitCodes };
 
 // Answers a call with a result made here (a failure, a timeout, a cancellation)
 export function settle(call: Call, result: ItemResult): void {
@@ -68,5 +70,5 @@ export function failure(exit: number, error: ErrorInfo): ItemResult {
 }
 
 export function cancelled(message: string): ItemResult {
-  return { ...failure(exitCodes.cancelled, { name: 'AbortError', message }), cancelled: true };
+  return { ...failure(exitCodes.interrupted, { name: 'AbortError', message }), cancelled: true };
 }
