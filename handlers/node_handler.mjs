@@ -118,9 +118,10 @@ function resultMessage(id, value, store) {
     return serializationFailure(id, value, error, store);
   }
   const exit = Number.isInteger(value) ? value : 0;
-  const message = { type: 'result', id, exit, stdout: store.stdout, stderr: store.stderr };
-  if (encoded !== undefined) message.value = value;
-  return message;
+  // the keys in the protocol's order, as the Python handler writes them: `polytask run` copies
+  // them into its output as they come. undefined has no JSON text, so no value.
+  if (encoded === undefined) return { type: 'result', id, exit, stdout: store.stdout, stderr: store.stderr };
+  return { type: 'result', id, exit, value, stdout: store.stdout, stderr: store.stderr };
 }
 
 // A replacer that throws on what JSON.stringify would change without a word
@@ -135,13 +136,13 @@ function serializationFailure(id, value, error, store) {
   const type = value === null ? 'null' : Array.isArray(value) ? 'Array' : typeof value === 'object' ? value.constructor?.name ?? 'Object' : typeof value;
   const message = `return value of type ${type} is not JSON-serialisable: ${error.message}`;
   const stack = `SerializationError: ${message}\n`;
-  return { type: 'result', id, exit: 1, stdout: store.stdout, stderr: store.stderr + stack, error: { name: 'SerializationError', message, stack } };
+  return { type: 'result', id, exit: 1, error: { name: 'SerializationError', message, stack }, stdout: store.stdout, stderr: store.stderr + stack };
 }
 
 function failureMessage(id, error, store) {
   const info = errorInfo(error);
   const stderr = store.stderr + (info.stack.endsWith('\n') ? info.stack : info.stack + '\n');
-  return { type: 'result', id, exit: 1, stdout: store.stdout, stderr, error: info };
+  return { type: 'result', id, exit: 1, error: info, stdout: store.stdout, stderr };
 }
 
 function call(message) {
@@ -236,7 +237,11 @@ function onLine(line) {
   if (message.type === 'init') {
     initialising = init(message).then(() => {
       initialising = undefined;
+      // counted as running while the queue drains: when the input has already ended, a call
+      // that finishes at once must not end the process before the calls queued behind it run
+      running += 1;
       for (const m of queued.splice(0)) call(m);
+      running -= 1;
       maybeExit();
     });
   } else if (message.type === 'call') {

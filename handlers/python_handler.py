@@ -58,27 +58,14 @@ ASYNCIO_DIR = os.sep + 'asyncio' + os.sep
 clock = getattr(time, 'monotonic', time.time)
 
 
-class Capture(object):
-    """Stands in for sys.stdout or sys.stderr during an item and keeps the text."""
-    encoding = 'utf-8'
-    softspace = 0  # the Python 2 print statement sets and reads this
+class Stream(object):
+    """What the capture objects share: a file-like object over the real fd 1 or 2 (fileno()
+    names it, so writes made there are simply not captured), never closed, never a terminal,
+    with nothing to flush."""
     closed = False
 
     def __init__(self, fd):
-        self.parts = []
         self.fd = fd
-        self._buffer = None
-
-    def write(self, s):
-        if s.__class__ is not text_type:
-            if PY2 and isinstance(s, str):
-                s = s.decode('utf-8', 'replace')
-            elif not isinstance(s, text_type):
-                raise TypeError('write() argument must be str, not %s' % type(s).__name__)
-        if self._buffer is not None:
-            self._buffer.finish()  # bytes cut short before this text come first
-        self.parts.append(s)
-        return len(s)
 
     def writelines(self, lines):
         for s in lines:
@@ -91,7 +78,29 @@ class Capture(object):
         return False
 
     def fileno(self):
-        return self.fd  # the real fd 1 or 2: writes there are simply not captured
+        return self.fd
+
+
+class Capture(Stream):
+    """Stands in for sys.stdout or sys.stderr during an item and keeps the text."""
+    encoding = 'utf-8'
+    softspace = 0  # the Python 2 print statement sets and reads this
+
+    def __init__(self, fd):
+        Stream.__init__(self, fd)
+        self.parts = []
+        self._buffer = None
+
+    def write(self, s):
+        if s.__class__ is not text_type:
+            if PY2 and isinstance(s, str):
+                s = s.decode('utf-8', 'replace')
+            elif not isinstance(s, text_type):
+                raise TypeError('write() argument must be str, not %s' % type(s).__name__)
+        if self._buffer is not None:
+            self._buffer.finish()  # bytes cut short before this text come first
+        self.parts.append(s)
+        return len(s)
 
     @property
     def buffer(self):
@@ -109,11 +118,11 @@ class Capture(object):
         return text
 
 
-class BytesCapture(object):
+class BytesCapture(Stream):
     """The binary side of a Capture; a UTF-8 character split across writes is kept whole."""
-    closed = False
 
     def __init__(self, text):
+        Stream.__init__(self, text.fd)
         self.text = text
         self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
 
@@ -126,19 +135,6 @@ class BytesCapture(object):
         if s or self.decoder.getstate()[0]:
             self.text.parts.append(s)
         return len(b)
-
-    def writelines(self, lines):
-        for b in lines:
-            self.write(b)
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return False
-
-    def fileno(self):
-        return self.text.fd
 
     def finish(self):
         s = self.decoder.decode(b'', True)
@@ -235,8 +231,18 @@ class Output(object):
 
 out = Output()
 encode = json.JSONEncoder(separators=(',', ':'), allow_nan=False).encode  # whole messages
+# Results are written from these templates, their keys in the protocol's order (a dict has none
+# on Python 2), the same order as the Node handler's: `polytask run` copies them as they come.
 RESULT = '{"type":"result","id":%s,"exit":%d,"value":%s,"stdout":%s,"stderr":%s}'
-RESULT_ERROR = '{"type":"result","id":%s,"exit":65,"error":%s,"stdout":"","stderr":%s}'
+FAILED = '{"type":"result","id":%s,"exit":%d,"error":%s,"stdout":%s,"stderr":%s}'
+ERROR = '{"name":%s,"message":%s,"stack":%s}'
+
+
+def failed(cid, code, error, so, se):
+    """The result of a failed call: `error` is describe()'s dict."""
+    return FAILED % (cid if cid.__class__ is int else encode(cid), code,
+                     ERROR % (encode(error['name']), encode(error['message']), encode(error['stack'])),
+                     encode(so), encode(se))
 
 
 def make_chunks():
@@ -455,8 +461,7 @@ def serve(handler, worker_id, batches, capture=True):
                     sys_.stdout, sys_.stderr = saved
                     error = describe(sys_.exc_info())
                     se = cap_err.take() + error['stack']  # the traceback goes to stderr too
-                    append(encode({'type': 'result', 'id': cid, 'exit': 1, 'error': error,
-                                   'stdout': cap_out.take(), 'stderr': se}))
+                    append(failed(cid, 1, error, cap_out.take(), se))
                 else:
                     sys_.stdout, sys_.stderr = saved
                     t = type(value)
@@ -499,7 +504,7 @@ def too_deep(line, exc):
         raise exc  # not a call as the parent writes them: nothing to answer
     message = u'the item is nested too deeply to decode: %s' % message_of(exc)
     error = {'name': 'ParseError', 'message': message, 'stack': u'ParseError: %s\n' % message}
-    return RESULT_ERROR % (found.group(1), encode(error), encode(error['stack']))
+    return failed(int(found.group(1)), 65, error, u'', error['stack'])
 
 
 def serialization_error(cid, value, exc, so, se):
@@ -507,8 +512,7 @@ def serialization_error(cid, value, exc, so, se):
         type(value).__name__, message_of(exc))
     error = {'name': 'SerializationError', 'message': message,
              'stack': u'SerializationError: %s\n' % message}
-    return encode({'type': 'result', 'id': cid, 'exit': 1, 'error': error,
-                   'stdout': so, 'stderr': se + error['stack']})
+    return failed(cid, 1, error, so, se + error['stack'])
 
 
 def main():

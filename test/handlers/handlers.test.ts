@@ -1,12 +1,14 @@
 // What each bundled handler does with the user's code: loading, capture, async, errors.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { ProcessPool, type PoolOptions } from '../../src/pool/process/pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
 import type { JobSpec } from '../../src/spec/schema.js';
 import { SetupError } from '../../src/errors.js';
-import { fixture, timed, withEnv } from '../helpers.js';
+import { fixture, repoRoot, timed, withEnv } from '../helpers.js';
 import { availableRuntimes } from '../runtimes.js';
 
 const pools: ProcessPool[] = [];
@@ -121,6 +123,25 @@ for (const name of ['python3', 'python2'] as const) {
 
   py.run();
 }
+
+const protocol = suite('the Node handler at the protocol level');
+protocol('input that ends while init runs: every call queued behind it is answered', timed(20_000, async () => {
+  // a setup hook that takes a while: the calls and the end of input arrive during init
+  const code = 'export async function setup() { await new Promise((r) => setTimeout(r, 300)); }\nexport const main = (e) => e * 10;';
+  const child = spawn(process.execPath, [path.join(repoRoot, 'handlers', 'node_handler.mjs')], { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] });
+  const toChild = child.stdio[3] as Writable;
+  const fromChild = child.stdio[4] as Readable;
+  let text = '';
+  fromChild.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+  toChild.write(JSON.stringify({ type: 'init', worker_id: 0, code: { type: 'string', data: code }, handler: 'main', setup_hook: 'setup' }) + '\n');
+  for (let id = 1; id <= 3; id++) toChild.write(JSON.stringify({ type: 'call', id, attempt: 1, data: id }) + '\n');
+  toChild.end();
+  const status = await new Promise((resolve) => child.on('exit', resolve));
+  const results = text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; id?: number; value?: number }).filter((m) => m.type === 'result');
+  assert.equal(results.map((r) => [r.id, r.value]), [[1, 10], [2, 20], [3, 30]]);
+  assert.is(status, 0);
+}));
+protocol.run();
 
 const custom = suite('a handler in a third language (Perl), written from docs/protocol.md');
 custom.after.each(closeAll);
