@@ -22,7 +22,10 @@ export interface TaskOptions extends RetryOptions {
    * @default os.availableParallelism()
    */
   concurrency?: number;
-  /** The same as concurrency */
+  /**
+   * The same as concurrency.
+   * @default os.availableParallelism()
+   */
   processes?: number;
   /**
    * ms per call, from its start: the worker is stopped and replaced, the future fails with
@@ -30,7 +33,10 @@ export interface TaskOptions extends RetryOptions {
    * @default no limit
    */
   timeout?: number;
-  /** Cancels every call of this task that has not finished */
+  /**
+   * Cancels every call of this task that has not finished.
+   * @default none
+   */
   signal?: AbortSignal;
   /**
    * Where a JavaScript task runs: 'thread', 'process' (for native modules that break in

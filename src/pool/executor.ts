@@ -24,7 +24,10 @@ export interface RunOptions {
    * @default no limit
    */
   timeout?: number | undefined;
-  /** Called once, when a worker starts the call (not again when it runs again). */
+  /**
+   * Called once, when a worker starts the call (not again when it runs again).
+   * @default none
+   */
   onStart?: (() => void) | undefined;
 }
 

@@ -9,6 +9,7 @@ export const retryKinds = ['crash', 'timeout', 'error'] as const;
 export type RetryOn = (typeof retryKinds)[number];
 
 export const retryOptionKeys = optionKeys<RetryOptions>()(['retries', 'retryDelay', 'retryOn']);
+/** When a failed call runs again: the same options for task() and the pools */
 export interface RetryOptions {
   /**
    * How many times a failed call runs again.
