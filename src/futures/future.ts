@@ -132,13 +132,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#promise;
   }
 
-  // --- for executors ---
+  // For the code that runs the call (task(), caller(), map()): marked @internal, so that
+  // stripInternal keeps them out of the .d.ts; a user settles a future only by cancel()
 
-  // The call has started on a worker
+  /** @internal The call has started on a worker */
   setRunning(): void {
     if (this.#state === 'pending') this.#state = 'running';
   }
 
+  /** @internal The call returned `value` */
   setResult(value: T): void {
     if (this.done()) return;
     this.#state = 'finished';
@@ -146,6 +148,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#resolve?.(value);
   }
 
+  /** @internal The call failed with `error` */
   setException(error: Error): void {
     if (this.done()) return;
     this.#state = 'finished';
