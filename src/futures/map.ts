@@ -6,11 +6,22 @@ import { knownOptions, optionKeys, positiveInteger } from '../options.js';
 import { Future } from './future.js';
 
 export const mapOptionKeys = optionKeys<MapOptions>()(['concurrency', 'ordered', 'signal']);
+/** Options of map() */
 export interface MapOptions {
-  // calls at once (default 4)
+  /**
+   * Calls at once: items read from the input ahead of the results
+   * @default 4
+   */
   concurrency?: number;
-  // results in input order (default true); false: as they complete
+  /**
+   * Results in input order; false: as they complete
+   * @default true
+   */
   ordered?: boolean;
+  /**
+   * Stops the loop: the calls in flight are cancelled and the loop throws an AbortError
+   * @default none
+   */
   signal?: AbortSignal;
 }
 
