@@ -37,6 +37,10 @@ function asFuture<R>(returned: R | PromiseLike<R> | Future<R>, item: unknown): F
 }
 
 // Checks the options at the call (a generator's body runs only at the first next())
+/**
+ * The results of fn over an (async) iterable, `concurrency` calls at a time, in input order by
+ * default. The input is read lazily; leaving the loop cancels the calls still running.
+ */
 export function map<T, R>(
   fn: (item: T) => R | PromiseLike<R> | Future<R>,
   items: Iterable<T> | AsyncIterable<T>,
