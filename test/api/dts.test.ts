@@ -13,8 +13,31 @@ const checker = program.getTypeChecker();
 const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(index)!)!)
   .map((s) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s));
 
-// The option interfaces: named *Options, and AppConfig (an application's options with its command)
-const optionInterfaces = exported.filter((s) => s.flags & ts.SymbolFlags.Interface && (s.name.endsWith('Options') || s.name === 'AppConfig'));
+// The interfaces of the parameters named `options` or `overrides` of the exported functions,
+// classes' constructors and methods (loadSpec's SpecOverrides, resolveSpec's ResolveOptions)
+function takenAsOptions(symbol: ts.Symbol): ts.Symbol[] {
+  const signatures: readonly ts.Signature[] = symbol.flags & ts.SymbolFlags.Function
+    ? checker.getTypeOfSymbol(symbol).getCallSignatures()
+    : symbol.flags & ts.SymbolFlags.Class
+      ? [
+        ...checker.getTypeOfSymbol(symbol).getConstructSignatures(),
+        ...[checker.getTypeOfSymbol(symbol), checker.getDeclaredTypeOfSymbol(symbol)]
+          .flatMap((type) => checker.getPropertiesOfType(type))
+          .flatMap((member) => (member.valueDeclaration === undefined ? [] : checker.getTypeOfSymbol(member).getCallSignatures())),
+      ]
+      : [];
+  return signatures.flatMap((signature) => signature.parameters)
+    .filter((parameter) => parameter.name === 'options' || parameter.name === 'overrides')
+    .map((parameter) => checker.getNonNullableType(checker.getTypeOfSymbol(parameter)).aliasSymbol ?? checker.getNonNullableType(checker.getTypeOfSymbol(parameter)).symbol)
+    .filter((found): found is ts.Symbol => found !== undefined && (found.flags & ts.SymbolFlags.Interface) !== 0);
+}
+
+// The option interfaces: those exported as *Options, AppConfig (an application's options with
+// its command), and those the public functions take as their options
+const optionInterfaces = [...new Set([
+  ...exported.filter((s) => s.flags & ts.SymbolFlags.Interface && (s.name.endsWith('Options') || s.name === 'AppConfig')),
+  ...exported.flatMap(takenAsOptions),
+])];
 
 // What is missing from one interface's docs: its own fields only (a parent is checked as itself)
 function missingDocsWith(checker: ts.TypeChecker, symbol: ts.Symbol): string[] {
@@ -39,7 +62,7 @@ const missingDocs = (symbol: ts.Symbol) => missingDocsWith(checker, symbol);
 
 test('the public option interfaces are all found in the .d.ts', () => {
   const names = optionInterfaces.map((s) => s.name);
-  for (const name of ['SynchronousJobOptions', 'JobRunnerOptions', 'MapOptions', 'SubprocessOptions', 'RunnerOptions', 'AppOptions', 'AppConfig', 'StartOptions', 'InstanceOptions']) {
+  for (const name of ['SynchronousJobOptions', 'JobRunnerOptions', 'MapOptions', 'SubprocessOptions', 'RunnerOptions', 'AppOptions', 'AppConfig', 'StartOptions', 'InstanceOptions', 'SpecOverrides', 'ResolveOptions']) {
     assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
   }
 });
