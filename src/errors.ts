@@ -1,4 +1,5 @@
 // The error classes every layer throws. Callers match on classes (or `name`), never on text.
+import { isErrorLike, serializeError } from 'serialize-error';
 
 export interface ErrorInfo {
   name: string;
@@ -39,6 +40,20 @@ export class RemoteError extends PolytaskError {
     if (info.stack) this.stack = `${this.name} (${info.name}): ${info.message}\n--- remote stack ---\n${info.stack}`;
   }
 }
+
+// A value JSON cannot carry: an item that cannot be sent to a child, or a return value the
+// child cannot send back. A RemoteError whose `type` is 'SerializationError' (what it was before
+// it had a class of its own), so that code catching RemoteError still catches it.
+export class SerializationError extends RemoteError {
+  constructor(info: ErrorInfo | string, options?: { cause?: unknown }) {
+    super(typeof info === 'string' ? { name: 'SerializationError', message: info } : info, options);
+    if (this.traceback !== '') this.stack = `${this.name}: ${this.message}\n--- remote stack ---\n${this.traceback}`;
+  }
+}
+
+// The results could not be written (a reader that closed the pipe, a full disk); `cause` is the
+// write's error
+export class OutputError extends PolytaskError {}
 
 // A child could not be started or initialised (interpreter missing, code that fails to load)
 export class SetupError extends PolytaskError {
@@ -140,8 +155,12 @@ export class SocketTimeoutError extends PolytaskError {
   }
 }
 
-// Plain-data form of an error, as carried in results
+// Plain-data form of an error, as carried in results and the protocol. An error is what
+// serialize-error takes for one (the thread pool's wire uses it too): an Error, or an object with
+// a name, message and stack (an error of another realm, or one that came over a wire).
 export function errorInfo(error: unknown): ErrorInfo {
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack ?? '' };
-  return { name: 'Error', message: String(error) };
+  if (!(error instanceof Error) && !isErrorLike(error)) return { name: 'Error', message: String(error) };
+  // maxDepth 1: the three fields only, not a copy of the causes and custom properties
+  const { name, message, stack } = serializeError(error, { maxDepth: 1, useToJSON: false });
+  return { name: name ?? 'Error', message: message ?? '', stack: stack ?? '' };
 }

@@ -1,30 +1,62 @@
-// Checks shared by every option-taking API; messages name the option and echo the bad value
+// Checks shared by every option-taking API: typanion schemas, and messages that name the
+// option and echo the bad value
+import * as t from 'typanion';
 import { OptionError } from './errors.js';
 
 function shown(value: unknown): string {
   return `\`${String(value)}\` (${typeof value})`;
 }
 
-export function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new OptionError(`Expected the \`${name}\` option to be a positive integer, got ${shown(value)}`);
+// A schema for one option: a typanion validator, what it expects in words, and how a bad
+// value is echoed (default: `String(value)` and its type)
+export interface OptionSchema<T> {
+  test: t.StrictValidator<unknown, T>;
+  expected: string;
+  show?: (value: unknown) => string;
+}
+
+export const isPositiveInteger: OptionSchema<number> = { test: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(1)]), expected: 'a positive integer' };
+export const isNonNegativeInteger: OptionSchema<number> = { test: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]), expected: 'a non-negative integer' };
+export const isFilePath: OptionSchema<string> = { test: t.cascade(t.isString(), [t.hasMinLength(1)]), expected: 'a file path' };
+type AnyFunction = (...args: never[]) => unknown;
+export const isFunction: OptionSchema<AnyFunction> = { test: t.makeValidator<unknown, AnyFunction>({ test: (value): value is AnyFunction => typeof value === 'function' }), expected: 'a function' };
+export const isIterable: OptionSchema<Iterable<unknown> | AsyncIterable<unknown>> = {
+  test: t.makeValidator<unknown, Iterable<unknown> | AsyncIterable<unknown>>({
+    test: (value): value is Iterable<unknown> | AsyncIterable<unknown> => value !== null && typeof value === 'object' && (Symbol.iterator in value || Symbol.asyncIterator in value),
+  }),
+  expected: 'an Iterable or AsyncIterable',
+};
+
+// Checks one option's value against its schema; returns the value
+export function checkOption<T>(name: string, value: unknown, schema: OptionSchema<T>): T {
+  if (!schema.test(value)) throw new OptionError(`Expected the \`${name}\` option to be ${schema.expected}, got ${(schema.show ?? shown)(value)}`);
   return value;
 }
 
+// Checks each option the object sets (one left undefined is not checked) against its schema
+export function checkOptions<O extends object>(options: O, schemas: { readonly [K in keyof O]?: OptionSchema<unknown> }): void {
+  for (const key of Object.keys(schemas) as (keyof O & string)[]) {
+    const value = options[key];
+    if (value !== undefined) checkOption(key, value, schemas[key]!);
+  }
+}
+
+export function positiveInteger(name: string, value: number): number {
+  return checkOption(name, value, isPositiveInteger);
+}
+
 export function nonNegativeInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new OptionError(`Expected the \`${name}\` option to be a non-negative integer, got ${shown(value)}`);
-  return value;
+  return checkOption(name, value, isNonNegativeInteger);
 }
 
 // `resultsLog` and `resume`, as JobRunner and SynchronousJob take them
 export function resultsLogOptions(options: { resultsLog?: unknown; resume?: unknown }): void {
   if (options.resume && options.resultsLog === undefined) throw new OptionError('Expected the `resultsLog` option with `resume: true`: the file to resume from');
-  if (options.resultsLog !== undefined && (typeof options.resultsLog !== 'string' || options.resultsLog === '')) throw new OptionError(`Expected the \`resultsLog\` option to be a file path, got ${shown(options.resultsLog)}`);
+  checkOptions(options, { resultsLog: isFilePath });
 }
 
 export function iterable<T>(name: string, value: Iterable<T> | AsyncIterable<T>): Iterable<T> | AsyncIterable<T> {
-  if (value === null || typeof value !== 'object' || !(Symbol.iterator in value || Symbol.asyncIterator in value)) {
-    throw new OptionError(`Expected the \`${name}\` option to be an Iterable or AsyncIterable, got ${shown(value)}`);
-  }
+  checkOption(name, value, isIterable);
   return value;
 }
 

@@ -105,6 +105,19 @@ test('options that are not an object are refused, echoing the value', () => {
   assert.throws(() => new Subprocess(['true'], null as never), (e: Error) => e instanceof OptionError && e.message.includes('got `null`'));
 });
 
+test('bad values are refused by their schemas, naming the option and echoing the value', () => {
+  const refused = (call: () => unknown, message: string) => assert.throws(call, (e: Error) => e instanceof OptionError && e.message === message, message);
+  refused(() => map((n: number) => n, [1], { concurrency: 1.5 }), 'Expected the `concurrency` option to be a positive integer, got `1.5` (number)');
+  refused(() => map((n: number) => n, [1], { concurrency: '2' as never }), 'Expected the `concurrency` option to be a positive integer, got `2` (string)');
+  refused(() => new SynchronousJob({ func: (n: number) => n, items: [1], processes: Number.NaN }), 'Expected the `processes` option to be a positive integer, got `NaN` (number)');
+  refused(() => new SynchronousJob({ func: 3 as never, items: [1] }), 'Expected the `func` option to be a function, a { module, name } reference or a job spec, got `3` (number)');
+  refused(() => new SynchronousJob({ func: (n: number) => n, items: 'abc' as never }), 'Expected the `items` option to be an Iterable or AsyncIterable, got `abc` (string)');
+  refused(() => new SynchronousJob({ func: (n: number) => n, items: [1], resultsLog: '' }), 'Expected the `resultsLog` option to be a file path, got `` (string)');
+  refused(() => new JobRunner(spec, [1], { onProgress: 'log' as never }), 'Expected the `onProgress` option to be a function, got `log` (string)');
+  refused(() => new JobRunner(spec, [1], { progressInterval: 0 }), 'Expected the `progressInterval` option to be a positive integer, got `0` (number)');
+  refused(() => new JobRunner(spec, [1], { retries: -1 }), 'Expected the `retries` option to be a non-negative integer, got `-1` (number)');
+});
+
 test('the known options still pass (one call per entry point with all its options)', timed(20_000, async () => {
   const controller = new AbortController();
   const t = task((n: number) => n + 1, { concurrency: 1, timeout: 5000, signal: controller.signal, retries: 0, runtime: 'thread', maxOldGenerationSizeMb: 256 });

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { AbortError, ResumeError, type ParseError } from '../errors.js';
+import { AbortError, OutputError, ResumeError, type ParseError } from '../errors.js';
 import type { RawResult } from '../pool/items.js';
 import { specExecutor } from '../pool/runtimes.js';
 import { streamResults } from '../job/stream.js';
@@ -133,7 +133,7 @@ export class RunCommand extends Command {
     }
 
     // the output went away (a reader that stopped, a full disk): stop the run
-    const writer = new LineWriter(output, (error) => abort.abort(Object.assign(new Error(`cannot write the results: ${error.message}`), { name: 'OutputError', cause: error })));
+    const writer = new LineWriter(output, (error) => abort.abort(new OutputError(`cannot write the results: ${error.message}`, { cause: error })));
     const failFast = this.onBadLine === 'fail';
     const started = performance.now();
     let failures = 0;
@@ -182,7 +182,7 @@ export class RunCommand extends Command {
       if (error instanceof AbortError) {
         const reason = abort.signal.reason;
         if (reason instanceof Error && reason.name === 'ParseError') return reportError(stderr, reason, exitCodes.itemFailed);
-        if (reason instanceof Error && reason.name === 'OutputError') {
+        if (reason instanceof OutputError) {
           // a reader that stopped reading (`| head`) ends the run quietly, as SIGPIPE would
           if ((reason.cause as NodeJS.ErrnoException).code === 'EPIPE') return exitCodes.brokenPipe;
           return reportError(stderr, reason, exitCodes.itemFailed);

@@ -10,6 +10,11 @@ export type DoneFuture<T> = Pick<Future<T>, 'id' | 'args' | 'state' | 'signal' |
 
 let nextId = 1;
 
+/**
+ * The result of one call that runs elsewhere: poll it (done(), result(), exception()), await
+ * it, or cancel() it. States as in concurrent.futures: pending -> running -> finished, or
+ * pending/running -> cancelled.
+ */
 export class Future<T = unknown> implements PromiseLike<T> {
   readonly id: number;
   readonly args: readonly unknown[];
@@ -32,7 +37,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.args = Object.freeze([...args]);
   }
 
-  // Aborted when the future is cancelled: the executor stops (or never starts) the call
+  /** Aborted when the future is cancelled: the executor stops (or never starts) the call */
   get signal(): AbortSignal {
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
@@ -57,7 +62,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#state === 'cancelled';
   }
 
-  // The value; throws the call's error, CancelledError, or InvalidStateError while not done
+  /** The value; throws the call's error, CancelledError, or InvalidStateError while not done */
   result(): T {
     if (this.#state === 'cancelled') throw new CancelledError(this.id);
     if (this.#state !== 'finished') throw new InvalidStateError(`future ${this.id} is ${this.#state}: its result is not available yet`);
@@ -65,15 +70,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#value as T;
   }
 
-  // The call's error, or undefined when it succeeded; throws like result() when not finished
+  /** The call's error, or undefined when it succeeded; throws like result() when not finished */
   exception(): Error | undefined {
     if (this.#state === 'cancelled') throw new CancelledError(this.id);
     if (this.#state !== 'finished') throw new InvalidStateError(`future ${this.id} is ${this.#state}: its exception is not available yet`);
     return this.#error;
   }
 
-  // Stops the call: a pending one never starts, a running one has its worker stopped and
-  // replaced. Returns false when the future is already done.
+  /**
+   * Stops the call: a pending one never starts, a running one has its worker stopped and
+   * replaced. Returns false when the future is already done.
+   */
   cancel(): boolean {
     if (this.done()) return this.#state === 'cancelled';
     this.#state = 'cancelled';
@@ -87,9 +94,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return true;
   }
 
-  // For executors: calls the listener when the future is cancelled, right after its signal
-  // aborts (cheaper than an 'abort' listener on the signal), at once when it was cancelled
-  // already; returns the unsubscribe
+  /**
+   * For executors: calls the listener when the future is cancelled, right after its signal
+   * aborts (cheaper than an 'abort' listener on the signal), at once when it was cancelled
+   * already; returns the unsubscribe
+   */
   onAbort(listener: () => void): () => void {
     if (this.#state === 'cancelled') {
       listener();
@@ -132,13 +141,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#promise;
   }
 
-  // --- for executors ---
+  // For the code that runs the call (task(), caller(), map()): marked @internal, so that
+  // stripInternal keeps them out of the .d.ts; a user settles a future only by cancel()
 
-  // The call has started on a worker
+  /** @internal The call has started on a worker */
   setRunning(): void {
     if (this.#state === 'pending') this.#state = 'running';
   }
 
+  /** @internal The call returned `value` */
   setResult(value: T): void {
     if (this.done()) return;
     this.#state = 'finished';
@@ -146,6 +157,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#resolve?.(value);
   }
 
+  /** @internal The call failed with `error` */
   setException(error: Error): void {
     if (this.done()) return;
     this.#state = 'finished';

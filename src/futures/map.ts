@@ -6,11 +6,22 @@ import { knownOptions, optionKeys, positiveInteger } from '../options.js';
 import { Future } from './future.js';
 
 export const mapOptionKeys = optionKeys<MapOptions>()(['concurrency', 'ordered', 'signal']);
+/** Options of map() */
 export interface MapOptions {
-  // calls at once (default 4)
+  /**
+   * Calls at once: items read from the input ahead of the results
+   * @default 4
+   */
   concurrency?: number;
-  // results in input order (default true); false: as they complete
+  /**
+   * Results in input order; false: as they complete
+   * @default true
+   */
   ordered?: boolean;
+  /**
+   * Stops the loop: the calls in flight are cancelled and the loop throws an AbortError
+   * @default none
+   */
   signal?: AbortSignal;
 }
 
@@ -26,6 +37,10 @@ function asFuture<R>(returned: R | PromiseLike<R> | Future<R>, item: unknown): F
 }
 
 // Checks the options at the call (a generator's body runs only at the first next())
+/**
+ * The results of fn over an (async) iterable, `concurrency` calls at a time, in input order by
+ * default. The input is read lazily; leaving the loop cancels the calls still running.
+ */
 export function map<T, R>(
   fn: (item: T) => R | PromiseLike<R> | Future<R>,
   items: Iterable<T> | AsyncIterable<T>,

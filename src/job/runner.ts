@@ -4,7 +4,7 @@
 //   const [ok, err] = await runner.setup();
 //   for await (const r of runner.run()) console.log(r.exit, r.data, r.stdout);
 import { OptionError, PolytaskError } from '../errors.js';
-import { iterable, knownOptions, optionKeys, pickOptions, positiveInteger, resultsLogOptions } from '../options.js';
+import { checkOptions, isFunction, isPositiveInteger, iterable, knownOptions, optionKeys, pickOptions, resultsLogOptions } from '../options.js';
 import { LineWriter } from './line-writer.js';
 import { resultOf, type ItemExecutor, type ItemResult } from '../pool/items.js';
 import { poolOptionKeys, type PoolOptions } from '../pool/process/options.js';
@@ -16,21 +16,43 @@ import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 
 export const jobRunnerOptionKeys = optionKeys<JobRunnerOptions>()([...poolOptionKeys, 'ordered', 'signal', 'resultsLog', 'resume', 'onProgress', 'progressInterval', 'total']);
+/** Options of JobRunner: its pool's options, and these */
 export interface JobRunnerOptions extends PoolOptions {
-  // results in input order instead of completion order (default false)
+  /**
+   * Results in input order instead of completion order
+   * @default false
+   */
   ordered?: boolean;
-  // stops the run: children are ended and run() throws an AbortError
+  /**
+   * Stops the run: children are ended and run() throws an AbortError
+   * @default none
+   */
   signal?: AbortSignal;
-  // appends every result to this file as a JSON line, as it comes: {"index", "data", "exit", ...}
+  /**
+   * Appends every result to this file as a JSON line, as it comes: `{"index", "data", "exit", ...}`
+   * @default none: nothing is logged
+   */
   resultsLog?: string;
-  // with resultsLog: skip the items that already have a final result there (same index, same
-  // JSON.stringify(item)) and append the others; without it the file is started anew
+  /**
+   * With resultsLog: skip the items that already have a final result there (same index, same
+   * `JSON.stringify(item)`) and append the others; false: the file is started anew
+   * @default false
+   */
   resume?: boolean;
-  // called with the counts every `progressInterval` ms while they change, and once at the end
+  /**
+   * Called with the counts every `progressInterval` ms while they change, and once at the end
+   * @default none
+   */
   onProgress?: ProgressCallback;
-  // ms between onProgress calls (default 1000)
+  /**
+   * ms between onProgress calls
+   * @default 1000
+   */
   progressInterval?: number;
-  // the number of items, for onProgress's total and ETA (default: the length of an array)
+  /**
+   * The number of items, for onProgress's total and ETA
+   * @default the length of an array, else unknown
+   */
   total?: number;
 }
 
@@ -52,8 +74,7 @@ export class JobRunner<T = unknown> {
     knownOptions('JobRunner', options, jobRunnerOptionKeys);
     iterable('items', items);
     resultsLogOptions(options);
-    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new OptionError(`Expected the \`onProgress\` option to be a function, got \`${String(options.onProgress)}\` (${typeof options.onProgress})`);
-    if (options.progressInterval !== undefined) positiveInteger('progressInterval', options.progressInterval);
+    checkOptions(options, { onProgress: isFunction, progressInterval: isPositiveInteger });
     this.spec = resolveSpec(spec);
     this.pool = specExecutor(this.spec, pickOptions(options, poolOptionKeys));
     this.#items = items;

@@ -1,7 +1,7 @@
 // SynchronousJob: run a function over a list, in parallel (runMultiProcessed) or as a plain
 // loop in this process (runSingleProcessed), with the same results and error handling.
 import { AbortError, OptionError, WorkerExitedError } from '../errors.js';
-import { iterable, knownOptions, optionKeys, positiveInteger, resultsLogOptions } from '../options.js';
+import { checkOption, isIterable, isPositiveInteger, knownOptions, optionKeys, resultsLogOptions } from '../options.js';
 import type { DoneFuture, Future } from '../futures/future.js';
 import { task, type ModuleRef, type Task } from '../futures/task.js';
 import { waitFor } from '../futures/wait.js';
@@ -11,41 +11,73 @@ import type { ItemResult } from '../pool/items.js';
 import { specExecutor } from '../pool/runtimes.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
-import { argsOption, loggerOption } from './job-options.js';
+import { argsOption, isFuncOption, loggerOption } from './job-options.js';
 import { onJobSignals } from './stop-signals.js';
 import { LineWriter } from './line-writer.js';
 import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
 
 export const synchronousJobOptionKeys = optionKeys<SynchronousJobOptions<unknown>>()(['func', 'items', 'args', 'processes', 'timeout', 'suppressWorkerExceptions', 'ordered', 'logger', 'signal', 'runtime', 'resultsLog', 'resume']);
+/** Options of SynchronousJob */
 export interface SynchronousJobOptions<T> {
   /** A function, a `{ module, name }` reference, or a job spec (cross-language) */
   func: ((item: T, ...args: never[]) => unknown) | ModuleRef | JobSpec | ResolvedSpec;
-  /** Any Iterable or AsyncIterable */
+  /** Any Iterable or AsyncIterable; read lazily, a few items per worker ahead */
   items: Iterable<T> | AsyncIterable<T>;
-  /** Extra arguments after the item: `func(item, ...args)`; a job spec's handler gets them as `context.args` */
+  /**
+   * Extra arguments after the item: `func(item, ...args)`; a job spec's handler gets them as
+   * `context.args` (then they must be JSON values)
+   * @default []
+   */
   args?: unknown[];
-  /** Workers at once @default 4 */
+  /**
+   * Workers (threads, or children for a job spec) at once
+   * @default 4
+   */
   processes?: number;
-  /** ms per item: a stuck item's worker is stopped and replaced */
+  /**
+   * ms per item, from its start: a stuck item's worker is stopped and replaced, the item fails
+   * with TimeoutError
+   * @default no limit
+   */
   timeout?: number;
-  /** A failed item leaves `undefined` in its slot, is logged once and recorded in `errors` @default false */
+  /**
+   * A failed item leaves `undefined` in its slot, is logged once and recorded in `errors`;
+   * false: the first failure rejects the run
+   * @default false
+   */
   suppressWorkerExceptions?: boolean;
-  /** Results in input order; false: in completion order @default true */
+  /**
+   * Results in input order; false: in completion order
+   * @default true
+   */
   ordered?: boolean;
-  /** Where suppressed failures are logged: a function, or an object with an `error()` method (console, a pino logger) @default one line on stderr */
+  /**
+   * Where suppressed failures are logged: a function, or an object with an `error()` method
+   * (console, a pino logger)
+   * @default one line on stderr
+   */
   logger?: ((message: string) => void) | { error(message: string): void };
-  /** Stops the job: every worker ends and the run rejects with an AbortError */
+  /**
+   * Stops the job: every worker ends and the run rejects with an AbortError
+   * @default none
+   */
   signal?: AbortSignal;
-  /** For JavaScript functions: worker threads or child processes @default 'thread' */
+  /**
+   * For JavaScript functions: worker threads, or child processes (for native modules that
+   * break in threads)
+   * @default 'thread'
+   */
   runtime?: 'thread' | 'process';
   /**
    * runMultiProcessed() appends each successful result to this file as a JSON line:
    * `{"index", "data", "value"}` (items and values must be JSON)
+   * @default none: nothing is logged
    */
   resultsLog?: string;
   /**
    * With resultsLog: items with a result there (same index, same `JSON.stringify(item)`) are not
-   * run again, their logged values fill their slots; failed items were not logged and run again
+   * run again, their logged values fill their slots; failed items were not logged and run again.
+   * false: the file is started anew
    * @default false
    */
   resume?: boolean;
@@ -70,15 +102,12 @@ export class SynchronousJob<T = unknown, R = unknown> {
 
   constructor(options: SynchronousJobOptions<T>) {
     knownOptions('SynchronousJob', options, synchronousJobOptionKeys);
-    const { func, items } = options;
-    if (typeof func !== 'function' && (typeof func !== 'object' || func === null)) {
-      throw new OptionError(`Expected the \`func\` option to be a function, a { module, name } reference or a job spec, got \`${String(func)}\` (${typeof func})`);
-    }
-    iterable('items', items);
+    const func = checkOption('func', options.func, isFuncOption);
+    checkOption('items', options.items, isIterable);
     argsOption(options.args, typeof func !== 'function' && !('module' in func));
     resultsLogOptions(options);
     this.#options = options;
-    this.#processes = positiveInteger('processes', options.processes ?? 4);
+    this.#processes = checkOption('processes', options.processes ?? 4, isPositiveInteger);
     this.#log = loggerOption(options.logger);
   }
 

@@ -14,15 +14,37 @@ import { followLines } from './lines.js';
 import { closeOptionKeys, knownOptions, optionKeys } from '../options.js';
 
 export const instanceOptionKeys = optionKeys<InstanceOptions>()(['interpreter', 'args', 'cwd', 'env', 'onStdoutLine', 'onStderrLine']);
+/** Options of Instance.python() and Instance.node() */
 export interface InstanceOptions {
-  // the interpreter (default: python3, or POLYTASK_PYTHON3; the running Node for node())
+  /**
+   * The interpreter
+   * @default python3 (or $POLYTASK_PYTHON3) for python(); the running Node for node()
+   */
   interpreter?: string;
-  // arguments for the program (sys.argv[1:] / process.argv.slice(2) with { path })
+  /**
+   * Arguments for the program (sys.argv[1:] / process.argv.slice(2) with `{ path }`)
+   * @default []
+   */
   args?: readonly string[];
+  /**
+   * The child's working directory
+   * @default this process's working directory
+   */
   cwd?: string;
+  /**
+   * Added to this process's environment
+   * @default none
+   */
   env?: NodeJS.ProcessEnv;
-  // the child's output, line by line; without them it goes to this process's stdout/stderr
+  /**
+   * The child's stdout, line by line
+   * @default none: it goes to this process's stdout
+   */
   onStdoutLine?: (line: string) => void;
+  /**
+   * The child's stderr, line by line
+   * @default none: it goes to this process's stderr
+   */
   onStderrLine?: (line: string) => void;
 }
 

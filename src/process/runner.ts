@@ -10,43 +10,84 @@ import { splitCommand } from './command.js';
 import { SocketChannel, type SocketAddress } from './socket-channel.js';
 
 export const appOptionKeys = optionKeys<AppOptions>()(['type', 'socket', 'cwd', 'env', 'detached', 'buffering', 'shell', 'socketTimeout', 'graceMs']);
+/** Options of an application registered with Runner.add() */
 export interface AppOptions {
-  // 'stdio' (default): the channel is the app's stdin/stdout; 'socket': it connects to `socket`
+  /**
+   * 'stdio': the channel is the app's stdin/stdout; 'socket': it connects to `socket`
+   * @default 'stdio'
+   */
   type?: 'stdio' | 'socket';
-  // a UNIX socket path (relative to cwd) or a TCP { host, port }, for type: 'socket'
+  /**
+   * A UNIX socket path (relative to cwd) or a TCP `{ host, port }`, for type: 'socket'
+   * @default none (required with type: 'socket')
+   */
   socket?: SocketAddress;
+  /**
+   * The app's working directory
+   * @default this process's working directory
+   */
   cwd?: string;
-  // added to this process's environment
+  /**
+   * Added to this process's environment
+   * @default none
+   */
   env?: NodeJS.ProcessEnv;
-  // a process group (and session) of its own: a Ctrl-C to this process's group does not reach it
+  /**
+   * A process group (and session) of its own: a Ctrl-C to this process's group does not reach it
+   * @default false
+   */
   detached?: boolean;
-  // 'line': read() returns whole lines (default 'none': whatever is available)
+  /**
+   * 'line': read() returns whole lines; 'none': whatever is available
+   * @default 'none'
+   */
   buffering?: 'line' | 'none';
-  // run a string command through /bin/sh instead of splitting it into words (default false)
+  /**
+   * Run a string command through /bin/sh instead of splitting it into words
+   * @default false
+   */
   shell?: boolean;
-  // ms to wait for the socket to accept a connection (default 5000)
+  /**
+   * ms to wait for the socket to accept a connection
+   * @default 5000
+   */
   socketTimeout?: number;
-  // ms between SIGTERM and SIGKILL in terminate() (default 2000)
+  /**
+   * ms between SIGTERM and SIGKILL in terminate()
+   * @default 2000
+   */
   graceMs?: number;
 }
 
 export const appConfigKeys = optionKeys<AppConfig>()([...appOptionKeys, 'command']);
+/** An application as Runner.updateConfig() takes it: its command and its options */
 export interface AppConfig extends AppOptions {
-  // an argument array, or a string split into words (quotes respected; no shell unless `shell`)
+  /** An argument array, or a string split into words (quotes respected; no shell unless `shell`) */
   command: string | readonly string[];
 }
 
 export const startOptionKeys = optionKeys<StartOptions>()([...appConfigKeys, 'alias', 'withArgs']);
+/** Options of Runner.start() and ensureRunning(): the application's, overridden, and these */
 export interface StartOptions extends Partial<AppConfig> {
-  // the name the running process gets (default: the application name)
+  /**
+   * The name the running process gets
+   * @default the application's name
+   */
   alias?: string;
-  // arguments added to the command
+  /**
+   * Arguments added to the command
+   * @default []
+   */
   withArgs?: readonly string[];
 }
 
 export const runnerOptionKeys = optionKeys<RunnerOptions>()(['extraPaths']);
+/** Options of new Runner() */
 export interface RunnerOptions {
-  // directories put first on the apps' PATH (and used to find their commands)
+  /**
+   * Directories put first on the apps' PATH (and used to find their commands)
+   * @default []
+   */
   extraPaths?: readonly string[];
 }
 

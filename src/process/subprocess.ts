@@ -15,22 +15,57 @@ export interface SubprocessExit {
 }
 
 export const subprocessOptionKeys = optionKeys<SubprocessOptions>()(['onStdoutLine', 'onStderrLine', 'onExit', 'collectOutput', 'env', 'cwd', 'shell', 'stdin', 'detached', 'closeGraceMs']);
+/** Options of new Subprocess() */
 export interface SubprocessOptions {
+  /**
+   * Called with each line of the child's stdout, without its newline
+   * @default none: the lines are only read
+   */
   onStdoutLine?: (line: string) => void;
+  /**
+   * Called with each line of the child's stderr, without its newline
+   * @default none: the lines are only read
+   */
   onStderrLine?: (line: string) => void;
-  // called once, after the last line
+  /**
+   * Called once, after the last line
+   * @default none
+   */
   onExit?: (exit: SubprocessExit) => void;
-  // keep the whole stdout and stderr for the exit report (default false)
+  /**
+   * Keep the whole stdout and stderr for the exit report
+   * @default false
+   */
   collectOutput?: boolean;
+  /**
+   * The child's environment
+   * @default this process's environment
+   */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The child's working directory
+   * @default this process's working directory
+   */
   cwd?: string;
-  // run `command` (one string) through /bin/sh (default false)
+  /**
+   * Run `command` (one string) through /bin/sh
+   * @default false
+   */
   shell?: boolean;
-  // 'pipe' (default) for write(); 'ignore' gives the child /dev/null; 'inherit' this terminal
+  /**
+   * 'pipe' for write(); 'ignore' gives the child /dev/null; 'inherit' this terminal
+   * @default 'pipe'
+   */
   stdin?: 'pipe' | 'ignore' | 'inherit';
-  // a new process group (and session): signals to this process's group do not reach it
+  /**
+   * A new process group (and session): signals to this process's group do not reach it
+   * @default false
+   */
   detached?: boolean;
-  // ms to wait for stdout/stderr to close after the exit (a grandchild may hold them; default 1000)
+  /**
+   * ms to wait for stdout/stderr to close after the exit (a grandchild may hold them)
+   * @default 1000
+   */
   closeGraceMs?: number;
 }
 

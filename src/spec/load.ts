@@ -31,9 +31,22 @@ export interface CodePathOrigin {
 }
 
 export const specOverrideKeys = optionKeys<SpecOverrides>()(['handler', 'setupHook', 'exitFromReturn']);
+/** Fields of a job spec that loadSpec() and resolveSpec() callers may override */
 export interface SpecOverrides {
+  /**
+   * The handler function's name, in place of the spec's `exec_info.handler`
+   * @default the spec's, else 'main'
+   */
   handler?: string | undefined;
+  /**
+   * The setup function's name, in place of the spec's `exec_info.setup_hook`
+   * @default the spec's, else none
+   */
   setupHook?: string | undefined;
+  /**
+   * In place of the spec's `exit_from_return`: a returned integer is the item's exit status
+   * @default the spec's, else true
+   */
   exitFromReturn?: boolean | undefined;
 }
 
@@ -57,10 +70,17 @@ export async function loadSpec(file: string | URL, overrides: SpecOverrides = {}
 }
 
 export const resolveOptionKeys = optionKeys<ResolveOptions>()([...specOverrideKeys, 'baseDir', 'source']);
+/** Options of resolveSpec(): the overrides, and where the spec came from */
 export interface ResolveOptions extends SpecOverrides {
-  /** The folder relative paths are resolved against first (a spec file's folder).
-   * @default the working directory */
+  /**
+   * The folder relative paths are resolved against first (a spec file's folder)
+   * @default the working directory
+   */
   baseDir?: string;
+  /**
+   * What the spec is called in error messages (loadSpec() gives the file's path)
+   * @default 'spec object'
+   */
   source?: string;
 }
 
