@@ -230,7 +230,7 @@ when(python, 'spychronous/python.mjs', testMs, async () => {
   assert.is(await output('spychronous/python.mjs'), [
     '[ [ 5, 10 ], [ 6, 12 ] ]',
     "[ { '5': 'odd' }, { '6': 'even' } ]",
-    'RemoteError (SerializationError): return value of type set is not JSON-serialisable: Object of type set is not JSON serializable',
+    'SerializationError (SerializationError): return value of type set is not JSON-serialisable: Object of type set is not JSON serializable',
     '',
   ].join('\n'));
 });

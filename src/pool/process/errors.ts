@@ -1,6 +1,6 @@
 // The error a failed item rejects with (Executor contract), with the item's result attached as
 // `result`: a RemoteError for a handler that raised, TimeoutError, WorkerExitedError, AbortError
-import { AbortError, PolytaskError, RemoteError, TimeoutError, WorkerExitedError } from '../../errors.js';
+import { AbortError, PolytaskError, RemoteError, SerializationError, TimeoutError, WorkerExitedError } from '../../errors.js';
 import type { ItemResult } from './call.js';
 
 export function toError(result: ItemResult, timeout = 0): Error & { result: ItemResult } {
@@ -13,6 +13,9 @@ export function toError(result: ItemResult, timeout = 0): Error & { result: Item
       break;
     case 'WorkerExitedError':
       error = new WorkerExitedError(info.message, result.exit, null);
+      break;
+    case 'SerializationError':
+      error = new SerializationError(info);
       break;
     case 'AbortError':
       error = new AbortError(info.message);
