@@ -13,6 +13,7 @@ import { encodeFrame, FrameReader } from './frames.js';
 import { followLines } from './lines.js';
 import { closeOptionKeys, knownOptions, optionKeys } from '../options.js';
 import { Spawned, startError } from './spawn.js';
+import { ValueQueue } from './value-queue.js';
 
 export const instanceOptionKeys = optionKeys<InstanceOptions>()(['interpreter', 'args', 'cwd', 'env', 'onStdoutLine', 'onStderrLine']);
 export interface InstanceOptions {
@@ -49,10 +50,8 @@ export class Instance {
   readonly #spawned: Spawned;
   readonly #toChild: Writable;
   readonly #reader = new FrameReader();
-  readonly #values: unknown[] = [];
-  readonly #waiters: { resolve: (value: unknown) => void; reject: (error: Error) => void }[] = [];
+  readonly #values = new ValueQueue<unknown>();
   readonly #exit: Promise<InstanceExit>;
-  #ended: EndpointClosedError | undefined;
   #sendClosed = false;
 
   private constructor(command: string, args: string[], options: InstanceOptions, env: NodeJS.ProcessEnv) {
@@ -117,32 +116,25 @@ export class Instance {
 
   // The next value the child sent; rejects with EndpointClosedError when it will send no more
   recv(): Promise<unknown> {
-    if (this.#values.length > 0) return Promise.resolve(this.#values.shift());
-    if (this.#ended !== undefined) return Promise.reject(this.#ended);
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#values.take();
   }
 
   // Hands on the values of a chunk; a frame that is not JSON ends the channel after the values
   // that came before it
   #received(chunk: Buffer): void {
-    for (const value of this.#reader.push(chunk)) {
-      const waiter = this.#waiters.shift();
-      if (waiter !== undefined) waiter.resolve(value);
-      else this.#values.push(value);
-    }
+    for (const value of this.#reader.push(chunk)) this.#values.push(value);
     const error = this.#reader.error;
-    if (error !== undefined && this.#ended === undefined) {
+    if (error !== undefined && !this.#values.ended) {
       this.#end(new EndpointClosedError(`the child sent a frame that is not JSON: ${error.message}`, { cause: error }));
       this.kill('SIGKILL');
     }
   }
 
   #end(error?: EndpointClosedError): void {
-    if (this.#ended !== undefined) return;
-    this.#ended = error ?? new EndpointClosedError(this.#reader.pending > 0
+    if (this.#values.ended) return;
+    this.#values.end(error ?? new EndpointClosedError(this.#reader.pending > 0
       ? `the child closed the channel mid-frame (${this.#reader.describePending()})`
-      : 'the child closed the channel: it sends no more values');
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#ended);
+      : 'the child closed the channel: it sends no more values'));
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {

@@ -4,8 +4,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { EndpointClosedError, OptionError } from '../errors.js';
 import { knownOptions, optionKeys } from '../options.js';
-import { AsyncQueue, followLines } from './lines.js';
+import { followLines } from './lines.js';
 import { Spawned, startError } from './spawn.js';
+import { ValueQueue } from './value-queue.js';
 
 export interface SubprocessExit {
   code: number | null;
@@ -39,7 +40,7 @@ export class Subprocess {
   readonly child: ChildProcess;
   readonly #spawned: Spawned;
   readonly #exit: Promise<SubprocessExit>;
-  readonly #queues = new Set<AsyncQueue<string>>();
+  readonly #queues = new Set<ValueQueue<string>>();
   #stdinOpen: boolean;
 
   constructor(command: readonly string[] | string, options: SubprocessOptions = {}) {
@@ -121,7 +122,7 @@ export class Subprocess {
 
   // The stdout lines from now on, as an async iterator (call it before awaiting anything to get them all)
   lines(): AsyncIterableIterator<string> {
-    const queue = new AsyncQueue<string>();
+    const queue = new ValueQueue<string>();
     if (this.child.stdout?.closed ?? true) queue.end();
     else this.#queues.add(queue);
     return queue;
