@@ -4,6 +4,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { ParseError } from '../errors.js';
+import { LineBlockSplitter } from '../protocol/lines.js';
 
 export interface InputLine {
   // 1-based line number in the input
@@ -19,23 +20,15 @@ const newline = 0x0a;
 // line. The bytes are checked to be UTF-8 a block of whole lines at a time; only a block that is
 // not is looked at line by line, to find the bad line and the offset of its first bad byte.
 export async function* readJsonLines(stream: Readable): AsyncGenerator<InputLine[], void, undefined> {
-  // the pieces of a line not ended yet: joined once its end comes, not at every chunk
-  let pending: Buffer[] = [];
+  const splitter = new LineBlockSplitter();
   const state = { lineNo: 0, offset: 0, first: true };
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    const end = bytes.lastIndexOf(newline);
-    if (end === -1) {
-      pending.push(bytes);
-      continue;
-    }
-    const head = bytes.subarray(0, end + 1);
-    const block = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
-    pending = end + 1 < bytes.length ? [bytes.subarray(end + 1)] : [];
+    const block = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    if (block === undefined) continue;
     const items = blockItems(block, state);
     if (items.length > 0) yield items;
   }
-  const rest = pending.length > 0 ? Buffer.concat(pending) : undefined;
+  const rest = splitter.end();
   if (rest !== undefined) {
     const items = blockItems(rest, state);
     if (items.length > 0) yield items;

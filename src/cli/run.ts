@@ -2,6 +2,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'clipanion';
+import { pEvent } from 'p-event';
 import * as t from 'typanion';
 import { AbortError, OutputError, ResumeError, type ParseError } from '../errors.js';
 import type { RawResult } from '../pool/items.js';
@@ -214,11 +215,12 @@ function badLineResult(error: ParseError): RawResult {
 }
 
 // Resolves once a file stream is open; rejects with `what` and the system's reason
-function opened(stream: Readable | Writable, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', (error) => reject(new Error(`${what}: ${error.message}`, { cause: error })));
-  });
+async function opened(stream: Readable | Writable, what: string): Promise<void> {
+  try {
+    await pEvent(stream, 'open');
+  } catch (error) {
+    throw new Error(`${what}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 // One output line; the item's text and the child's fields are copied as they came, never re-encoded

@@ -3,16 +3,11 @@
 // one while it stops exits at once. `stop` runs in the signal's own handler, not where the run
 // happens to wait (a write to a stdout nobody reads can wait for ever), so that what it ends,
 // the children, is ended at once.
-import { exitCodes } from './common.js';
+import { stopSignalNames, stopSignals, type StopSignal } from '../job/stop-signals.js';
 
-const stopSignals = ['SIGINT', 'SIGTERM'] as const;
-type StopSignal = (typeof stopSignals)[number];
-
-// How a run stopped by each signal ends: the word for the message and the exit status
-export const stoppedBy = {
-  SIGINT: { word: 'interrupted', status: exitCodes.interrupted },
-  SIGTERM: { word: 'terminated', status: exitCodes.terminated },
-} as const;
+// How a run stopped by each signal ends (the word for the message, the exit status): the job's
+// table, under the name cli/run.ts reads it by
+export { stopSignals as stoppedBy };
 
 export interface StopSignals {
   // the first signal received, if any
@@ -23,9 +18,9 @@ export interface StopSignals {
 
 export function onStopSignals(stop: (signal: StopSignal) => void): StopSignals {
   let received: StopSignal | undefined;
-  const handlers = stopSignals.map((signal) => {
+  const handlers = stopSignalNames.map((signal) => {
     const handler = () => {
-      if (received !== undefined) process.exit(stoppedBy[signal].status);
+      if (received !== undefined) process.exit(stopSignals[signal].status);
       received = signal;
       stop(signal);
     };

@@ -1,7 +1,7 @@
 // Writes result lines to stdout or a file in blocks of about 64 KiB, waiting when the
 // destination is slower than the pool
 import type { Writable } from 'node:stream';
-import { once } from 'node:events';
+import { pEvent } from 'p-event';
 
 const blockSize = 64 * 1024;
 
@@ -42,8 +42,10 @@ export class LineWriter {
     const text = this.#buffer;
     this.#buffer = '';
     if (!this.#stream.write(text)) {
-      // one wait for all: flushes that overlap share it
-      this.#draining ??= drained(this.#stream).then(() => {
+      // one wait for all: flushes that overlap share it. An 'error' ends it too (the
+      // constructor's listener reports it); the listeners go either way, so that waiting often
+      // does not pile them up
+      this.#draining ??= pEvent<string, unknown>(this.#stream, ['drain', 'error']).then(() => {
         this.#draining = undefined;
       });
     }
@@ -56,20 +58,6 @@ export class LineWriter {
     await this.flush();
     if (!closeStream || this.#failed) return;
     this.#stream.end();
-    await once(this.#stream, 'finish');
+    await pEvent(this.#stream, 'finish');
   }
-}
-
-// Resolves on 'drain', or on 'error' (which the constructor's listener reports); both
-// listeners are removed either way, so that waiting often does not pile them up
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.removeListener('drain', done);
-      stream.removeListener('error', done);
-      resolve();
-    };
-    stream.once('drain', done);
-    stream.once('error', done);
-  });
 }

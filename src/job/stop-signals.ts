@@ -9,16 +9,17 @@
 // stopped jobs (and only them) and exits with the signal's status. A program that catches the
 // error sees nothing of this: it goes on (async cleanup included), and exits with 130 or 143
 // when it ends, unless it sets process.exitCode itself.
-import { constants } from 'node:os';
 import { AbortError } from '../errors.js';
+import { exitCodes } from '../protocol/exit-codes.js';
 
-export const stopSignals = ['SIGINT', 'SIGTERM'] as const;
-export type StopSignal = (typeof stopSignals)[number];
-
-// 130 for SIGINT, 143 for SIGTERM
-export function signalStatus(signal: StopSignal): number {
-  return 128 + constants.signals[signal];
-}
+// The signals that stop a job (and `polytask run`), and how it then ends: the word for the
+// CLI's message, the AbortError's message, and the exit status (128 + the signal's number)
+export const stopSignals = {
+  SIGINT: { word: 'interrupted', message: 'interrupted by Ctrl-C (SIGINT)', status: exitCodes.interrupted },
+  SIGTERM: { word: 'terminated', message: 'terminated by SIGTERM', status: exitCodes.terminated },
+} as const;
+export type StopSignal = keyof typeof stopSignals;
+export const stopSignalNames = Object.keys(stopSignals) as StopSignal[];
 
 // The AbortErrors of jobs stopped by a signal, and that signal
 const stoppedJobs = new WeakMap<Error, StopSignal>();
@@ -30,7 +31,7 @@ function onUncaught(error: unknown): void {
   if (signal !== undefined) {
     // as Node does with an uncaught error, the process ends now (its `finally` blocks have run)
     process.stderr.write(`${(error as Error).name}: ${(error as Error).message}\n`);
-    process.exit(signalStatus(signal));
+    process.exit(stopSignals[signal].status);
   }
   // another listener of the program's handles it; without one, Node's own report and exit
   // status, thrown again once this listener is gone
@@ -54,16 +55,16 @@ export interface JobSignals {
 
 // Listens for SIGINT and SIGTERM while a job runs; `stop` gets the AbortError to reject with
 export function onJobSignals(stop: (error: AbortError) => void): JobSignals {
-  const handledByProgram = new Set(stopSignals.filter((signal) => process.listenerCount(signal) > 0));
+  const handledByProgram = new Set(stopSignalNames.filter((signal) => process.listenerCount(signal) > 0));
   let received: StopSignal | undefined;
   const onSignal = (signal: StopSignal) => {
     if (received !== undefined) {
       // a second signal while the job stops: exit at once (the program's own handler decides, if any)
-      if (!handledByProgram.has(signal)) process.exit(signalStatus(signal));
+      if (!handledByProgram.has(signal)) process.exit(stopSignals[signal].status);
       return;
     }
     received = signal;
-    const error = new AbortError(signal === 'SIGINT' ? 'interrupted by Ctrl-C (SIGINT)' : 'terminated by SIGTERM');
+    const error = new AbortError(stopSignals[signal].message);
     stoppedJobs.set(error, signal);
     if (!listening) {
       listening = true;
@@ -71,7 +72,7 @@ export function onJobSignals(stop: (error: AbortError) => void): JobSignals {
     }
     stop(error);
   };
-  const handlers = stopSignals.map((signal) => [signal, () => onSignal(signal)] as const);
+  const handlers = stopSignalNames.map((signal) => [signal, () => onSignal(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
   return {
     get received() {
@@ -82,7 +83,7 @@ export function onJobSignals(stop: (error: AbortError) => void): JobSignals {
     },
     remove() {
       for (const [signal, handler] of handlers) process.removeListener(signal, handler);
-      if (received !== undefined && !handledByProgram.has(received)) process.exitCode = signalStatus(received);
+      if (received !== undefined && !handledByProgram.has(received)) process.exitCode = stopSignals[received].status;
     },
   };
 }

@@ -9,6 +9,7 @@ import { writeSync } from 'node:fs';
 import net from 'node:net';
 import { EndpointClosedError } from '../errors.js';
 import { encodeFrame, FrameReader } from './frames.js';
+import { ValueQueue } from './value-queue.js';
 
 const toParentFd = 4;
 const fromParentFd = 3;
@@ -16,9 +17,7 @@ const fromParentFd = 3;
 class Parent {
   #input: net.Socket | undefined;
   readonly #reader = new FrameReader();
-  readonly #values: unknown[] = [];
-  readonly #waiters: { resolve: (value: unknown) => void; reject: (error: Error) => void }[] = [];
-  #ended: EndpointClosedError | undefined;
+  readonly #values = new ValueQueue<unknown>();
 
   send(value: unknown): void {
     const frame = encodeFrame(value);
@@ -35,11 +34,10 @@ class Parent {
 
   recv(): Promise<unknown> {
     this.#open();
-    if (this.#values.length > 0) return Promise.resolve(this.#values.shift());
-    if (this.#ended !== undefined) return Promise.reject(this.#ended);
+    const value = this.#values.take();
     // a pending recv() keeps the process alive; otherwise the input does not
-    this.#input!.ref();
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (this.#values.waiting > 0) this.#input!.ref();
+    return value;
   }
 
   #open(): void {
@@ -47,22 +45,17 @@ class Parent {
     const input = new net.Socket({ fd: fromParentFd, readable: true, writable: false });
     this.#input = input;
     input.on('data', (chunk: Buffer) => {
-      for (const value of this.#reader.push(chunk)) {
-        const waiter = this.#waiters.shift();
-        if (waiter !== undefined) waiter.resolve(value);
-        else this.#values.push(value);
-      }
+      for (const value of this.#reader.push(chunk)) this.#values.push(value);
       // the parent's frames are encoded by encodeFrame: a bad one is a bug, not to be hidden
       if (this.#reader.error !== undefined) throw this.#reader.error;
-      if (this.#waiters.length === 0) input.unref();
+      if (this.#values.waiting === 0) input.unref();
     });
     input.on('error', () => {});
     input.once('close', () => {
       const midFrame = this.#reader.pending > 0;
-      this.#ended = new EndpointClosedError(midFrame
+      const ended = new EndpointClosedError(midFrame
         ? `the parent closed the channel mid-frame (${this.#reader.describePending()})`
         : 'the parent closed the channel');
-      const ended = this.#ended;
       // (a rejected top-level await arrives as an uncaught exception)
       const quietEnd = (error: unknown) => {
         if (error === ended && !midFrame) process.exit(0);
@@ -72,7 +65,7 @@ class Parent {
       };
       process.on('unhandledRejection', quietEnd);
       process.on('uncaughtException', quietEnd);
-      for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#ended);
+      this.#values.end(ended);
     });
   }
 }

@@ -3,15 +3,17 @@
 // stdout and stderr go to this process's (or to line callbacks). The child uses a helper that
 // ships with the package: `from polytask_child import parent` or
 // `import { parent } from 'polytask/child'`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { EndpointClosedError, SetupError } from '../errors.js';
+import { EndpointClosedError } from '../errors.js';
 import { handlersDir } from '../spec/interpreter.js';
 import { encodeFrame, FrameReader } from './frames.js';
 import { followLines } from './lines.js';
 import { closeOptionKeys, knownOptions, optionKeys } from '../options.js';
+import { Spawned, startError } from './spawn.js';
+import { ValueQueue } from './value-queue.js';
 
 export const instanceOptionKeys = optionKeys<InstanceOptions>()(['interpreter', 'args', 'cwd', 'env', 'onStdoutLine', 'onStderrLine']);
 /** Options of Instance.python() and Instance.node() */
@@ -67,21 +69,21 @@ function dedent(code: string): string {
 
 export class Instance {
   readonly child: ChildProcess;
+  readonly #spawned: Spawned;
   readonly #toChild: Writable;
   readonly #reader = new FrameReader();
-  readonly #values: unknown[] = [];
-  readonly #waiters: { resolve: (value: unknown) => void; reject: (error: Error) => void }[] = [];
+  readonly #values = new ValueQueue<unknown>();
   readonly #exit: Promise<InstanceExit>;
-  #ended: EndpointClosedError | undefined;
   #sendClosed = false;
 
   private constructor(command: string, args: string[], options: InstanceOptions, env: NodeJS.ProcessEnv) {
     const callbacks = options.onStdoutLine !== undefined || options.onStderrLine !== undefined;
-    this.child = spawn(command, args, {
+    this.#spawned = new Spawned(command, args, {
       stdio: ['ignore', callbacks ? 'pipe' : 'inherit', callbacks ? 'pipe' : 'inherit', 'pipe', 'pipe'],
       cwd: options.cwd,
       env: { ...process.env, ...options.env, ...env },
     });
+    this.child = this.#spawned.child;
     if (this.child.stdout) void followLines(this.child.stdout, (line) => options.onStdoutLine?.(line));
     if (this.child.stderr) void followLines(this.child.stderr, (line) => options.onStderrLine?.(line));
     this.#toChild = this.child.stdio[3] as Writable;
@@ -90,14 +92,9 @@ export class Instance {
     fromChild.on('error', () => {});
     fromChild.on('data', (chunk: Buffer) => this.#received(chunk));
     fromChild.once('close', () => this.#end());
-    this.#exit = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.#sendClosed = true;
-        resolve({ code, signal });
-      });
-      this.child.once('error', () => {
-        if (this.child.pid === undefined) resolve({ code: 127, signal: null });
-      });
+    this.#exit = this.#spawned.exited.then((exit) => {
+      this.#sendClosed = true;
+      return exit;
     });
   }
 
@@ -117,14 +114,14 @@ export class Instance {
     return Instance.#start(options.interpreter ?? process.execPath, ['--import', childRegister, ...program, ...(options.args ?? [])], options, {});
   }
 
-  static #start(command: string, args: string[], options: InstanceOptions, env: NodeJS.ProcessEnv): Promise<Instance> {
+  static async #start(command: string, args: string[], options: InstanceOptions, env: NodeJS.ProcessEnv): Promise<Instance> {
     const instance = new Instance(command, args, options, env);
-    return new Promise((resolve, reject) => {
-      instance.child.once('spawn', () => resolve(instance));
-      instance.child.once('error', (error) => {
-        if (instance.child.pid === undefined) reject(new SetupError(`cannot start \`${command}\`: ${error.message}`, { cause: error }));
-      });
-    });
+    try {
+      await instance.#spawned.started;
+    } catch (error) {
+      throw startError(`\`${command}\``, error as Error);
+    }
+    return instance;
   }
 
   get pid(): number | undefined {
@@ -141,37 +138,29 @@ export class Instance {
 
   // The next value the child sent; rejects with EndpointClosedError when it will send no more
   recv(): Promise<unknown> {
-    if (this.#values.length > 0) return Promise.resolve(this.#values.shift());
-    if (this.#ended !== undefined) return Promise.reject(this.#ended);
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#values.take();
   }
 
   // Hands on the values of a chunk; a frame that is not JSON ends the channel after the values
   // that came before it
   #received(chunk: Buffer): void {
-    for (const value of this.#reader.push(chunk)) {
-      const waiter = this.#waiters.shift();
-      if (waiter !== undefined) waiter.resolve(value);
-      else this.#values.push(value);
-    }
+    for (const value of this.#reader.push(chunk)) this.#values.push(value);
     const error = this.#reader.error;
-    if (error !== undefined && this.#ended === undefined) {
+    if (error !== undefined && !this.#values.ended) {
       this.#end(new EndpointClosedError(`the child sent a frame that is not JSON: ${error.message}`, { cause: error }));
       this.kill('SIGKILL');
     }
   }
 
   #end(error?: EndpointClosedError): void {
-    if (this.#ended !== undefined) return;
-    this.#ended = error ?? new EndpointClosedError(this.#reader.pending > 0
+    if (this.#values.ended) return;
+    this.#values.end(error ?? new EndpointClosedError(this.#reader.pending > 0
       ? `the child closed the channel mid-frame (${this.#reader.describePending()})`
-      : 'the child closed the channel: it sends no more values');
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#ended);
+      : 'the child closed the channel: it sends no more values'));
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return false;
-    return this.child.kill(signal);
+    return this.#spawned.kill(signal);
   }
 
   // Resolves when the child has exited (and been reaped)
@@ -185,12 +174,7 @@ export class Instance {
     knownOptions('Instance.close()', options, closeOptionKeys);
     this.#sendClosed = true;
     this.#toChild.end();
-    const grace = options.graceMs ?? 2000;
-    const timers = [setTimeout(() => this.kill('SIGTERM'), grace), setTimeout(() => this.kill('SIGKILL'), grace + 500)];
-    try {
-      return await this.#exit;
-    } finally {
-      for (const timer of timers) clearTimeout(timer);
-    }
+    await this.#spawned.terminate({ termAfterMs: options.graceMs ?? 2000, graceMs: 500 });
+    return this.#exit;
   }
 }

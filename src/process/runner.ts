@@ -1,13 +1,13 @@
 // Runner: named long-running applications, each reached through a channel (its stdio, or a
 // socket it listens on). Several instances of one application run under different aliases.
 // A process that exits by itself frees its alias; terminate() ends one and reaps it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { OptionError, ProcessExistsError, SetupError } from '../errors.js';
 import { LineChannel, PipeChannel, type Channel } from './channels.js';
 import { closeOptionKeys, knownOptions, optionKeys } from '../options.js';
 import { splitCommand } from './command.js';
 import { SocketChannel, type SocketAddress } from './socket-channel.js';
+import { Spawned, startError } from './spawn.js';
 
 export const appOptionKeys = optionKeys<AppOptions>()(['type', 'socket', 'cwd', 'env', 'detached', 'buffering', 'shell', 'socketTimeout', 'graceMs']);
 /** Options of an application registered with Runner.add() */
@@ -92,10 +92,9 @@ export interface RunnerOptions {
 }
 
 interface Running {
-  child: ChildProcess;
+  // a detached app leads its own process group: terminate() ends the whole group
+  spawned: Spawned;
   channel: Channel | undefined;
-  exited: Promise<void>;
-  detached: boolean;
   graceMs: number;
 }
 
@@ -128,7 +127,7 @@ export class Runner {
     knownOptions('Runner.start()', options, startOptionKeys);
     const alias = options.alias ?? name;
     const existing = this.#running.get(alias);
-    if (existing !== undefined) return Promise.reject(new ProcessExistsError(alias, existing.child.pid));
+    if (existing !== undefined) return Promise.reject(new ProcessExistsError(alias, existing.spawned.pid));
     return this.#start(name, alias, options);
   }
 
@@ -147,7 +146,7 @@ export class Runner {
   }
 
   pid(alias: string): number | undefined {
-    return this.#running.get(alias)?.child.pid;
+    return this.#running.get(alias)?.spawned.pid;
   }
 
   // The aliases that run now
@@ -162,17 +161,7 @@ export class Runner {
     if (entry === undefined) return;
     this.#running.delete(alias);
     entry.channel?.close();
-    const signal = (name: NodeJS.Signals) => {
-      if (entry.child.exitCode !== null || entry.child.signalCode !== null) return;
-      try {
-        // a detached app leads its own group: end the whole group
-        if (entry.detached && entry.child.pid !== undefined) process.kill(-entry.child.pid, name);
-        else entry.child.kill(name);
-      } catch {}
-    };
-    signal('SIGTERM');
-    const timer = setTimeout(() => signal('SIGKILL'), options.graceMs ?? entry.graceMs);
-    await entry.exited.finally(() => clearTimeout(timer));
+    await entry.spawned.terminate({ graceMs: options.graceMs ?? entry.graceMs });
   }
 
   async terminateAll(options: { graceMs?: number } = {}): Promise<void> {
@@ -197,40 +186,28 @@ export class Runner {
     const [file, ...args] = [...words, ...withArgs];
     if (file === undefined) return Promise.reject(new OptionError(`Expected the \`command\` option of \`${name}\` to name a program, got \`${String(config.command)}\``));
     const PATH = [...this.extraPaths, process.env.PATH ?? ''].filter((p) => p !== '').join(path.delimiter);
-    const detached = config.detached ?? false;
-    const child = spawn(file, args, {
+    const spawned = new Spawned(file, args, {
       cwd: config.cwd,
       env: { ...process.env, ...config.env, PATH },
       stdio: type === 'stdio' ? ['pipe', 'pipe', 'inherit'] : ['ignore', 'inherit', 'inherit'],
-      detached,
+      detached: config.detached ?? false,
       shell: config.shell ?? false,
     });
+    const { child } = spawned;
     let exitedWith: string | undefined;
-    const entry: Running = {
-      child,
-      channel: undefined,
-      detached,
-      graceMs: config.graceMs ?? 2000,
-      exited: new Promise((resolve) => {
-        child.once('exit', (code, signal) => {
-          exitedWith = signal === null ? `status ${code}` : signal;
-          resolve();
-        });
-        child.once('error', () => {
-          if (child.pid === undefined) resolve();
-        });
-      }),
-    };
+    const entry: Running = { spawned, channel: undefined, graceMs: config.graceMs ?? 2000 };
     this.#running.set(alias, entry);
-    // a process that exits by itself frees its alias
-    void entry.exited.then(() => {
+    // a process that exits by itself (or cannot start) frees its alias
+    void spawned.exited.then(({ code, signal }) => {
+      exitedWith = signal === null ? `status ${code}` : signal;
       if (this.#running.get(alias) === entry) this.#running.delete(alias);
     });
     const ready = (async () => {
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', (error) => reject(new SetupError(`cannot start \`${file}\` for \`${alias}\`: ${error.message}`, { cause: error })));
-      });
+      try {
+        await spawned.started;
+      } catch (error) {
+        throw startError(`\`${file}\` for \`${alias}\``, error as Error);
+      }
       let channel: Channel;
       if (type === 'stdio') channel = new PipeChannel({ readable: child.stdout, writable: child.stdin });
       else {

@@ -1,10 +1,12 @@
 // Subprocess: a child process with line callbacks. Every line reaches the callbacks once,
 // including the last one without a newline and the lines written just before the exit; the
 // exit is reported only after them. Argument arrays, never a shell unless `shell: true`.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { EndpointClosedError, OptionError, SetupError } from '../errors.js';
+import type { ChildProcess } from 'node:child_process';
+import { EndpointClosedError, OptionError } from '../errors.js';
 import { knownOptions, optionKeys } from '../options.js';
-import { AsyncQueue, followLines } from './lines.js';
+import { followLines } from './lines.js';
+import { Spawned, startError } from './spawn.js';
+import { ValueQueue } from './value-queue.js';
 
 export interface SubprocessExit {
   code: number | null;
@@ -71,21 +73,23 @@ export interface SubprocessOptions {
 
 export class Subprocess {
   readonly child: ChildProcess;
+  readonly #spawned: Spawned;
   readonly #exit: Promise<SubprocessExit>;
-  readonly #queues = new Set<AsyncQueue<string>>();
+  readonly #queues = new Set<ValueQueue<string>>();
   #stdinOpen: boolean;
 
   constructor(command: readonly string[] | string, options: SubprocessOptions = {}) {
     knownOptions('Subprocess', options, subprocessOptionKeys);
     const [file, args, shell] = parseCommand(command, options.shell ?? false);
     const stdin = options.stdin ?? 'pipe';
-    this.child = spawn(file, args, {
+    const spawned = (this.#spawned = new Spawned(file, args, {
       stdio: [stdin, 'pipe', 'pipe'],
       env: options.env ?? process.env,
       cwd: options.cwd,
       shell,
       detached: options.detached ?? false,
-    });
+    }));
+    this.child = spawned.child;
     this.#stdinOpen = stdin === 'pipe';
     this.child.stdin?.on('error', () => {
       this.#stdinOpen = false;
@@ -99,10 +103,9 @@ export class Subprocess {
     }, collect ? (chunk) => (stdout += chunk) : undefined);
     const errDone = followLines(this.child.stderr!, (line) => options.onStderrLine?.(line), collect ? (chunk) => (stderr += chunk) : undefined);
     this.#exit = new Promise<SubprocessExit>((resolve, reject) => {
-      this.child.once('error', (error) => {
-        if (this.child.pid !== undefined) return;
+      spawned.started.catch((error: Error) => {
         this.#stdinOpen = false;
-        reject(new SetupError(`cannot start \`${file}\`: ${error.message}`, { cause: error }));
+        reject(startError(`\`${file}\``, error));
       });
       this.child.once('exit', (code, signal) => {
         this.#stdinOpen = false;
@@ -140,9 +143,10 @@ export class Subprocess {
     this.child.stdin?.end();
   }
 
-  // Sends a signal (default SIGTERM); false when the child has already exited
+  // Sends a signal (default SIGTERM) to the child only, even when it leads a group (`detached`);
+  // false when the child has already exited
   kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return false;
+    if (this.#spawned.ended) return false;
     return this.child.kill(signal);
   }
 
@@ -153,7 +157,7 @@ export class Subprocess {
 
   // The stdout lines from now on, as an async iterator (call it before awaiting anything to get them all)
   lines(): AsyncIterableIterator<string> {
-    const queue = new AsyncQueue<string>();
+    const queue = new ValueQueue<string>();
     if (this.child.stdout?.closed ?? true) queue.end();
     else this.#queues.add(queue);
     return queue;

@@ -1,6 +1,5 @@
 // One child process of the pool: starts it, performs the init handshake, sends calls on fd 3,
 // reads results from fd 4, and reports how it ended. Scheduling decisions live in the pool.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { SetupError, RemoteError } from '../../errors.js';
@@ -8,6 +7,7 @@ import type { ChildMessage, ReadyMessage } from '../../protocol/messages.js';
 import { returnedStatus, type RawResult } from './call.js';
 import { initLine, readResultHead } from '../../protocol/messages.js';
 import { LineSplitter } from '../../protocol/lines.js';
+import { Spawned, startError } from '../../process/spawn.js';
 import type { ResolvedSpec } from '../../spec/load.js';
 
 export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr', workerId: number) => void;
@@ -39,28 +39,16 @@ const stderrKept = 16 * 1024;
 // filled by readResultHead for each result line
 const head = { id: 0, exit: 0, restAt: 0 };
 
-// Sends a signal to a process group; false when the group is gone (no process left in it)
-function signalGroup(group: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-group, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export class Worker {
   readonly id: number;
   readonly #spec: ResolvedSpec;
   readonly #events: WorkerEvents;
-  #child: ChildProcess | undefined;
+  #spawned: Spawned | undefined;
   #toChild: Writable | undefined;
   #exited: Promise<ChildExit> | undefined;
   #stderrTail = '';
   #ready = false;
   #exitInfo: ChildExit | undefined;
-  // the child's process group (its pid), when it leads one
-  #group: number | undefined;
   pid: number | undefined;
   ready: ReadyMessage | undefined;
   // the item that announced it is ending the child, if one did
@@ -73,7 +61,7 @@ export class Worker {
   }
 
   get alive(): boolean {
-    return this.#child !== undefined && this.#exitInfo === undefined;
+    return this.#spawned !== undefined && this.#exitInfo === undefined;
   }
 
   // Spawns the child and resolves once it has answered `ready`; rejects with a SetupError
@@ -84,13 +72,13 @@ export class Worker {
     // subprocess) is ended with it; not when it shares the terminal (a debugging session),
     // where it must stay in the terminal's foreground group. The terminal's Ctrl-C then no
     // longer reaches the children: the parent, which stops first, ends them itself.
-    const child = spawn(launch.command, [...launch.args], {
+    const spawned = new Spawned(launch.command, launch.args, {
       stdio: attachTerminal ? ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: { ...process.env, POLYTASK_PROTOCOL: '1', POLYTASK_WORKER_ID: String(this.id) },
       detached: !attachTerminal,
     });
-    this.#child = child;
-    this.#group = attachTerminal ? undefined : child.pid;
+    const { child } = spawned;
+    this.#spawned = spawned;
     this.pid = child.pid;
     this.#toChild = child.stdio[3] as Writable;
     const fromChild = child.stdio[4] as Readable;
@@ -105,19 +93,15 @@ export class Worker {
 
     const fromChildEnded = new Promise<void>((resolve) => fromChild.once('close', resolve));
     let spawnError: Error | undefined;
-    this.#exited = new Promise<ChildExit>((resolve) => {
-      child.once('error', (error) => {
-        spawnError = error;
-        // a failed spawn emits no 'exit'
-        if (child.pid === undefined) resolve(this.#recordExit(127, null));
-      });
-      child.once('exit', (code, signal) => {
+    spawned.started.catch((error: Error) => (spawnError = error));
+    this.#exited = spawned.exited.then(async ({ code, signal }) => {
+      if (spawnError === undefined) {
         // what the handler started ends with it
-        this.#endGroup();
+        spawned.endGroup();
         // results written just before exiting may still be in the pipe: read them first
-        const grace = new Promise((r) => setTimeout(r, 200).unref());
-        void Promise.race([fromChildEnded, grace]).then(() => resolve(this.#recordExit(code, signal)));
-      });
+        await Promise.race([fromChildEnded, new Promise((r) => setTimeout(r, 200).unref())]);
+      }
+      return this.#recordExit(code, signal);
     });
 
     return new Promise<void>((resolve, reject) => {
@@ -200,7 +184,7 @@ export class Worker {
 
   // Whether this child keeps the parent's event loop alive (it does by default)
   setRef(ref: boolean): void {
-    const child = this.#child;
+    const child = this.#spawned?.child;
     if (child === undefined) return;
     if (ref) child.ref();
     else child.unref();
@@ -213,31 +197,15 @@ export class Worker {
 
   // Signals the child, and every process of its group (what its handler started)
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (!this.alive) return;
-    if (this.#group === undefined || !signalGroup(this.#group, signal)) this.#child!.kill(signal);
-  }
-
-  // Once the child has exited: SIGTERM to what is left of its group, SIGKILL 500 ms later to
-  // what survived that (the timer does not keep this process alive)
-  #endGroup(): void {
-    const group = this.#group;
-    if (group === undefined || !signalGroup(group, 'SIGTERM')) return;
-    setTimeout(() => signalGroup(group, 'SIGKILL'), 500).unref();
+    if (this.alive) this.#spawned!.kill(signal);
   }
 
   // Ends the child: EOF on fd 3 first (or SIGTERM when `force`), SIGTERM after `graceMs`, SIGKILL 500 ms later
   async close(graceMs: number, force = false): Promise<ChildExit | undefined> {
-    if (this.#exited === undefined) return undefined;
+    if (this.#spawned === undefined || this.#exited === undefined) return undefined;
     this.#toChild?.end();
-    if (force) this.kill('SIGTERM');
-    const timers: NodeJS.Timeout[] = [];
-    if (!force) timers.push(setTimeout(() => this.kill('SIGTERM'), graceMs));
-    timers.push(setTimeout(() => this.kill('SIGKILL'), force ? 500 : graceMs + 500));
-    try {
-      return await this.#exited;
-    } finally {
-      for (const t of timers) clearTimeout(t);
-    }
+    if (this.alive) void this.#spawned.terminate({ termAfterMs: force ? 0 : graceMs, graceMs: 500 });
+    return this.#exited;
   }
 
   // The exit_from_return rule, applied here whatever the handler: a returned integer is the
@@ -287,7 +255,7 @@ export class Worker {
   #spawnFailed(error: Error): SetupError {
     const code = (error as NodeJS.ErrnoException).code;
     const what = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not executable' : error.message;
-    return new SetupError(`cannot start ${this.#spec.launch.execType}: tried ${this.#spec.launch.description}: ${what}; ${this.#spec.launch.hint}`, { cause: error });
+    return startError(this.#spec.launch.execType, error, `tried ${this.#spec.launch.description}: ${what}; ${this.#spec.launch.hint}`);
   }
 
   #exitedDuringSetup(exit: ChildExit): SetupError {
