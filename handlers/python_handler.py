@@ -284,14 +284,17 @@ def orphaned():
     os._exit(1)
 
 
-def watchdog(parent):
+def watchdog(parent, getppid=os.getppid, sleep=time.sleep):
     """Daemon thread: end when the parent dies; flush results stuck behind a slow item."""
     while True:
-        time.sleep(0.1)
-        if os.getppid() != parent:
-            orphaned()
-        if out.pending:
-            out.flush(False)
+        sleep(0.1)
+        try:
+            if getppid() != parent:
+                orphaned()
+            if out.pending:
+                out.flush(False)
+        except:  # noqa: E722 - Python 2 at exit: the module's globals are None by now
+            return
 
 
 def batches():
