@@ -17,6 +17,20 @@ export interface OptionSchema<T> {
 
 export const isPositiveInteger: OptionSchema<number> = { test: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(1)]), expected: 'a positive integer' };
 export const isNonNegativeInteger: OptionSchema<number> = { test: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]), expected: 'a non-negative integer' };
+export const isPositiveNumber: OptionSchema<number> = { test: t.cascade(t.isNumber(), [t.isAtLeast(Number.MIN_VALUE), t.isAtMost(Number.MAX_VALUE)]), expected: 'a positive number' };
+export const isNonNegativeMs: OptionSchema<number> = { test: t.cascade(t.isNumber(), [t.isAtLeast(0), t.isAtMost(Number.MAX_VALUE)]), expected: 'a non-negative number of ms' };
+// One of a few strings, e.g. isOneOf(['thread', 'process'])
+export function isOneOf<const V extends string>(values: readonly V[]): OptionSchema<V> {
+  return { test: t.isEnum(values), expected: values.map((v) => `"${v}"`).join(', ').replace(/, ([^,]*)$/, ' or $1') };
+}
+// An array of some of a few strings, e.g. retryOn
+export function isListOf<const V extends string>(values: readonly V[]): OptionSchema<V[]> {
+  return {
+    test: t.isArray(t.isEnum(values)),
+    expected: `an array of ${values.map((v) => `"${v}"`).join(', ')}`,
+    show: (value) => (Array.isArray(value) ? `\`${JSON.stringify(value)}\`` : shown(value)),
+  };
+}
 export const isFilePath: OptionSchema<string> = { test: t.cascade(t.isString(), [t.hasMinLength(1)]), expected: 'a file path' };
 type AnyFunction = (...args: never[]) => unknown;
 export const isFunction: OptionSchema<AnyFunction> = { test: t.makeValidator<unknown, AnyFunction>({ test: (value): value is AnyFunction => typeof value === 'function' }), expected: 'a function' };

@@ -116,6 +116,14 @@ test('bad values are refused by their schemas, naming the option and echoing the
   refused(() => new JobRunner(spec, [1], { onProgress: 'log' as never }), 'Expected the `onProgress` option to be a function, got `log` (string)');
   refused(() => new JobRunner(spec, [1], { progressInterval: 0 }), 'Expected the `progressInterval` option to be a positive integer, got `0` (number)');
   refused(() => new JobRunner(spec, [1], { retries: -1 }), 'Expected the `retries` option to be a non-negative integer, got `-1` (number)');
+  refused(() => new ProcessPool(resolveSpec(spec), { retryDelay: -5 }), 'Expected the `retryDelay` option to be a non-negative number of ms, got `-5` (number)');
+  refused(() => new ProcessPool(resolveSpec(spec), { retryOn: ['crash', 'oops' as 'crash'] }), 'Expected the `retryOn` option to be an array of "crash", "timeout", "error", got `["crash","oops"]`');
+  refused(() => task((n: number) => n, { retryOn: 'crash' as never }), 'Expected the `retryOn` option to be an array of "crash", "timeout", "error", got `crash` (string)');
+  refused(() => new ProcessPool(resolveSpec(spec), { maxMemoryMb: 0 }), 'Expected the `maxMemoryMb` option to be a positive number, got `0` (number)');
+  refused(() => new ProcessPool(resolveSpec(spec), { maxMemoryMb: Number.POSITIVE_INFINITY }), 'Expected the `maxMemoryMb` option to be a positive number, got `Infinity` (number)');
+  refused(() => task((n: number) => n, { runtime: 'fiber' as never }), 'Expected the `runtime` option to be "thread", "process" or "inline", got `fiber` (string)');
+  refused(() => new ThreadPool({ runtime: 'inline' as never }), 'Expected the `runtime` option to be "thread" or "process", got `inline` (string)');
+  refused(() => task((n: number) => n, { maxMemoryMb: 64 }), 'The `maxMemoryMb` option is for job specs (a child is replaced above it); a JavaScript task\'s heap limit is `maxOldGenerationSizeMb`');
 });
 
 test('the known options still pass (one call per entry point with all its options)', timed(20_000, async () => {

@@ -17,7 +17,8 @@ import { decimal } from '../protocol/messages.js';
 import { formatStats } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
 import { CliProgress } from './progress.js';
-import { onStopSignals, stoppedBy } from './signals.js';
+import { onStopSignals } from './signals.js';
+import { stopSignals } from '../job/stop-signals.js';
 import { tolerateFailingStderr } from './stderr.js';
 import type { ResumeMatcher } from '../job/results-log.js';
 
@@ -128,7 +129,7 @@ export class RunCommand extends Command {
       if (input !== this.context.stdin) input.destroy();
       if (toFile) output.destroy();
       if (signals.received === undefined) return reportError(stderr, error);
-      const stopped = stoppedBy[signals.received];
+      const stopped = stopSignals[signals.received];
       stderr.write(`polytask: ${stopped.word} while the children started; no results written\n`);
       return stopped.status;
     }
@@ -188,7 +189,7 @@ export class RunCommand extends Command {
           if ((reason.cause as NodeJS.ErrnoException).code === 'EPIPE') return exitCodes.brokenPipe;
           return reportError(stderr, reason, exitCodes.itemFailed);
         }
-        const stopped = stoppedBy[signals.received ?? 'SIGINT'];
+        const stopped = stopSignals[signals.received ?? 'SIGINT'];
         stderr.write(`polytask: ${stopped.word}; ${total - resumed} results written\n`);
         return stopped.status;
       }

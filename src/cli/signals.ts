@@ -5,10 +5,6 @@
 // the children, is ended at once.
 import { stopSignalNames, stopSignals, type StopSignal } from '../job/stop-signals.js';
 
-// How a run stopped by each signal ends (the word for the message, the exit status): the job's
-// table, under the name cli/run.ts reads it by
-export { stopSignals as stoppedBy };
-
 export interface StopSignals {
   // the first signal received, if any
   readonly received: StopSignal | undefined;

@@ -2,7 +2,7 @@
 // return Futures, run in worker threads, child processes or the cross-language pool.
 import { availableParallelism } from 'node:os';
 import { OptionError, TimeoutError, WorkerExitedError } from '../errors.js';
-import { knownOptions, optionKeys, positiveInteger } from '../options.js';
+import { checkOption, isOneOf, knownOptions, optionKeys, positiveInteger } from '../options.js';
 import type { Executor, Receiver } from '../pool/executor.js';
 import type { InlineCall } from '../pool/inline.js';
 import type { ItemResult } from '../pool/items.js';
@@ -89,8 +89,7 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
   const timeout = options.timeout === undefined ? undefined : positiveInteger('timeout', options.timeout);
   const size = options.concurrency ?? options.processes;
   if (size !== undefined) positiveInteger(options.concurrency === undefined ? 'processes' : 'concurrency', size);
-  const runtime = options.runtime ?? 'thread';
-  if (runtime !== 'thread' && runtime !== 'process' && runtime !== 'inline') throw new OptionError(`Expected the \`runtime\` option to be "thread", "process" or "inline", got \`${String(runtime)}\``);
+  const runtime = checkOption('runtime', options.runtime ?? 'thread', isOneOf(['thread', 'process', 'inline']));
 
   let executor: Executor<unknown>;
   let owned: boolean;

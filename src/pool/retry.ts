@@ -3,7 +3,7 @@
 // or, when asked, it raised); a call that only happened to be queued on a worker that died is
 // sent again without using a retry.
 import { OptionError } from '../errors.js';
-import { nonNegativeInteger, optionKeys } from '../options.js';
+import { checkOption, isListOf, isNonNegativeMs, nonNegativeInteger, optionKeys } from '../options.js';
 
 export const retryKinds = ['crash', 'timeout', 'error'] as const;
 export type RetryOn = (typeof retryKinds)[number];
@@ -36,15 +36,8 @@ export class RetryPolicy {
 
   constructor(options: RetryOptions) {
     this.retries = nonNegativeInteger('retries', options.retries ?? 0);
-    const delay = options.retryDelay ?? 100;
-    if (!Number.isFinite(delay) || delay < 0) throw new OptionError(`Expected the \`retryDelay\` option to be a non-negative number of ms, got \`${String(delay)}\` (${typeof delay})`);
-    this.delay = delay;
-    const on = options.retryOn ?? ['crash', 'timeout'];
-    if (!Array.isArray(on)) throw new OptionError(`Expected the \`retryOn\` option to be an array of ${retryKinds.map((k) => `"${k}"`).join(', ')}, got \`${String(on)}\` (${typeof on})`);
-    for (const kind of on) {
-      if (!retryKinds.includes(kind)) throw new OptionError(`Expected the \`retryOn\` option to hold only ${retryKinds.map((k) => `"${k}"`).join(', ')}, got \`${String(kind)}\``);
-    }
-    this.#on = new Set(on);
+    this.delay = checkOption('retryDelay', options.retryDelay ?? 100, isNonNegativeMs);
+    this.#on = new Set(checkOption('retryOn', options.retryOn ?? ['crash', 'timeout'], isListOf(retryKinds)));
   }
 
   // Whether item errors (a handler that raised) are retried: the pool then looks at failed results

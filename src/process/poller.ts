@@ -4,7 +4,8 @@
 //                      peer has gone: the channel is then unregistered), and
 //                      [[address, client], server] for each new client of a server
 import type net from 'node:net';
-import { EndpointClosedError, OptionError } from '../errors.js';
+import { EndpointClosedError } from '../errors.js';
+import { checkOption, isNonNegativeMs } from '../options.js';
 import type { Channel } from './channels.js';
 import { SocketChannel } from './socket-channel.js';
 
@@ -59,9 +60,7 @@ export class Poller {
 
   // Resolves with what is ready, waiting up to `timeoutMs` (default: until something is) for it
   async poll(timeoutMs?: number): Promise<PollEvent[]> {
-    if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {
-      throw new OptionError(`Expected the \`timeoutMs\` option to be a non-negative number, got \`${timeoutMs}\``);
-    }
+    if (timeoutMs !== undefined) checkOption('timeoutMs', timeoutMs, isNonNegativeMs);
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     try {

@@ -1,8 +1,8 @@
 // SocketChannel: a channel over a UNIX or TCP socket (Nagle's algorithm off), and a connect
 // that waits for a socket that is not listening yet, with a time limit.
 import net from 'node:net';
-import { OptionError, SocketTimeoutError } from '../errors.js';
-import { knownOptions } from '../options.js';
+import { SocketTimeoutError } from '../errors.js';
+import { checkOption, isNonNegativeMs, knownOptions } from '../options.js';
 import { BufferedChannel } from './channels.js';
 
 // A UNIX socket path, or a TCP address
@@ -46,7 +46,7 @@ export class SocketChannel extends BufferedChannel {
   // Connects, retrying while the socket does not exist or refuses (not listening yet, or a
   // stale file) until `timeoutMs`; `stop` gives up early (e.g. the app exited) with its error
   static async connectWhenReady(address: SocketAddress, timeoutMs: number, stop?: () => Error | undefined): Promise<SocketChannel> {
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new OptionError(`Expected the \`socketTimeout\` option to be a non-negative number of ms, got \`${timeoutMs}\``);
+    checkOption('socketTimeout', timeoutMs, isNonNegativeMs);
     const deadline = performance.now() + timeoutMs;
     let delay = 5;
     for (;;) {

@@ -8,6 +8,7 @@
 // the run (docs/benchmarks.md, "Memory"). A plain array in send order does not: children
 // answer mostly in that order, so the call answered is nearly always the oldest one, and
 // otherwise a few places after it.
+import { dropFront } from '../queue.js';
 import type { Call } from './call.js';
 
 export class InflightCalls {
@@ -82,7 +83,7 @@ export class InflightCalls {
     } else if (calls.length - this.#head > 2 * this.#size + 64) {
       this.#calls = this.values();
       this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > calls.length) {
+    } else if (dropFront(calls.length, this.#head)) {
       this.#calls = calls.slice(this.#head);
       this.#head = 0;
     }

@@ -1,7 +1,6 @@
 // The cross-language pool's options, checked once into the settings the pool runs with
 import { availableParallelism } from 'node:os';
-import { OptionError } from '../../errors.js';
-import { knownOptions, optionKeys, positiveInteger } from '../../options.js';
+import { checkOptions, isPositiveNumber, knownOptions, optionKeys, positiveInteger } from '../../options.js';
 import { RetryPolicy, retryOptionKeys, type RetryOptions } from '../retry.js';
 import type { OutputSink } from './worker.js';
 
@@ -76,9 +75,7 @@ export interface PoolSettings {
 export function poolSettings(options: PoolOptions): PoolSettings {
   knownOptions('ProcessPool', options, poolOptionKeys);
   const pipeline = options.pipeline ?? 'auto';
-  if (options.maxMemoryMb !== undefined && !(typeof options.maxMemoryMb === 'number' && options.maxMemoryMb > 0)) {
-    throw new OptionError(`Expected the \`maxMemoryMb\` option to be a positive number, got \`${String(options.maxMemoryMb)}\` (${typeof options.maxMemoryMb})`);
-  }
+  checkOptions(options, { maxMemoryMb: isPositiveNumber });
   return {
     processes: positiveInteger('processes', options.processes ?? availableParallelism()),
     timeout: options.timeout === undefined ? undefined : positiveInteger('timeout', options.timeout),

@@ -1,7 +1,6 @@
 // The thread pool's options, and the Node flags its workers get
 import { availableParallelism } from 'node:os';
-import { OptionError } from '../../errors.js';
-import { knownOptions, optionKeys, positiveInteger } from '../../options.js';
+import { checkOption, isOneOf, knownOptions, optionKeys, positiveInteger } from '../../options.js';
 
 export const threadPoolOptionKeys = optionKeys<ThreadPoolOptions>()(['runtime', 'concurrency', 'idleTimeout', 'maxOldGenerationSizeMb', 'concurrentTasksPerWorker']);
 
@@ -53,8 +52,7 @@ export interface ThreadSettings {
 
 export function threadSettings(options: ThreadPoolOptions): ThreadSettings {
   knownOptions('ThreadPool', options, threadPoolOptionKeys);
-  const runtime = options.runtime ?? 'thread';
-  if (runtime !== 'thread' && runtime !== 'process') throw new OptionError(`Expected the \`runtime\` option to be "thread" or "process", got \`${String(runtime)}\``);
+  const runtime = checkOption('runtime', options.runtime ?? 'thread', isOneOf(['thread', 'process']));
   return {
     runtime,
     concurrency: positiveInteger('concurrency', options.concurrency ?? availableParallelism()),
