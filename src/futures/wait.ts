@@ -103,8 +103,11 @@ class WaitFor<T> implements AsyncIterableIterator<DoneFuture<T> | undefined> {
 /**
  * Yields the futures of `inFlight` as they complete, removing them from the array in place (a
  * future listed twice is yielded once). With a concurrency, yields undefined while fewer than
- * that many are in flight: the caller's cue to push more.
+ * that many are in flight: the caller's cue to push more (without one, every value yielded is
+ * a done future, and typed so).
  */
+export function waitFor<T>(inFlight: Future<T>[]): AsyncIterableIterator<DoneFuture<T>>;
+export function waitFor<T>(inFlight: Future<T>[], concurrency: number | undefined): AsyncIterableIterator<DoneFuture<T> | undefined>;
 export function waitFor<T>(inFlight: Future<T>[], concurrency?: number): AsyncIterableIterator<DoneFuture<T> | undefined> {
   return new WaitFor(inFlight, concurrency === undefined ? undefined : positiveInteger('concurrency', concurrency));
 }
