@@ -77,6 +77,8 @@ export interface Task<A extends unknown[], R> {
   readonly pool: Executor<unknown>;
   // ends the task's own pool (the shared default pools need no closing)
   close(): Promise<void>;
+  // `await using t = task(...)`: close() at the end of the block
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export function task<A extends unknown[], R>(fn: (...args: A) => R, options?: TaskOptions): Task<A, Awaited<R>>;
@@ -133,10 +135,8 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
     new Run(executor, payload(args), future, timeout, retry, live).attempt();
     return future;
   };
-  return Object.assign(call, {
-    pool: executor,
-    close: () => (owned ? executor.close() : Promise.resolve()),
-  });
+  const close = () => (owned ? executor.close() : Promise.resolve());
+  return Object.assign(call, { pool: executor, close, [Symbol.asyncDispose]: close });
 }
 
 // One call on the executor, run again after a failure the retry policy allows (after its delay),

@@ -177,4 +177,9 @@ export class Instance {
     await this.#spawned.terminate({ termAfterMs: options.graceMs ?? 2000, graceMs: 500 });
     return this.#exit;
   }
+
+  // `await using child = await Instance.node(...)`: close() at the end of the block
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }

@@ -169,6 +169,11 @@ export class Runner {
     await Promise.all(this.aliases().map((alias) => this.terminate(alias, options)));
   }
 
+  // `await using runner = new Runner(...)`: terminateAll() at the end of the block
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.terminateAll();
+  }
+
   #start(name: string, alias: string, options: StartOptions): Promise<Channel> {
     const app = this.#apps.get(name);
     if (app === undefined) return Promise.reject(new OptionError(`Expected the \`name\` option to be a registered application (${[...this.#apps.keys()].join(', ') || 'none registered'}), got \`${name}\``));

@@ -155,6 +155,13 @@ export class Subprocess {
     return this.#exit;
   }
 
+  // `await using p = new Subprocess(...)`: at the end of the block a child still running gets
+  // SIGTERM, then SIGKILL 2 s later; resolves once it has exited
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#spawned.ended) await this.#spawned.terminate({ graceMs: 2000 });
+    await this.#exit.catch(() => {});
+  }
+
   // The stdout lines from now on, as an async iterator (call it before awaiting anything to get them all)
   lines(): AsyncIterableIterator<string> {
     const queue = new ValueQueue<string>();

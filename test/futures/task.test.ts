@@ -10,7 +10,7 @@ import { resolveSpec } from '../../src/spec/load.js';
 import { CancelledError, OptionError, RemoteError, TimeoutError, WorkerExitedError } from '../../src/errors.js';
 import type { ItemResult } from '../../src/pool/process/pool.js';
 import { spawnSync } from 'node:child_process';
-import { fixture, repoRoot, timed, waitUntil } from '../helpers.js';
+import { fixture, isAlive, repoRoot, timed, waitUntil } from '../helpers.js';
 import { runtimes } from '../runtimes.js';
 
 const tasksModule = new URL(`file://${fixture('js/tasks.mjs')}`);
@@ -224,6 +224,17 @@ specs('the process pool does not submit a call cancelled before it runs, and can
   later.cancel();
   assert.is(await running, 'CancelledError');
   assert.equal((await executor.run(3, { signal: new AbortController().signal })).value, 3, 'the executor goes on');
+}));
+
+specs('await using: a spec task\'s children are ended at the end of the block', timed(20_000, async () => {
+  let pids: number[];
+  {
+    await using t = task({ exec_type: 'node', exec_info: { code: 'export const main = (e) => e' } }, { processes: 1 });
+    assert.is((await t(7)).value, 7);
+    pids = (t.pool as ProcessPool).pids();
+    assert.is(pids.length, 1);
+  }
+  for (const pid of pids) assert.not.ok(isAlive(pid), `child ${pid} is gone when the block ends`);
 }));
 
 specs.run();

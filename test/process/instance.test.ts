@@ -155,4 +155,21 @@ it('a missing interpreter rejects with a SetupError; unencodable values are refu
   assert.throws(() => js.send(10n), /`value`/);
 }));
 
+it('await using: the child is closed at the end of the block', timed(10_000, async () => {
+  let child: Instance | undefined;
+  {
+    await using js = await Instance.node(`
+      import { parent } from 'polytask/child';
+      parent.send(await parent.recv());
+      await new Promise(() => {});
+    `);
+    child = js;
+    js.send('hi');
+    assert.is(await js.recv(), 'hi');
+  }
+  const exit = await child.wait();
+  assert.ok(exit.code !== null || exit.signal !== null, 'it has exited');
+  assert.not.ok(isAlive(child.pid!), 'and was reaped');
+}));
+
 it.run();

@@ -303,4 +303,16 @@ it('an unknown application, or a command that cannot start, fails with a clear e
   assert.equal(r.aliases(), []);
 }));
 
+it('await using: terminateAll() at the end of the block', timed(10_000, async () => {
+  let pid: number | undefined;
+  {
+    await using r = new Runner();
+    r.add('cat', 'cat');
+    await r.start('cat');
+    pid = r.pid('cat');
+    assert.ok(pid !== undefined && isAlive(pid));
+  }
+  assert.not.ok(isAlive(pid!), 'the app is ended when the block ends');
+}));
+
 it.run();

@@ -118,4 +118,14 @@ it('a command that cannot start rejects wait() with a SetupError', timed(10_000,
   assert.throws(() => p.write('x'), (e: unknown) => e instanceof EndpointClosedError);
 }));
 
+it('await using: a child still running at the end of the block is ended and reaped', timed(10_000, async () => {
+  let pid: number | undefined;
+  {
+    await using p = new Subprocess(['sleep', '30']);
+    pid = p.pid;
+    assert.ok(pid !== undefined && isAlive(pid));
+  }
+  assert.not.ok(isAlive(pid!), 'the child is gone when the block ends');
+}));
+
 it.run();
