@@ -22,7 +22,8 @@ export class InlineExecutor implements Executor<InlineCall> {
   #last: Promise<void> = Promise.resolve();
   #closed = false;
   readonly #running = new Set<() => void>();
-  readonly #modules = new Map<string, Promise<Fn>>();
+  // functions loaded, by source text or module#export
+  readonly #loaded = new Map<string, Promise<Fn>>();
 
   start(): Promise<void> {
     return this.#closed ? Promise.reject(new PoolClosedError()) : Promise.resolve();
@@ -67,10 +68,10 @@ export class InlineExecutor implements Executor<InlineCall> {
   load(call: JsCall): Promise<Fn> {
     const { target } = call;
     const key = target.kind === 'source' ? target.source : `${target.url}#${target.name}`;
-    let loading = this.#modules.get(key);
+    let loading = this.#loaded.get(key);
     if (loading === undefined) {
       loading = target.kind === 'source' ? Promise.resolve(compile(target.source)) : exported(target.url, target.name);
-      this.#modules.set(key, loading);
+      this.#loaded.set(key, loading);
     }
     return loading;
   }

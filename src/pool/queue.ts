@@ -14,9 +14,9 @@ export class Queue<T> {
     this.#items.push(item);
   }
 
-  // The item `offset` places from the front
-  peek(offset = 0): T | undefined {
-    return this.#items[this.#head + offset];
+  // The item at the front, left there
+  peek(): T | undefined {
+    return this.#items[this.#head];
   }
 
   shift(): T | undefined {
