@@ -123,6 +123,9 @@ export class CancelledError extends PolytaskError {
 // A future's result was asked for before it was done
 export class InvalidStateError extends PolytaskError {}
 
+// Redis (the scale-out's queue) was unreachable for longer than the run's limit
+export class ConnectionError extends PolytaskError {}
+
 // The pool was used after close()
 export class PoolClosedError extends PolytaskError {
   constructor() {

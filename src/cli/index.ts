@@ -1,9 +1,10 @@
-// The polytask command line: `run` (the default) and `validate`
+// The polytask command line: `run` (the default), `validate` and `worker`
 import { readFileSync } from 'node:fs';
 import { Builtins, Cli, UsageError, type BaseContext } from 'clipanion';
 import { exitCodes, reportError } from './common.js';
 import { RunCommand } from './run.js';
 import { ValidateCommand } from './validate.js';
+import { WorkerCommand } from './worker.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -11,6 +12,7 @@ export function createCli(): Cli {
   const cli = new Cli({ binaryName: 'polytask', binaryLabel: 'polytask', binaryVersion: version, enableColors: process.stdout.isTTY === true });
   cli.register(RunCommand);
   cli.register(ValidateCommand);
+  cli.register(WorkerCommand);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   return cli;

@@ -4,9 +4,10 @@ import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'clipanion';
 import { pEvent } from 'p-event';
 import * as t from 'typanion';
-import { AbortError, OutputError, ResumeError, type ParseError } from '../errors.js';
+import { AbortError, ConnectionError, OutputError, ResumeError, type ParseError } from '../errors.js';
 import type { RawResult } from '../pool/items.js';
 import { specExecutor } from '../pool/runtimes.js';
+import { redisTarget } from '../remote/connection.js';
 import { streamResults } from '../job/stream.js';
 import { readJsonLines, type InputLine } from './input.js';
 import { LineWriter } from '../job/line-writer.js';
@@ -61,6 +62,7 @@ export class RunCommand extends Command {
   resume = Option.Boolean('--resume', false, { description: 'skip the lines that already have a final result in the -o file, and append the others' });
   progress = Option.Boolean('--progress', { description: 'show a progress line on stderr (default: when stderr is a terminal and the results are not written there); --no-progress: never' });
   exitFromReturn = Option.Boolean('--exit-from-return', { description: 'an integer the handler returns is its item\'s exit status (the default, or the spec\'s exit_from_return); --no-exit-from-return: it is only the value' });
+  redis = Option.String('--redis', { description: 'run the items on `polytask worker` processes over Redis at this URL: redis://[user:password@]host:port[/db], rediss:// or redis+unix:///path (docs/scale-out.md)' });
   pipeline = Option.String('--pipeline', { validator: flagChecks.positiveInteger, description: 'items in flight per child (default: adapts to the item time)' });
 
   override async execute(): Promise<number> {
@@ -98,21 +100,31 @@ export class RunCommand extends Command {
     } catch (error) {
       return reportError(stderr, error, exitCodes.usage);
     }
+    const localOnly = this.#localOnlyFlag();
+    if (this.redis !== undefined && localOnly !== undefined) return reportError(stderr, new Error(`${localOnly}: set on the workers (polytask worker ${localOnly}), not with --redis`));
+    try {
+      if (this.redis !== undefined) redisTarget(this.redis, '--redis');
+    } catch (error) {
+      return reportError(stderr, error);
+    }
     const progress = await CliProgress.start({ force: this.progress, stderr, results: toFile ? undefined : stdout, dataFile: input === this.context.stdin ? undefined : this.data });
-    const pool = specExecutor(spec, {
-      ...(this.processes === undefined ? {} : { processes: this.processes }),
+    const abort = new AbortController();
+    const shared = {
       ...(this.retries === undefined ? {} : { retries: this.retries }),
       ...(this.retryDelay === undefined ? {} : { retryDelay: this.retryDelay * 1000 }),
       ...(retryOn === undefined ? {} : { retryOn }),
-      ...(this.maxTasksPerWorker === undefined ? {} : { maxTasksPerWorker: this.maxTasksPerWorker }),
-      ...(this.maxMemory === undefined ? {} : { maxMemoryMb: this.maxMemory }),
       // --timeout 0: no timeout, as for timeout(1)
       ...(this.timeout === undefined || this.timeout === 0 ? {} : { timeout: secondsToMs(this.timeout) }),
+    };
+    const pool = specExecutor(spec, this.redis !== undefined ? { ...shared, redis: this.redis, onFatal: (error) => abort.abort(error) } : {
+      ...shared,
+      ...(this.processes === undefined ? {} : { processes: this.processes }),
+      ...(this.maxTasksPerWorker === undefined ? {} : { maxTasksPerWorker: this.maxTasksPerWorker }),
+      ...(this.maxMemory === undefined ? {} : { maxMemoryMb: this.maxMemory }),
       ...(this.setupTimeout === undefined ? {} : { setupTimeout: secondsToMs(this.setupTimeout) }),
       ...(this.pipeline === undefined ? {} : { pipeline: this.pipeline }),
       onWorkerOutput: (chunk) => (progress === undefined ? stderr.write(chunk) : progress.write(chunk)),
     });
-    const abort = new AbortController();
     // SIGINT and SIGTERM stop the run and end the children at once, whatever the run waits on
     // (children starting, a write to a stdout nobody reads); a busy child has half a second to
     // go before it is killed. A second signal while stopping exits at once.
@@ -184,6 +196,7 @@ export class RunCommand extends Command {
       if (error instanceof AbortError) {
         const reason = abort.signal.reason;
         if (reason instanceof Error && reason.name === 'ParseError') return reportError(stderr, reason, exitCodes.itemFailed);
+        if (reason instanceof ConnectionError) return reportError(stderr, reason, exitCodes.itemFailed);
         if (reason instanceof OutputError) {
           // a reader that stopped reading (`| head`) ends the run quietly, as SIGPIPE would
           if ((reason.cause as NodeJS.ErrnoException).code === 'EPIPE') return exitCodes.brokenPipe;
@@ -207,6 +220,16 @@ export class RunCommand extends Command {
       if (returned > 0) stderr.write(`polytask: ${returned === 1 ? '1 item' : `${returned} items`} returned a non-zero number, read as ${returned === 1 ? 'its' : 'their'} exit status; see --no-exit-from-return\n`);
       if (stats !== undefined) stderr.write(formatStats(stats, performance.now() - started));
     }
+  }
+
+  // a flag of the local children, which workers set for themselves
+  #localOnlyFlag(): string | undefined {
+    if (this.processes !== undefined) return '-p';
+    if (this.pipeline !== undefined) return '--pipeline';
+    if (this.maxTasksPerWorker !== undefined) return '--max-tasks-per-worker';
+    if (this.maxMemory !== undefined) return '--max-memory';
+    if (this.setupTimeout !== undefined) return '--setup-timeout';
+    return undefined;
   }
 }
 

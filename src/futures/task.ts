@@ -12,7 +12,7 @@ import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js'
 import type { JobSpec } from '../spec/schema.js';
 import { Future } from './future.js';
 
-export const taskOptionKeys = optionKeys<TaskOptions>()([...retryOptionKeys, 'concurrency', 'processes', 'timeout', 'signal', 'runtime', 'maxMemoryMb', 'maxOldGenerationSizeMb', 'concurrentTasksPerWorker']);
+export const taskOptionKeys = optionKeys<TaskOptions>()([...retryOptionKeys, 'concurrency', 'processes', 'timeout', 'signal', 'runtime', 'maxMemoryMb', 'maxOldGenerationSizeMb', 'concurrentTasksPerWorker', 'redis']);
 /** Options of task() */
 export interface TaskOptions extends RetryOptions {
   /**
@@ -64,6 +64,13 @@ export interface TaskOptions extends RetryOptions {
    * @default 16
    */
   concurrentTasksPerWorker?: number;
+  /**
+   * A job spec's calls run on `polytask worker` processes over Redis (docs/scale-out.md):
+   * `redis://[user:password@]host:port[/db]`, `rediss://...` or `redis+unix:///path`. For job
+   * specs only: a JavaScript function or module runs locally.
+   * @default none: local children
+   */
+  redis?: string;
 }
 
 export interface ModuleRef {
@@ -97,6 +104,7 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
   let owned: boolean;
   let payload: (args: unknown[]) => unknown;
   if (typeof target === 'function' || isModuleRef(target)) {
+    if (options.redis !== undefined) throw new OptionError('The `redis` option is for job specs: a JavaScript function or module task runs on this machine (see docs/scale-out.md)');
     if (options.maxMemoryMb !== undefined) throw new OptionError('The `maxMemoryMb` option is for job specs (a child is replaced above it); a JavaScript task\'s heap limit is `maxOldGenerationSizeMb`');
     const fn = typeof target === 'function' ? target as (...args: unknown[]) => unknown : undefined;
     const jsTarget: InlineCall['target'] = fn !== undefined
@@ -114,7 +122,9 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
     const spec = isResolvedSpec(target) ? target : resolveSpec(target);
     owned = true;
     const memory = options.maxMemoryMb;
-    executor = specExecutor(spec, { keepAlive: false, ...(size === undefined ? {} : { processes: size }), ...(timeout === undefined ? {} : { timeout }), ...(memory === undefined ? {} : { maxMemoryMb: memory }) }) as Executor<unknown>;
+    executor = (options.redis !== undefined
+      ? specExecutor(spec, { redis: options.redis, ...(timeout === undefined ? {} : { timeout }), ...(size === undefined ? {} : { processes: size }), ...(memory === undefined ? {} : { maxMemoryMb: memory }) })
+      : specExecutor(spec, { keepAlive: false, ...(size === undefined ? {} : { processes: size }), ...(timeout === undefined ? {} : { timeout }), ...(memory === undefined ? {} : { maxMemoryMb: memory }) })) as Executor<unknown>;
     payload = (args) => args[0];
   }
 

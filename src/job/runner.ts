@@ -15,9 +15,22 @@ import { streamResults } from './stream.js';
 import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 
-export const jobRunnerOptionKeys = optionKeys<JobRunnerOptions>()([...poolOptionKeys, 'ordered', 'signal', 'resultsLog', 'resume', 'onProgress', 'progressInterval', 'total']);
+const executorKeys = [...poolOptionKeys, 'redis', 'redisTimeout'] as const;
+export const jobRunnerOptionKeys = optionKeys<JobRunnerOptions>()([...executorKeys, 'ordered', 'signal', 'resultsLog', 'resume', 'onProgress', 'progressInterval', 'total']);
 /** Options of JobRunner: its pool's options, and these */
 export interface JobRunnerOptions extends PoolOptions {
+  /**
+   * Run the items on `polytask worker` processes over Redis instead of local children:
+   * `redis://[user:password@]host:port[/db]`, `rediss://...` or `redis+unix:///path` (docs/scale-out.md).
+   * The local pool's options (processes, pipeline, ...) are then the workers' own.
+   * @default none: local children
+   */
+  redis?: string;
+  /**
+   * With `redis`: ms Redis may be unreachable before the run fails.
+   * @default 30000
+   */
+  redisTimeout?: number;
   /**
    * Results in input order instead of completion order
    * @default false
@@ -76,7 +89,7 @@ export class JobRunner<T = unknown> {
     resultsLogOptions(options);
     checkOptions(options, { onProgress: isFunction, progressInterval: isPositiveInteger });
     this.spec = resolveSpec(spec);
-    this.pool = specExecutor(this.spec, pickOptions(options, poolOptionKeys));
+    this.pool = specExecutor(this.spec, pickOptions(options, executorKeys));
     this.#items = items;
     this.#options = options;
   }

@@ -1,6 +1,6 @@
 // The runtimes of a job spec (the cross-language pool here, later one across machines): an
 // Executor of items whose value is the item's result, with the raw lane the CLI uses.
-import type { ErrorInfo } from '../errors.js';
+import { errorInfo, type ErrorInfo } from '../errors.js';
 import { exitCodes } from '../protocol/exit-codes.js';
 import type { Executor, RunOptions } from './executor.js';
 import type { PoolStats } from './process/stats.js';
@@ -39,6 +39,9 @@ export interface RawResult {
 
 export type RawResultCallback = (result: RawResult) => void;
 
+/** A raw item's own timeout, its cancel source and start callback (see RunOptions) */
+export type RawOptions = Pick<RunOptions, 'timeout' | 'onAbort' | 'onStart'>;
+
 /** An Executor of job-spec items: what JobRunner and `polytask run` run on */
 export interface ItemExecutor extends Executor<unknown, ItemResult> {
   /** Items submitted and not yet answered */
@@ -47,7 +50,7 @@ export interface ItemExecutor extends Executor<unknown, ItemResult> {
    * Queues an item already encoded as JSON text; `done` gets the result as the child wrote it,
    * a failure too (see RawResult): the CLI copies input and result text without re-encoding
    */
-  submitRaw(json: string, done: RawResultCallback): void;
+  submitRaw(json: string, done: RawResultCallback, options?: RawOptions): void;
   /** Counts so far, item latency, and each worker's items, restarts, CPU time and peak memory */
   stats(): PoolStats;
   /** Process ids of the children running on this machine */
@@ -56,6 +59,19 @@ export interface ItemExecutor extends Executor<unknown, ItemResult> {
   readyInfo(): string;
   /** Runs one item and resolves with its result, a failure's too: never rejects for an item */
   result(item: unknown, options?: RunOptions): Promise<ItemResult>;
+}
+
+/** An item's JSON text, or the failure of one that cannot be sent as JSON */
+export function jsonOf(item: unknown): string | ItemResult {
+  let problem: string;
+  try {
+    const json = JSON.stringify(item);
+    if (json !== undefined) return json;
+    problem = `got ${typeof item}`;
+  } catch (error) {
+    problem = errorInfo(error).message;
+  }
+  return { exit: exitCodes.dataError, error: { name: 'SerializationError', message: `the item cannot be sent as JSON: ${problem}` }, stdout: '', stderr: '' };
 }
 
 /** The result an item's error carries (every failure of an item has one), or one made for it */

@@ -1,4 +1,4 @@
-// The one place that names the runtimes: the layers above ask for an executor by what it must
+// The one place that names the runtimes (and the remote one, src/remote/): the layers above ask for an executor by what it must
 // run (a JavaScript function, a job spec) and where, and get the Executor interface back.
 import { InlineExecutor } from './inline.js';
 import type { ItemExecutor } from './items.js';
@@ -7,6 +7,7 @@ import type { ResolvedSpec } from '../spec/load.js';
 import { ThreadPool, type ThreadPoolOptions } from './thread/pool.js';
 import type { Executor } from './executor.js';
 import type { InlineCall } from './inline.js';
+import { RemoteExecutor, type RemoteOptions } from '../remote/executor.js';
 
 export type JsRuntime = 'thread' | 'process' | 'inline';
 
@@ -30,7 +31,11 @@ export function sharedJsExecutor(runtime: JsRuntime): Executor<InlineCall> {
   return executor;
 }
 
-/** An executor of a job spec's items */
-export function specExecutor(spec: ResolvedSpec, options: PoolOptions = {}): ItemExecutor {
-  return new ProcessPool(spec, options);
+/** Options of a spec's executor: the local pool's, or with `redis`, the workers' over Redis */
+export type SpecExecutorOptions = PoolOptions | RemoteOptions;
+
+/** An executor of a job spec's items: the local pool, or workers over Redis with `redis` */
+export function specExecutor(spec: ResolvedSpec, options: SpecExecutorOptions = {}): ItemExecutor {
+  if ('redis' in options && options.redis !== undefined) return new RemoteExecutor(spec, options);
+  return new ProcessPool(spec, options as PoolOptions);
 }

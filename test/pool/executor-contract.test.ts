@@ -1,6 +1,6 @@
 // The Executor contract (src/pool/executor.ts, docs/api.md), tested once, generically, against
-// every implementation: worker threads, JavaScript child processes, this process (inline), and
-// the cross-language pool on Node and Python 3.
+// every implementation: worker threads, JavaScript child processes, this process (inline), the
+// cross-language pool on Node and Python 3, and the remote executor (a worker over a real Redis).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +12,9 @@ import { ProcessPool } from '../../src/pool/process/pool.js';
 import { ThreadPool } from '../../src/pool/thread/pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
 import { fixture, missingInterpreter, timed } from '../helpers.js';
+import { RemoteExecutor } from '../../src/remote/executor.js';
+import { RemoteWorker } from '../../src/remote/worker.js';
+import { RedisServer, redisMissing } from '../remote/redis.js';
 
 type Kind = 'value' | 'throw' | 'sleep' | 'exit';
 
@@ -26,6 +29,9 @@ interface Subject {
   // a running call can be stopped (its worker killed), so a death can be tested
   stoppable: boolean;
   missing?: string | undefined;
+  // before and after the suite (a Redis server for the remote executor)
+  setup?: () => Promise<void>;
+  teardown?: () => Promise<void>;
 }
 
 const module = pathToFileURL(fixture('js/contract.mjs')).href;
@@ -55,6 +61,31 @@ const subjects: Subject[] = [
   { name: 'ProcessPool (node handler)', make: (n) => new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code: nodeCode } }), { processes: n, onWorkerOutput: () => {} }), call: (kind, arg) => [kind, arg], value: itemValue, thrown: RemoteError, stoppable: true },
   { name: 'ProcessPool (python3 handler)', make: (n) => new ProcessPool(resolveSpec({ exec_type: 'python3', exec_info: { code: pythonCode } }), { processes: n, onWorkerOutput: () => {} }), call: (kind, arg) => [kind, arg], value: itemValue, thrown: RemoteError, stoppable: true, missing: missingInterpreter('python3') },
 ];
+
+// The remote executor with a worker of its own: each executor made gets its own queue (the spec's
+// code differs by a comment), so that the suite's executors do not share workers
+const redis = new RedisServer();
+let queues = 0;
+function remote(workers: number): Executor<unknown, unknown> {
+  const spec = resolveSpec({ exec_type: 'node', exec_info: { code: `${nodeCode}\n// queue ${++queues}` } });
+  const worker = new RemoteWorker(spec, { redis: redis.url, processes: workers, onWorkerOutput: () => {}, onError: () => {} });
+  const executor = new RemoteExecutor(spec, { redis: redis.url });
+  const started = worker.start();
+  return {
+    get capacity() {
+      return executor.capacity;
+    },
+    start: () => started.then(() => executor.start()),
+    submit: (call, receiver) => void started.then(() => executor.submit(call, receiver as Receiver<ItemResult>)),
+    run: (call, options) => started.then(() => executor.run(call, options)),
+    close: async () => {
+      await executor.close();
+      await started.catch(() => {});
+      await worker.stop();
+    },
+  };
+}
+subjects.push({ name: 'RemoteExecutor (node handler, a worker over Redis)', make: remote, call: (kind, arg) => [kind, arg], value: itemValue, thrown: RemoteError, stoppable: true, missing: redisMissing(), setup: () => redis.start(), teardown: () => redis.close() });
 
 // A receiver that records what the executor did with the call
 function recorder(options: Partial<Receiver<unknown>> = {}) {
@@ -87,6 +118,8 @@ for (const subject of subjects) {
   }
   const it = suite(`Executor contract: ${subject.name}`);
   let executor: Executor<unknown, unknown>;
+  if (subject.setup !== undefined) it.before(subject.setup);
+  if (subject.teardown !== undefined) it.after(subject.teardown);
   it.before.each(() => {
     executor = subject.make(2);
   });

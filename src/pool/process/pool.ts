@@ -1,12 +1,12 @@
 // The cross-language pool: N long-lived children running a job spec's handler (engine.ts), as
 // an Executor of items (pool/items.ts).
-import { errorInfo, PoolClosedError } from '../../errors.js';
+import { PoolClosedError } from '../../errors.js';
 import { closeOptionKeys, knownOptions } from '../../options.js';
 import type { ResolvedSpec } from '../../spec/load.js';
 import { abortedAlready, cancelReason, onCancel } from '../cancel.js';
 import { runOn, type CloseOptions, type Receiver, type RunOptions } from '../executor.js';
-import { resultOf, type ItemExecutor } from '../items.js';
-import { cancelled, exitCodes, failure, newCall, settle, type Call, type ItemResult, type RawResultCallback, type ResultCallback } from './call.js';
+import { jsonOf, resultOf, type ItemExecutor, type RawOptions } from '../items.js';
+import { cancelled, newCall, settle, type Call, type ItemResult, type RawResultCallback, type ResultCallback } from './call.js';
 import { PoolEngine } from './engine.js';
 import { toError } from './errors.js';
 import { poolSettings, type PoolOptions } from './options.js';
@@ -95,22 +95,16 @@ export class ProcessPool implements ItemExecutor {
    * RawResult), a failure too: the CLI passes input lines through and copies results out
    * unchanged
    */
-  submitRaw(json: string, rawDone: RawResultCallback): void {
-    this.#engine.enqueue(newCall(this.#nextId++, json, undefined, rawDone, undefined, this.#engine.settings.timeout));
+  submitRaw(json: string, rawDone: RawResultCallback, options?: RawOptions): void {
+    const id = this.#engine.enqueue(newCall(this.#nextId++, json, undefined, rawDone, options?.onStart, options?.timeout ?? this.#engine.settings.timeout));
+    options?.onAbort?.(() => this.#engine.cancel(id, 'the call was cancelled'));
   }
 
   // The call for an item, or undefined when the item cannot be sent as JSON (then answered)
   #call(item: unknown, done: ResultCallback, onStart: (() => void) | undefined, timeout: number | undefined): Call | undefined {
-    let json: string | undefined;
-    let problem: string;
-    try {
-      json = JSON.stringify(item);
-      problem = `got ${typeof item}`;
-    } catch (error) {
-      problem = errorInfo(error).message;
-    }
-    if (json !== undefined) return newCall(this.#nextId++, json, done, undefined, onStart, timeout);
-    done(failure(exitCodes.dataError, { name: 'SerializationError', message: `the item cannot be sent as JSON: ${problem}` }));
+    const json = jsonOf(item);
+    if (typeof json === 'string') return newCall(this.#nextId++, json, done, undefined, onStart, timeout);
+    done(json);
     return undefined;
   }
 

@@ -1,0 +1,85 @@
+// Where Redis is: `redis://[user:password@]host:port[/db]`, `rediss://` (TLS) or
+// `redis+unix:///path/to/socket[?db=N]`, checked once into ioredis options. The URL is shown
+// with its password masked, in messages too.
+import { Redis, type RedisOptions } from 'ioredis';
+import { OptionError } from '../errors.js';
+
+export interface RedisTarget {
+  readonly options: RedisOptions;
+  /** The URL with any password masked: what messages show */
+  readonly display: string;
+}
+
+/** Parses a Redis URL; `option` names it in the error (`redis`, or `--redis` in the CLI) */
+export function redisTarget(url: unknown, option = 'redis'): RedisTarget {
+  if (typeof url !== 'string') throw new OptionError(`${option}: expected a redis://, rediss:// or redis+unix:// URL, got ${typeof url}`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new OptionError(`${option}: expected a redis://, rediss:// or redis+unix:// URL, got "${url}"`);
+  }
+  const display = parsed.password === '' ? url : url.replace(`:${parsed.password}@`, ':***@');
+  const bad = (why: string) => new OptionError(`${option}: ${why}, got "${display}"`);
+  const auth: RedisOptions = {
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+  };
+  let db = 0;
+  const dbText = parsed.protocol === 'redis+unix:' ? parsed.searchParams.get('db') ?? '' : parsed.pathname.replace(/^\//, '');
+  if (dbText !== '') {
+    if (!/^\d+$/.test(dbText)) throw bad('the database must be a number');
+    db = Number(dbText);
+  }
+  if (parsed.protocol === 'redis+unix:') {
+    if (parsed.pathname === '' || parsed.pathname === '/') throw bad('redis+unix:// needs the socket path (redis+unix:///path/to/redis.sock)');
+    return { options: { ...auth, path: decodeURIComponent(parsed.pathname), db }, display };
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw bad('expected a redis://, rediss:// or redis+unix:// URL');
+  if (parsed.hostname === '') throw bad('the URL has no host');
+  return {
+    options: {
+      ...auth,
+      host: parsed.hostname.replace(/^\[|\]$/g, ''),
+      port: parsed.port === '' ? 6379 : Number(parsed.port),
+      db,
+      ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+    display,
+  };
+}
+
+/**
+ * A connection for BullMQ and for the results streams: commands wait through a reconnect
+ * (BullMQ needs `maxRetriesPerRequest: null`); the caller watches for an outage that lasts
+ */
+export function connect(target: RedisTarget, name: string, lazy = true): Redis {
+  const redis = new Redis({ ...target.options, connectionName: name, maxRetriesPerRequest: null, lazyConnect: lazy });
+  // an outage is reported by whoever waits on it (Outage below); without a listener, ioredis
+  // would print every failed reconnect
+  redis.on('error', () => {});
+  return redis;
+}
+
+/**
+ * Tracks how long a connection has been down: `downFor()` is 0 while it is up. A run that has
+ * lost Redis for longer than its limit fails with one line instead of waiting forever.
+ */
+export class Outage {
+  #since: number | undefined;
+  #lastError: Error | undefined;
+
+  constructor(redis: Redis) {
+    redis.on('ready', () => (this.#since = undefined));
+    redis.on('close', () => (this.#since ??= Date.now()));
+    redis.on('error', (error: Error) => (this.#lastError = error));
+  }
+
+  downFor(): number {
+    return this.#since === undefined ? 0 : Date.now() - this.#since;
+  }
+
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+}

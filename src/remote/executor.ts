@@ -1,0 +1,298 @@
+// RemoteExecutor: the Executor of a spec's items over Redis. Items are packed into BullMQ jobs
+// (blocks of about 200 ms of work, at most 1,000 items or 256 KB), sent with addBulk; workers
+// (`polytask worker`, worker.ts) append each item's result to this run's results stream, read
+// by ResultsReader. Every reconcileMs the jobs not fully answered are looked up by id: one that
+// is gone without all its results has its missing items sent again (at-least-once execution,
+// exactly one result per item).
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ConnectionError, errorInfo, PoolClosedError, SetupError } from '../errors.js';
+import { abortedAlready, cancelReason, onCancel } from '../pool/cancel.js';
+import { runOn, type CloseOptions, type Receiver, type RunOptions } from '../pool/executor.js';
+import { jsonOf, resultOf, type ItemExecutor, type ItemResult, type RawOptions, type RawResult, type RawResultCallback } from '../pool/items.js';
+import { cancelled, failure, parseRaw } from '../pool/process/call.js';
+import { toError } from '../pool/process/errors.js';
+import type { PoolStats } from '../pool/process/stats.js';
+import { RetryPolicy } from '../pool/retry.js';
+import { exitCodes } from '../protocol/exit-codes.js';
+import type { ResolvedSpec } from '../spec/load.js';
+import { connect, Outage, redisTarget, type RedisTarget } from './connection.js';
+import { InFlight, type Item } from './inflight.js';
+import { countWorkers, Keys, prefix, queueName, timing } from './keys.js';
+import { failureKind } from './wire.js';
+import { checkRemoteOptions, type RemoteOptions } from './options.js';
+import { ResultsReader, type ResultsEntry } from './results.js';
+import { RemoteStats } from './stats.js';
+import { Sender } from './sender.js';
+
+export type { RemoteOptions } from './options.js';
+
+export class RemoteExecutor implements ItemExecutor {
+  readonly queue: string;
+  readonly runId = randomBytes(6).toString('hex');
+  readonly #target: RedisTarget;
+  readonly #keys: Keys;
+  readonly #redis: Redis;
+  readonly #outage: Outage;
+  readonly #options: RemoteOptions;
+  readonly #retry: RetryPolicy;
+  readonly #inflight = new InFlight();
+  readonly #stats = new RemoteStats();
+  #sender: Sender | undefined;
+  #reader: ResultsReader | undefined;
+  #bull: Queue | undefined;
+  #bullRedis: Redis | undefined;
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #fatal: Error | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #nextId = 1;
+  #slots = 1;
+  #workers = 0;
+
+  constructor(spec: ResolvedSpec, options: RemoteOptions) {
+    checkRemoteOptions(options);
+    this.#target = redisTarget(options.redis);
+    this.#options = options;
+    this.#retry = new RetryPolicy(options);
+    this.queue = queueName(spec);
+    this.#keys = new Keys(this.queue);
+    this.#redis = connect(this.#target, `polytask-run-${this.runId}`);
+    this.#outage = new Outage(this.#redis);
+  }
+
+  get size(): number {
+    return this.#inflight.size;
+  }
+
+  /** Enough blocks in flight to keep every worker's children busy */
+  get capacity(): number {
+    return Math.max(64, this.#slots * (this.#sender?.blockSize ?? 8) * 2);
+  }
+
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#closing !== undefined) throw new PoolClosedError();
+    try {
+      await this.#redis.connect();
+    } catch (error) {
+      throw new SetupError(`cannot reach Redis at ${this.#target.display}: ${errorInfo(error).message}`, { cause: error });
+    }
+    await this.#countWorkers();
+    if (this.#workers === 0) {
+      throw new SetupError(`no polytask worker is serving this spec on ${this.#target.display} (queue ${this.queue}); start one with: polytask worker --redis URL -s SPEC`);
+    }
+    await this.#heartbeat();
+    this.#bullRedis = connect(this.#target, `polytask-run-${this.runId}-queue`, false);
+    // BullMQ's events are not read (results come on the run's own stream): keep few of them
+    this.#bull = new Queue(this.queue, { connection: this.#bullRedis, prefix, streams: { events: { maxLen: 100 } } });
+    this.#bull.on('error', () => {});
+    this.#sender = new Sender(this.#bull, this.runId, this.#inflight, (jobIds) => this.#markGone(jobIds));
+    const reader = this.#redis.duplicate();
+    reader.on('error', () => {});
+    this.#reader = new ResultsReader(reader, this.#redis, this.#keys.results(this.runId), (entry) => this.#onEntry(entry));
+    this.#timers.push(
+      setInterval(() => void this.#heartbeat().catch(() => {}), timing.heartbeatMs),
+      setInterval(() => void this.#reconcile().catch(() => {}), timing.reconcileMs),
+      setInterval(() => void this.#countWorkers().catch(() => {}), timing.workerTtlMs),
+      setInterval(() => this.#watchOutage(), 500),
+    );
+  }
+
+  async #countWorkers(): Promise<void> {
+    const { workers, slots } = await countWorkers(this.#redis, this.#keys);
+    this.#workers = workers;
+    if (slots > 0) this.#slots = slots;
+  }
+
+  #heartbeat(): Promise<unknown> {
+    return this.#redis.multi().set(this.#keys.run(this.runId), '1', 'PX', timing.runTtlMs).pexpire(this.#keys.results(this.runId), 4 * timing.runTtlMs).exec();
+  }
+
+  #watchOutage(): void {
+    const limit = this.#options.redisTimeout ?? 30_000;
+    if (this.#fatal !== undefined || this.#outage.downFor() <= limit) return;
+    const why = this.#outage.lastError?.message ?? 'connection closed';
+    this.#fatal = new ConnectionError(`lost Redis at ${this.#target.display} for more than ${Math.round(limit / 1000)} s (${why})`);
+    this.#options.onFatal?.(this.#fatal);
+    void this.close();
+  }
+
+  #onEntry({ started, results, itemMs }: ResultsEntry): void {
+    if (started !== undefined) {
+      for (const item of this.#inflight.jobs.get(started)?.items ?? []) {
+        if (item.job !== started || item.onStart === undefined) continue;
+        const onStart = item.onStart;
+        // once: not again when the item runs again
+        item.onStart = undefined;
+        onStart();
+      }
+    }
+    if (itemMs !== undefined) this.#sender?.measured(itemMs);
+    const now = performance.now();
+    for (const { id, exit, fromReturn, rest } of results) {
+      const item = this.#inflight.items.get(id);
+      if (item === undefined || item.job === undefined) continue;
+      if (exit !== 0 && this.#retryLater(item, exit, rest, fromReturn)) continue;
+      this.#stats.answered(exit, rest, now - item.sentAt);
+      this.#inflight.answer(id, fromReturn ? { exit, rest, fromReturn } : { exit, rest });
+    }
+  }
+
+  // A failure the retry policy runs again: the item leaves its job and is sent anew after the delay
+  #retryLater(item: Item, exit: number, rest: string, fromReturn: boolean): boolean {
+    if (this.#retry.retries === 0 || fromReturn) return false;
+    const kind = failureKind(exit, rest);
+    const delay = kind === undefined ? undefined : this.#retry.delayFor(kind, item.retried);
+    if (delay === undefined) return false;
+    item.retried++;
+    this.#stats.retried++;
+    this.#inflight.release(item);
+    setTimeout(() => this.#resend(item), delay).unref();
+    return true;
+  }
+
+  #resend(item: Item): void {
+    if (this.#closing !== undefined || !this.#inflight.items.has(item.id)) return;
+    item.attempts++;
+    this.#sender!.add(item);
+  }
+
+  #markGone(jobIds: string[]): void {
+    const now = Date.now();
+    for (const id of jobIds) {
+      const job = this.#inflight.jobs.get(id);
+      if (job !== undefined) job.goneAt ??= now;
+    }
+  }
+
+  // Jobs gone from the queue (done, failed, lost with Redis) whose results were all read by
+  // now, but not all came: their missing items go again, or fail after timing.lostLimit losses
+  async #reconcile(): Promise<void> {
+    const bull = this.#bull;
+    if (bull === undefined || this.#closing !== undefined) return;
+    const ids = [...this.#inflight.jobs.keys()];
+    const states = await Promise.all(ids.map((id) => bull.getJobState(id)));
+    const gone = ids.filter((_, i) => states[i] === 'unknown' || states[i] === 'completed' || states[i] === 'failed');
+    this.#markGone(gone);
+    const caughtUpTo = this.#reader?.caughtUpTo ?? 0;
+    for (const id of gone) {
+      const job = this.#inflight.jobs.get(id);
+      if (job?.goneAt === undefined || job.goneAt >= caughtUpTo) continue;
+      for (const item of this.#inflight.orphans(id)) {
+        this.#stats.lost++;
+        if (++item.lost > timing.lostLimit) {
+          const message = `the item was lost with its worker ${item.lost} times (killed, or its job failed)`;
+          this.#answerHere(item, failure(exitCodes.itemFailed, { name: 'WorkerExitedError', message }));
+        } else {
+          this.#resend(item);
+        }
+      }
+    }
+  }
+
+  // Answers an item with a result made here (a failure, a cancellation)
+  #answerHere(item: Item, result: ItemResult): void {
+    this.#stats.answered(result.exit, '', undefined);
+    const { exit, ...rest } = result;
+    this.#inflight.answer(item.id, { exit, rest: JSON.stringify(rest).slice(1) });
+  }
+
+  submit(item: unknown, receiver: Receiver<ItemResult>): void {
+    if (abortedAlready(receiver)) {
+      receiver.reject(cancelReason(receiver, () => new PoolClosedError()));
+      return;
+    }
+    const json = jsonOf(item);
+    if (typeof json !== 'string') {
+      receiver.reject(toError(json));
+      return;
+    }
+    let cancel: (() => void) | undefined;
+    const unsubscribe = onCancel(receiver, () => cancel?.());
+    this.submitRaw(json, (raw: RawResult) => {
+      unsubscribe?.();
+      const result = parseRaw(raw);
+      if (result.error === undefined) receiver.resolve(result);
+      else if (receiver.signal?.aborted === true) receiver.reject(receiver.signal.reason);
+      else if (result.cancelled === true && this.#closing !== undefined) receiver.reject(this.#fatal ?? Object.assign(new PoolClosedError(), { result }));
+      else receiver.reject(toError(result, receiver.timeout ?? this.#options.timeout));
+    }, { ...(receiver.timeout === undefined ? {} : { timeout: receiver.timeout }), onAbort: (listener) => ((cancel = listener), () => {}), ...(receiver.onStart === undefined ? {} : { onStart: receiver.onStart }) });
+  }
+
+  submitRaw(json: string, done: RawResultCallback, options?: RawOptions): void {
+    const item: Item = { id: this.#nextId++, json, done, onStart: options?.onStart, timeout: options?.timeout ?? this.#options.timeout ?? null, attempts: 1, retried: 0, lost: 0, job: undefined, sentAt: performance.now() };
+    this.#inflight.add(item);
+    if (this.#closing !== undefined) {
+      this.#answerHere(item, cancelled(this.#fatal?.message ?? new PoolClosedError().message));
+      return;
+    }
+    options?.onAbort?.(() => {
+      if (this.#inflight.items.has(item.id)) this.#answerHere(item, cancelled('the call was cancelled'));
+    });
+    if (this.#sender !== undefined) {
+      this.#sender.add(item);
+      return;
+    }
+    // started on first use, as the other executors are
+    this.start().then(
+      () => this.#inflight.items.has(item.id) && this.#sender!.add(item),
+      (error: unknown) => this.#inflight.items.has(item.id) && this.#answerHere(item, failure(exitCodes.itemFailed, errorInfo(error))),
+    );
+  }
+
+  run(item: unknown, options?: RunOptions): Promise<ItemResult> {
+    return runOn(this, item, options);
+  }
+
+  result(item: unknown, options: RunOptions = {}): Promise<ItemResult> {
+    return new Promise((resolve) => this.submit(item, { ...options, resolve, reject: (error) => resolve(resultOf(error)) }));
+  }
+
+  stats(): PoolStats {
+    return this.#stats.snapshot();
+  }
+
+  pids(): number[] {
+    return [];
+  }
+
+  readyInfo(): string {
+    return `${this.#target.display}, ${this.#workers} worker${this.#workers === 1 ? '' : 's'} with ${this.#slots} children on queue ${this.queue}`;
+  }
+
+  /**
+   * Answers unfinished items as cancelled, removes this run's waiting jobs and its keys (workers
+   * then drop its running items within runCheckMs), and disconnects. A second call waits for
+   * the first.
+   */
+  close(_options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.#starting?.catch(() => {});
+    const message = this.#fatal?.message ?? new PoolClosedError().message;
+    const jobs = [...this.#inflight.jobs.keys()];
+    for (const item of [...this.#inflight.items.values()]) this.#answerHere(item, cancelled(message));
+    this.#reader?.stop();
+    if (this.#fatal === undefined && this.#redis.status === 'ready') {
+      await Promise.all(jobs.map((id) => this.#bull?.remove(id).catch(() => 0)));
+      await this.#redis.del(this.#keys.run(this.runId), this.#keys.results(this.runId)).catch(() => {});
+    }
+    await this.#bull?.close().catch(() => {});
+    this.#bullRedis?.disconnect();
+    this.#redis.disconnect();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

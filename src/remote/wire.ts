@@ -1,0 +1,50 @@
+// What travels through Redis: a job is a block of items as JSON lines with their numbers, and
+// a results entry is a block of lines `<number> <exit>[r] <rest>` (rest: the result's JSON
+// after its exit, as the child wrote it), so neither side re-encodes an item or a result.
+import type { RawResult } from '../pool/items.js';
+import type { RetryOn } from '../pool/retry.js';
+import { exitCodes } from '../protocol/exit-codes.js';
+
+export interface JobData {
+  /** the run it belongs to */
+  run: string;
+  /** item numbers, one per line of `items` */
+  ids: number[];
+  /** the items, JSON texts joined by '\n' (JSON text has no raw newline) */
+  items: string;
+  /** ms an item may run, or null */
+  timeout: number | null;
+}
+
+/** One result line; `r` marks an exit that is the handler's returned integer */
+export function resultLine(id: number, raw: RawResult): string {
+  return `${id} ${raw.exit}${raw.fromReturn === true ? 'r' : ''} ${raw.rest}`;
+}
+
+export interface ParsedResult {
+  id: number;
+  exit: number;
+  fromReturn: boolean;
+  rest: string;
+}
+
+export function parseResultLine(line: string): ParsedResult {
+  const first = line.indexOf(' ');
+  const second = line.indexOf(' ', first + 1);
+  const exitText = line.slice(first + 1, second);
+  const fromReturn = exitText.endsWith('r');
+  return { id: Number(line.slice(0, first)), exit: Number(fromReturn ? exitText.slice(0, -1) : exitText), fromReturn, rest: line.slice(second + 1) };
+}
+
+/** Which kind of failure a result is, for the retry policy; undefined when it has no error */
+export function failureKind(exit: number, rest: string): RetryOn | undefined {
+  let name: string | undefined;
+  try {
+    name = (JSON.parse(`{${rest}`) as { error?: { name?: string } }).error?.name;
+  } catch {
+    return undefined;
+  }
+  if (name === undefined) return undefined;
+  if (name === 'WorkerExitedError') return 'crash';
+  return name === 'TimeoutError' && exit === exitCodes.timeout ? 'timeout' : 'error';
+}

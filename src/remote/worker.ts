@@ -1,0 +1,205 @@
+// A worker of a spec's queue (`polytask worker`): takes jobs (blocks of items) from BullMQ and
+// runs their items in a local ProcessPool, sending each result to the run's results stream as
+// it comes (every flushMs), before the job completes. A job of a run that is gone (its
+// producer stopped or died) is dropped, and its running items are cancelled.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Worker as BullWorker, WaitingError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { knownOptions, optionKeys, checkOptions, isNonNegativeMs } from '../options.js';
+import { ProcessPool, poolOptionKeys, type PoolOptions } from '../pool/process/pool.js';
+import type { ResolvedSpec } from '../spec/load.js';
+import { connect, redisTarget, type RedisTarget } from './connection.js';
+import { Keys, prefix, queueName, timing } from './keys.js';
+import { resultLine, type JobData } from './wire.js';
+
+export const remoteWorkerOptionKeys = optionKeys<RemoteWorkerOptions>()([...poolOptionKeys, 'redis', 'graceMs', 'onError']);
+/** Options of `RemoteWorker` (`polytask worker`): its local pool's, and these */
+export interface RemoteWorkerOptions extends PoolOptions {
+  /** Redis URL: `redis://[user:password@]host:port[/db]`, `rediss://...` or `redis+unix:///path` */
+  redis: string;
+  /**
+   * ms running items may still take after stop() before they are handed back to the queue
+   * (their jobs go back to waiting, for another worker).
+   * @default 500
+   */
+  graceMs?: number;
+  /**
+   * Hears what goes wrong between the worker and Redis (a lost connection, a failed write).
+   * @default prints one line on stderr
+   */
+  onError?: (error: Error) => void;
+}
+
+interface Running {
+  run: string;
+  // the local calls' cancel listeners
+  cancels: (() => void)[];
+  // 'dropped': its run is gone; 'handBack': stop() ran out of grace
+  state: 'running' | 'dropped' | 'handBack';
+  stop: () => void;
+}
+
+/** Takes a spec's jobs from Redis and runs them on a local pool of its children */
+export class RemoteWorker {
+  readonly queue: string;
+  readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  readonly pool: ProcessPool;
+  readonly #target: RedisTarget;
+  readonly #keys: Keys;
+  readonly #redis: Redis;
+  readonly #graceMs: number;
+  readonly #onError: (error: Error) => void;
+  readonly #running = new Map<string, Running>();
+  #bull: BullWorker<JobData> | undefined;
+  #bullRedis: Redis | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #stopping: Promise<void> | undefined;
+
+  constructor(spec: ResolvedSpec, options: RemoteWorkerOptions) {
+    knownOptions('RemoteWorker', options, remoteWorkerOptionKeys);
+    checkOptions(options, { graceMs: isNonNegativeMs });
+    const { redis, graceMs = 500, onError, ...poolOptions } = options;
+    this.#target = redisTarget(redis);
+    this.#graceMs = graceMs;
+    this.#onError = onError ?? ((error) => process.stderr.write(`polytask worker: ${error.message}\n`));
+    this.queue = queueName(spec);
+    this.#keys = new Keys(this.queue);
+    this.pool = new ProcessPool(spec, poolOptions);
+    this.#redis = connect(this.#target, `polytask-worker-${this.id}`);
+  }
+
+  /** Where it takes jobs from, e.g. 'redis+unix:///tmp/r.sock, queue spec-1a2b...' */
+  describe(): string {
+    return `${this.#target.display}, queue ${this.queue}`;
+  }
+
+  /** Starts the children, connects, and takes jobs until stop() */
+  async start(): Promise<void> {
+    await this.pool.start();
+    await this.#redis.connect();
+    await this.#heartbeat();
+    this.#bullRedis = connect(this.#target, `polytask-worker-${this.id}-queue`, false);
+    const bull = new BullWorker<JobData>(this.queue, (job, token) => this.#process(job, token), {
+      connection: this.#bullRedis,
+      prefix,
+      // a job per child and one more fetched ahead: slow items (blocks of one) use every child
+      concurrency: this.pool.processes + 1,
+      lockDuration: timing.lockDuration,
+      stalledInterval: timing.stalledInterval,
+      maxStalledCount: timing.maxStalledCount,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 0 },
+    });
+    bull.on('error', (error) => this.#onError(error));
+    this.#bull = bull;
+    await bull.waitUntilReady();
+    this.#timers.push(
+      setInterval(() => void this.#heartbeat().catch((error: Error) => this.#onError(error)), timing.heartbeatMs),
+      setInterval(() => void this.#dropGoneRuns().catch((error: Error) => this.#onError(error)), timing.runCheckMs),
+    );
+  }
+
+  #heartbeat(): Promise<unknown> {
+    return this.#redis.set(this.#keys.worker(this.id), String(this.pool.processes), 'PX', timing.workerTtlMs);
+  }
+
+  // Cancels the items of runs whose producer is gone (stopped, Ctrl-C, or dead past its TTL)
+  async #dropGoneRuns(): Promise<void> {
+    const runs = [...new Set([...this.#running.values()].map((r) => r.run))];
+    if (runs.length === 0) return;
+    const alive = await Promise.all(runs.map((run) => this.#redis.exists(this.#keys.run(run))));
+    const gone = new Set(runs.filter((_, i) => alive[i] === 0));
+    for (const running of this.#running.values()) {
+      if (gone.has(running.run) && running.state === 'running') this.#end(running, 'dropped');
+    }
+  }
+
+  #end(running: Running, state: 'dropped' | 'handBack'): void {
+    running.state = state;
+    running.stop();
+    for (const cancel of running.cancels) cancel();
+  }
+
+  async #process(job: Job<JobData>, token: string | undefined): Promise<void> {
+    const { run, ids, items, timeout } = job.data;
+    if ((await this.#redis.exists(this.#keys.run(run))) === 0) return;
+    const stream = this.#keys.results(run);
+    // the producer hears that the job's items started (their timeouts count from here)
+    this.#redis.xadd(stream, '*', 's', job.id!).catch((error: Error) => this.#onError(error));
+    const running: Running = { run, cancels: [], state: 'running', stop: () => {} };
+    this.#running.set(job.id!, running);
+    const started = performance.now();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const lines = items.split('\n');
+        let left = lines.length;
+        let buffered: string[] = [];
+        let sending: Promise<unknown> = Promise.resolve();
+        const send = (fields: string[] = []) => {
+          if (buffered.length === 0 && fields.length === 0) return;
+          const block = buffered.join('\n');
+          buffered = [];
+          // the stream outlives a producer that died by a minute at most (it renews this)
+          sending = sending.then(() => this.#redis.multi().xadd(stream, '*', 'r', block, ...fields).pexpire(stream, 4 * timing.runTtlMs).exec());
+        };
+        const timer = setInterval(send, timing.flushMs);
+        running.stop = () => {
+          clearInterval(timer);
+          resolve();
+        };
+        const onAbort = (listener: () => void) => {
+          running.cancels.push(listener);
+          return () => {};
+        };
+        const options = { onAbort, ...(timeout === null ? {} : { timeout }) };
+        for (let i = 0; i < lines.length; i++) {
+          this.pool.submitRaw(lines[i]!, (raw) => {
+            if (running.state !== 'running') return;
+            buffered.push(resultLine(ids[i]!, raw));
+            if (--left > 0) return;
+            clearInterval(timer);
+            // the cost of an item on one child, for the producer's block size
+            const itemMs = ((performance.now() - started) * this.pool.processes) / lines.length;
+            send(['t', itemMs.toFixed(3)]);
+            sending.then(() => resolve(), reject);
+          }, options);
+        }
+      });
+    } finally {
+      this.#running.delete(job.id!);
+    }
+    if (running.state === 'handBack') {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+  }
+
+  /**
+   * Takes no more jobs; running items may finish within `graceMs`, then are handed back to the
+   * queue (another worker runs them); ends the children and disconnects. A second call waits
+   * for the first.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      for (const timer of this.#timers) clearInterval(timer);
+      const grace = setTimeout(() => {
+        for (const running of this.#running.values()) if (running.state === 'running') this.#end(running, 'handBack');
+      }, this.#graceMs);
+      try {
+        await this.#bull?.close();
+      } finally {
+        clearTimeout(grace);
+        await this.pool.close();
+        await this.#redis.del(this.#keys.worker(this.id)).catch(() => {});
+        this.#bullRedis?.disconnect();
+        this.#redis.disconnect();
+      }
+    })();
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,56 @@
+// Debian's redis-server for the scale-out tests: on a Unix socket in a temp dir, nothing
+// saved to disk, stopped by pid. `redisMissing()` says why it cannot run (the tests then skip
+// with that reason printed).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export function redisMissing(): string | undefined {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error !== undefined) return 'redis-server is not installed (apt-get install redis-server; .ci/run does)';
+  return undefined;
+}
+
+export class RedisServer {
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'polytask-redis-'));
+  readonly socket = path.join(this.dir, 'redis.sock');
+  readonly url = `redis+unix://${this.socket}`;
+  #child: ChildProcess | undefined;
+
+  /** Starts the server (again, after stop()) and waits until it answers */
+  async start(): Promise<void> {
+    const child = spawn('redis-server', ['--port', '0', '--unixsocket', this.socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    this.#child = child;
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(this.socket) || spawnSync('redis-cli', ['-s', this.socket, 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG') {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error('redis-server did not answer within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** A command through redis-cli, e.g. `cli('info', 'memory')` */
+  cli(...args: string[]): string {
+    return spawnSync('redis-cli', ['-s', this.socket, ...args], { encoding: 'utf8' }).stdout;
+  }
+
+  /** Stops the server by its pid (SIGKILL with `kill`: nothing is saved either way) */
+  async stop(kill = false): Promise<void> {
+    const child = this.#child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(kill ? 'SIGKILL' : 'SIGTERM');
+    await exited;
+    rmSync(this.socket, { force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
