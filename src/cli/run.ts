@@ -63,6 +63,7 @@ export class RunCommand extends Command {
   progress = Option.Boolean('--progress', { description: 'show a progress line on stderr (default: when stderr is a terminal and the results are not written there); --no-progress: never' });
   exitFromReturn = Option.Boolean('--exit-from-return', { description: 'an integer the handler returns is its item\'s exit status (the default, or the spec\'s exit_from_return); --no-exit-from-return: it is only the value' });
   redis = Option.String('--redis', { description: 'run the items on `polytask worker` processes over Redis at this URL: redis://[user:password@]host:port[/db], rediss:// or redis+unix:///path (docs/scale-out.md)' });
+  redisTimeout = Option.String('--redis-timeout', { validator: flagChecks.setupTimeout, description: 'with --redis: seconds Redis may be unreachable before the run fails (default 30)' });
   pipeline = Option.String('--pipeline', { validator: flagChecks.positiveInteger, description: 'items in flight per child (default: adapts to the item time)' });
 
   override async execute(): Promise<number> {
@@ -100,6 +101,7 @@ export class RunCommand extends Command {
     } catch (error) {
       return reportError(stderr, error, exitCodes.usage);
     }
+    if (this.redisTimeout !== undefined && this.redis === undefined) return reportError(stderr, new Error('--redis-timeout is for a run with --redis'));
     const localOnly = this.#localOnlyFlag();
     if (this.redis !== undefined && localOnly !== undefined) return reportError(stderr, new Error(`${localOnly}: set on the workers (polytask worker ${localOnly}), not with --redis`));
     try {
@@ -116,7 +118,7 @@ export class RunCommand extends Command {
       // --timeout 0: no timeout, as for timeout(1)
       ...(this.timeout === undefined || this.timeout === 0 ? {} : { timeout: secondsToMs(this.timeout) }),
     };
-    const pool = specExecutor(spec, this.redis !== undefined ? { ...shared, redis: this.redis, onFatal: (error) => abort.abort(error) } : {
+    const pool = specExecutor(spec, this.redis !== undefined ? { ...shared, redis: this.redis, ...(this.redisTimeout === undefined ? {} : { redisTimeout: secondsToMs(this.redisTimeout) }), onFatal: (error) => abort.abort(error) } : {
       ...shared,
       ...(this.processes === undefined ? {} : { processes: this.processes }),
       ...(this.maxTasksPerWorker === undefined ? {} : { maxTasksPerWorker: this.maxTasksPerWorker }),

@@ -222,7 +222,7 @@ export class RemoteExecutor implements ItemExecutor {
       else if (receiver.signal?.aborted === true) receiver.reject(receiver.signal.reason);
       else if (result.cancelled === true && this.#closing !== undefined) receiver.reject(this.#fatal ?? Object.assign(new PoolClosedError(), { result }));
       else receiver.reject(toError(result, receiver.timeout ?? this.#options.timeout));
-    }, { ...(receiver.timeout === undefined ? {} : { timeout: receiver.timeout }), onAbort: (listener) => ((cancel = listener), () => {}), ...(receiver.onStart === undefined ? {} : { onStart: receiver.onStart }) });
+    }, { ...(receiver.timeout === undefined ? {} : { timeout: receiver.timeout }), onAbort: (listener) => ((cancel = listener), () => {}), ...(receiver.onStart === undefined ? {} : { onStart: () => receiver.onStart!() }) });
   }
 
   submitRaw(json: string, done: RawResultCallback, options?: RawOptions): void {

@@ -54,3 +54,35 @@ export class RedisServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+// A spec whose node handler sleeps `item.ms` and answers `{ n }` (an object: a returned integer
+// would be read as the exit status)
+export const sleeperSpec = `exec_type: node
+exec_info:
+  code: |
+    export async function main(item) {
+      if (item.ms) await new Promise((resolve) => setTimeout(resolve, item.ms));
+      return { n: item.n };
+    }
+`;
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+// `polytask worker` as a real process; resolves once it says it is ready
+export async function startWorker(bin: string, url: string, spec: string, ...args: string[]): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [bin, 'worker', '--redis', url, '-s', spec, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  child.stderr!.on('data', (chunk: Buffer) => (text += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 20_000;
+  while (!text.includes('ready:')) {
+    if (child.exitCode !== null) throw new Error(`polytask worker exited with ${child.exitCode}: ${text}`);
+    if (Date.now() > deadline) throw new Error(`polytask worker not ready after 20 s: ${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { child, stderr: () => text, exited };
+}

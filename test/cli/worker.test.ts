@@ -1,0 +1,132 @@
+// `polytask worker` and `polytask run --redis` end to end, against a real redis-server: results
+// as for a local run, the flags' errors, no worker (one line, fast), Ctrl-C on the producer (130,
+// its jobs removed, the worker free), the producer killed with -9 then --resume (one result per
+// line), Redis lost for good (one line, exit 1).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { bin, scratch, timed, waitUntil } from '../helpers.js';
+import { RedisServer, redisMissing, sleeperSpec, startWorker, type WorkerProcess } from '../remote/redis.js';
+
+const it = suite('polytask worker / run --redis');
+const missing = redisMissing();
+const redis = new RedisServer();
+const dir = scratch('cli-worker');
+const specFile = dir.write('spec.yml', sleeperSpec);
+const workers: WorkerProcess[] = [];
+
+it.before(async () => {
+  if (missing === undefined) await redis.start();
+});
+it.after.each(async () => {
+  for (const worker of workers.splice(0)) {
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+  }
+});
+it.after(() => redis.close());
+
+const lines = (n: number, ms: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ n: i + 1, ms })).join('\n') + '\n';
+const polytask = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+
+function startRun(...args: string[]) {
+  const child = spawn(process.execPath, [bin, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const seen = { out: '', err: '' };
+  child.stdout.on('data', (chunk: Buffer) => (seen.out += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (seen.err += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, seen, exited };
+}
+
+it('run --redis writes the same results as a local run', timed(60_000, async () => {
+  workers.push(await startWorker(bin, redis.url, specFile, '-p', '2'));
+  const data = dir.write('same.jsonl', lines(500, 0));
+  const remote = polytask('run', '-s', specFile, '-d', data, '--redis', redis.url, '--keep-order');
+  const local = polytask('run', '-s', specFile, '-d', data, '-p', '2', '--keep-order');
+  assert.is(remote.status, 0, remote.stderr);
+  assert.is(remote.stdout, local.stdout);
+}));
+
+it('bad flags: one line naming the flag, exit 2', timed(30_000, async () => {
+  const data = dir.write('flags.jsonl', lines(1, 0));
+  const cases: [string[], string][] = [
+    [['run', '-s', specFile, '-d', data, '--redis', 'http://x'], 'polytask: OptionError: --redis: expected a redis://, rediss:// or redis+unix:// URL, got "http://x"\n'],
+    [['run', '-s', specFile, '-d', data, '--redis', redis.url, '-p', '2'], 'polytask: -p: set on the workers (polytask worker -p), not with --redis\n'],
+    [['worker', '-s', specFile], 'polytask: worker needs --redis URL: where producers put the items; see polytask worker --help\n'],
+    [['worker', '--redis', redis.url], 'polytask: worker needs -s,--spec FILE: the job spec (YAML or JSON); see polytask worker --help\n'],
+  ];
+  for (const [args, message] of cases) {
+    const result = polytask(...args);
+    assert.is(result.stderr, message);
+    assert.is(result.status, 2);
+  }
+}));
+
+it('no worker for the spec: one line at once, exit 2', timed(30_000, async () => {
+  const other = dir.write('other.yml', sleeperSpec.replace('{ n: item.n }', '{ m: item.n }'));
+  const result = polytask('run', '-s', other, '-d', dir.write('none.jsonl', lines(3, 0)), '--redis', redis.url);
+  assert.is(result.status, 2);
+  assert.match(result.stderr, /^polytask: SetupError: no polytask worker is serving this spec on redis\+unix:\/\/\S+ \(queue spec-[0-9a-f]{16}\); start one with: polytask worker --redis URL -s SPEC\n$/);
+  assert.is(result.stdout, '');
+}));
+
+it('Ctrl-C on the producer: exit 130, its waiting jobs removed, the worker free within a second', timed(60_000, async () => {
+  const worker = await startWorker(bin, redis.url, specFile, '-p', '2');
+  workers.push(worker);
+  const queue = /queue (spec-[0-9a-f]+)/.exec(worker.stderr())![1]!;
+  const run = startRun('-s', specFile, '-d', dir.write('slow.jsonl', lines(40, 5000)), '--redis', redis.url);
+  await waitUntil(() => Number(redis.cli('llen', `polytask:${queue}:wait`)) > 0 || Number(redis.cli('llen', `polytask:${queue}:active`)) > 0, 20_000, 'jobs on the queue');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  run.child.kill('SIGINT');
+  assert.is(await run.exited, 130, run.seen.err);
+  assert.match(run.seen.err, 'polytask: interrupted');
+  assert.is(redis.cli('llen', `polytask:${queue}:wait`).trim(), '0');
+  // the worker's running items (5 s each) were dropped: a new run is answered at once
+  const from = Date.now();
+  const next = polytask('run', '-s', specFile, '-d', dir.write('one.jsonl', lines(1, 0)), '--redis', redis.url);
+  assert.is(next.status, 0, next.stderr);
+  assert.ok(Date.now() - from < 4000, `the next run took ${Date.now() - from} ms`);
+}));
+
+it('the producer killed with -9, then --resume: exactly one result per line', timed(90_000, async () => {
+  workers.push(await startWorker(bin, redis.url, specFile, '-p', '2'));
+  const data = dir.write('resume.jsonl', lines(120, 40));
+  const out = `${dir.dir}/resume.out.jsonl`;
+  const run = startRun('-s', specFile, '-d', data, '-o', out, '--redis', redis.url);
+  await waitUntil(() => {
+    try {
+      return readFileSync(out, 'utf8').split('\n').length > 20;
+    } catch {
+      return false;
+    }
+  }, 30_000, 'some results in the file');
+  run.child.kill('SIGKILL');
+  await run.exited;
+  const again = polytask('run', '-s', specFile, '-d', data, '-o', out, '--resume', '--redis', redis.url);
+  assert.is(again.status, 0, again.stderr);
+  const results = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { line: number; exit: number });
+  assert.is(results.length, 120);
+  assert.equal([...new Set(results.map((r) => r.line))].sort((a, b) => a - b), Array.from({ length: 120 }, (_, i) => i + 1));
+}));
+
+it('Redis gone for good: one line naming it, exit 1, within --redis-timeout', timed(60_000, async () => {
+  const own = new RedisServer();
+  await own.start();
+  try {
+    const worker = await startWorker(bin, own.url, specFile, '-p', '1');
+    workers.push(worker);
+    const run = startRun('-s', specFile, '-d', dir.write('lost.jsonl', lines(50, 200)), '--redis', own.url, '--redis-timeout', '2');
+    await waitUntil(() => run.seen.out.length > 0, 20_000, 'the first result');
+    await own.stop(true);
+    const lostAt = Date.now();
+    assert.is(await run.exited, 1);
+    assert.ok(Date.now() - lostAt < 10_000, `gave up after ${Date.now() - lostAt} ms`);
+    assert.match(run.seen.err, /^polytask: ConnectionError: lost Redis at redis\+unix:\/\/\S+ for more than 2 s \(.*\)\n/m);
+  } finally {
+    await own.close();
+  }
+}));
+
+if (missing !== undefined) console.log(`skip polytask worker / run --redis tests: ${missing}`);
+else it.run();

@@ -1,0 +1,97 @@
+// polytask worker under faults, against a real redis-server: killed with -9 mid-run (its items
+// come back within 15 s, each answered once), stopped with SIGTERM (its running item is handed
+// back at once, the worker exits 0), and a run that goes away (its items are dropped).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+
+import { RemoteExecutor } from '../../src/remote/executor.js';
+import { loadSpec } from '../../src/spec/load.js';
+import { bin, childrenOf, isAlive, scratch, timed, waitUntil } from '../helpers.js';
+import { RedisServer, redisMissing, sleeperSpec, startWorker, type WorkerProcess } from './redis.js';
+
+const it = suite('polytask worker');
+const missing = redisMissing();
+const redis = new RedisServer();
+const dir = scratch('remote-worker');
+const specFile = dir.write('spec.yml', sleeperSpec);
+const workers: WorkerProcess[] = [];
+
+it.before(async () => {
+  if (missing === undefined) await redis.start();
+});
+it.after.each(async () => {
+  for (const worker of workers.splice(0)) {
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+  }
+});
+it.after(() => redis.close());
+
+const lines = (n: number, ms: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ n: i + 1, ms })).join('\n') + '\n';
+
+it('a worker killed with -9 mid-run: its items come back within 15 s and every line gets one result', timed(60_000, async () => {
+  const a = await startWorker(bin, redis.url, specFile, '-p', '1');
+  const b = await startWorker(bin, redis.url, specFile, '-p', '1');
+  workers.push(a, b);
+  const children = childrenOf(a.child.pid!);
+  const data = dir.write('kill.jsonl', lines(40, 100));
+  const run = spawn(process.execPath, [bin, 'run', '-s', specFile, '-d', data, '--redis', redis.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  run.stdout.on('data', (chunk: Buffer) => (out += chunk));
+  await waitUntil(() => out.split('\n').length > 4, 20_000, 'the first results');
+  a.child.kill('SIGKILL');
+  const killedAt = Date.now();
+  const status = await new Promise<number | null>((resolve) => run.once('exit', resolve));
+  const recovery = Date.now() - killedAt;
+  assert.is(status, 0);
+  const seen = out.trim().split('\n').map((line) => JSON.parse(line) as { line: number; value: { n: number } });
+  assert.is(seen.length, 40, 'one result per line');
+  assert.equal([...new Set(seen.map((r) => r.line))].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 1));
+  for (const result of seen) assert.is(result.value.n, result.line);
+  assert.ok(recovery < 15_000, `the run ended ${recovery} ms after the kill`);
+  console.log(`  kill -9: the run ended ${recovery} ms after the kill`);
+  // the dead worker's children end too (they watch their parent)
+  await waitUntil(() => children.every((pid) => !isAlive(pid)), 10_000, 'the killed worker\'s children to end');
+}));
+
+it('SIGTERM: the running item is handed back at once, another worker runs it, the worker exits 0', timed(60_000, async () => {
+  const a = await startWorker(bin, redis.url, specFile, '-p', '1', '--grace', '0.2');
+  workers.push(a);
+  await using executor = new RemoteExecutor(await loadSpec(specFile), { redis: redis.url });
+  let started = false;
+  const result = executor.run({ n: 7, ms: 4000 }, { onStart: () => void (started = true) });
+  await waitUntil(() => started, 20_000, 'the item to start');
+  const b = await startWorker(bin, redis.url, specFile, '-p', '1');
+  workers.push(b);
+  a.child.kill('SIGTERM');
+  const stoppedAt = Date.now();
+  assert.is(await a.exited, 0, a.stderr());
+  assert.ok(Date.now() - stoppedAt < 3000, `worker exited ${Date.now() - stoppedAt} ms after SIGTERM`);
+  assert.equal((await result).value, { n: 7 });
+  // handed back, not found by the stalled check (lock 4 s + check 2 s): run again at once on b
+  const took = Date.now() - stoppedAt;
+  assert.ok(took < 4000 + 2500, `the item ended ${took} ms after SIGTERM`);
+  console.log(`  SIGTERM: the 4 s item ended ${took} ms after the signal`);
+}));
+
+it('the items of a run that is gone are dropped: the worker is free within a second', timed(60_000, async () => {
+  const a = await startWorker(bin, redis.url, specFile, '-p', '1');
+  workers.push(a);
+  const spec = await loadSpec(specFile);
+  const first = new RemoteExecutor(spec, { redis: redis.url });
+  let started = false;
+  const slow = first.run({ n: 1, ms: 20_000 }, { onStart: () => void (started = true) }).catch((error: unknown) => error);
+  await waitUntil(() => started, 20_000, 'the slow item to start');
+  await first.close();
+  assert.is((await slow as Error).name, 'PoolClosedError');
+  await using second = new RemoteExecutor(spec, { redis: redis.url });
+  const from = Date.now();
+  assert.equal((await second.run({ n: 2 })).value, { n: 2 });
+  assert.ok(Date.now() - from < 3000, `the next run waited ${Date.now() - from} ms for the worker`);
+  // nothing of the first run is left in Redis
+  assert.is(redis.cli('exists', `polytask:${first.queue}:run:${first.runId}`, `polytask:${first.queue}:results:${first.runId}`).trim(), '0');
+}));
+
+if (missing !== undefined) console.log(`skip polytask worker tests: ${missing}`);
+else it.run();
