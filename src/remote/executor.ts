@@ -126,7 +126,7 @@ export class RemoteExecutor implements ItemExecutor {
   #onEntry({ started, results, itemMs }: ResultsEntry): void {
     if (started !== undefined) {
       for (const item of this.#inflight.jobs.get(started)?.items ?? []) {
-        if (item.job !== started || item.onStart === undefined) continue;
+        if (item.job?.id !== started || item.onStart === undefined) continue;
         const onStart = item.onStart;
         // once: not again when the item runs again
         item.onStart = undefined;
@@ -140,7 +140,7 @@ export class RemoteExecutor implements ItemExecutor {
       if (item === undefined || item.job === undefined) continue;
       if (exit !== 0 && this.#retryLater(item, exit, rest, fromReturn)) continue;
       this.#stats.answered(exit, rest, now - item.sentAt);
-      this.#inflight.answer(id, fromReturn ? { exit, rest, fromReturn } : { exit, rest });
+      this.#inflight.answer(id, exit, rest, fromReturn);
     }
   }
 
@@ -200,7 +200,7 @@ export class RemoteExecutor implements ItemExecutor {
   #answerHere(item: Item, result: ItemResult): void {
     this.#stats.answered(result.exit, '', undefined);
     const { exit, ...rest } = result;
-    this.#inflight.answer(item.id, { exit, rest: JSON.stringify(rest).slice(1) });
+    this.#inflight.answer(item.id, exit, JSON.stringify(rest).slice(1), false);
   }
 
   submit(item: unknown, receiver: Receiver<ItemResult>): void {

@@ -1,7 +1,8 @@
 // The producer's items in flight and the jobs that carry them: each item is answered exactly
 // once (a duplicate result, from a block run again after a stall, finds no item and is
 // dropped), and a job that ended without the results of all its items has those sent again.
-import type { RawResult, RawResultCallback } from '../pool/items.js';
+import type { RawResultCallback } from '../pool/items.js';
+import { dropFront } from '../pool/queue.js';
 
 export interface Item {
   readonly id: number;
@@ -15,11 +16,12 @@ export interface Item {
   retried: number;
   lost: number;
   // the job carrying it, while it is in one
-  job: string | undefined;
+  job: JobRecord | undefined;
   sentAt: number;
 }
 
 export interface JobRecord {
+  readonly id: string;
   readonly items: Item[];
   // items not answered yet
   left: number;
@@ -27,8 +29,78 @@ export interface JobRecord {
   goneAt: number | undefined;
 }
 
+// Items by id. Ids are given in order and answered mostly in order, so an array from the
+// oldest unanswered id on finds one without hashing, and its answered front is cut off in one
+// slice. Not a Map: a Map that takes and drops an entry per item reallocates its table, and
+// an outgrown table in the old generation keeps every entry it held alive (pool/process/
+// inflight.ts). An item left far behind (a slow one) moves to a small Map of its own.
+class ItemTable {
+  #slots: (Item | undefined)[] = [];
+  // the id of #slots[0], and the place of the oldest item still there
+  #base = 1;
+  #head = 0;
+  #size = 0;
+  readonly #behind = new Map<number, Item>();
+
+  get size(): number {
+    return this.#size + this.#behind.size;
+  }
+
+  get(id: number): Item | undefined {
+    const at = id - this.#base;
+    return at >= 0 ? this.#slots[at] : this.#behind.get(id);
+  }
+
+  has(id: number): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  // Items come in id order, each once
+  add(item: Item): void {
+    this.#slots[item.id - this.#base] = item;
+    this.#size++;
+  }
+
+  delete(id: number): void {
+    const at = id - this.#base;
+    if (at < 0) {
+      this.#behind.delete(id);
+      return;
+    }
+    const slots = this.#slots;
+    if (slots[at] === undefined) return;
+    slots[at] = undefined;
+    this.#size--;
+    if (at !== this.#head) return;
+    let head = at + 1;
+    while (head < slots.length && slots[head] === undefined) head++;
+    this.#head = head;
+    // a slow item keeps the head back while later ones are answered: past a point, it waits
+    // in #behind, so that the array stays about as long as the items in it
+    if (slots.length > 4096 && slots.length > 4 * this.#size) {
+      for (let i = head; i < slots.length / 2; i++) if (slots[i] !== undefined) this.#behind.set(slots[i]!.id, slots[i]!);
+      this.#cut(Math.floor(slots.length / 2));
+    } else if (dropFront(slots.length, head)) {
+      this.#cut(head);
+    }
+  }
+
+  #cut(at: number): void {
+    this.#slots = this.#slots.slice(at);
+    this.#base += at;
+    this.#head = 0;
+    while (this.#head < this.#slots.length && this.#slots[this.#head] === undefined) this.#head++;
+    this.#size = 0;
+    for (const item of this.#slots) if (item !== undefined) this.#size++;
+  }
+
+  values(): Item[] {
+    return [...this.#behind.values(), ...this.#slots.slice(this.#head).filter((item): item is Item => item !== undefined)];
+  }
+}
+
 export class InFlight {
-  readonly items = new Map<number, Item>();
+  readonly items = new ItemTable();
   readonly jobs = new Map<string, JobRecord>();
 
   get size(): number {
@@ -36,30 +108,30 @@ export class InFlight {
   }
 
   add(item: Item): void {
-    this.items.set(item.id, item);
+    this.items.add(item);
   }
 
   carry(jobId: string, items: Item[]): void {
-    for (const item of items) item.job = jobId;
-    this.jobs.set(jobId, { items, left: items.length, goneAt: undefined });
+    const job: JobRecord = { id: jobId, items, left: items.length, goneAt: undefined };
+    for (const item of items) item.job = job;
+    this.jobs.set(jobId, job);
   }
 
   // Takes an item out of its job: it is answered, or waits to be sent again
   release(item: Item): void {
-    const jobId = item.job;
-    if (jobId === undefined) return;
+    const job = item.job;
+    if (job === undefined) return;
     item.job = undefined;
-    const job = this.jobs.get(jobId);
-    if (job !== undefined && --job.left === 0) this.jobs.delete(jobId);
+    if (--job.left === 0) this.jobs.delete(job.id);
   }
 
   // Answers an item once; false when it was answered already
-  answer(id: number, raw: Omit<RawResult, 'attempts'>): boolean {
+  answer(id: number, exit: number, rest: string, fromReturn: boolean): boolean {
     const item = this.items.get(id);
     if (item === undefined) return false;
     this.items.delete(id);
     this.release(item);
-    item.done({ ...raw, attempts: item.attempts });
+    item.done(fromReturn ? { exit, rest, attempts: item.attempts, fromReturn } : { exit, rest, attempts: item.attempts });
     return true;
   }
 
@@ -68,7 +140,7 @@ export class InFlight {
     const job = this.jobs.get(jobId);
     if (job === undefined) return [];
     this.jobs.delete(jobId);
-    const left = job.items.filter((item) => item.job === jobId && this.items.get(item.id) === item);
+    const left = job.items.filter((item) => item.job === job);
     for (const item of left) item.job = undefined;
     return left;
   }
