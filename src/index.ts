@@ -7,6 +7,8 @@ export type { RetryOn, RetryOptions } from './pool/retry.js';
 export { ProcessPool, type PoolOptions, type PoolStats, type WorkerStats } from './pool/process/pool.js';
 export { ThreadPool, type ThreadPoolOptions, type JsCall, type JsTarget } from './pool/thread/pool.js';
 export { InlineExecutor, type InlineCall } from './pool/inline.js';
+export { RemoteExecutor, type RemoteOptions } from './remote/executor.js';
+export { RemoteWorker, type RemoteWorkerOptions } from './remote/worker.js';
 export type { Progress, ProgressCallback } from './job/progress.js';
 export { JobRunner, type JobRunnerOptions, type JobResult } from './job/runner.js';
 export { Future, type FutureState, type DoneFuture } from './futures/future.js';

@@ -6,6 +6,7 @@
 //   memory:  peak RSS of the process tree, N versus 10 N items (memory.ts)
 //   slowfirst: the parent's peak RSS with --keep-order and a slow first item, against none (memory.ts)
 //   scaling: a CPU-bound handler, 1 versus 2 processes (scaling.ts)
+//   remote:  polytask run --redis with one worker beside raw BullMQ; Redis memory, recovery (remote.ts)
 // Usage: node dist/test/bench/index.js [suite ...] [items] [--quick] [--json]
 // With no suite named, all run. `items` replaces the stream suite's counts with one count.
 // --quick divides every count by 10 and takes 1 round unless BENCH_ROUNDS says otherwise.
@@ -20,10 +21,11 @@ import { formatFutures, runFutures, type FuturesReport } from './futures.js';
 import { formatLatency, runLatency, type LatencyReport } from './latency.js';
 import { formatMemory, formatSlowFirst, runMemory, runSlowFirst, type MemoryReport, type SlowFirstReport } from './memory.js';
 import { formatScaling, runScaling, type ScalingReport } from './scaling.js';
+import { formatRemote, runRemote, type RemoteReport } from './remote.js';
 import { formatStream, runStream, type StreamReport } from './stream.js';
 import { checkTargets, formatTargets, type Target } from './targets.js';
 
-const suiteNames = ['stream', 'futures', 'async', 'latency', 'memory', 'slowfirst', 'scaling'] as const;
+const suiteNames = ['stream', 'futures', 'async', 'latency', 'memory', 'slowfirst', 'scaling', 'remote'] as const;
 type SuiteName = (typeof suiteNames)[number];
 const usage = `usage: node dist/test/bench/index.js [${suiteNames.join('|')} ...] [items] [--quick] [--json]`;
 
@@ -80,6 +82,7 @@ const out: {
   memory?: MemoryReport;
   slowFirst?: SlowFirstReport;
   scaling?: ScalingReport;
+  remote?: RemoteReport;
   targets?: Target[];
 } = { machine };
 const print = (title: string, text: string) => {
@@ -108,6 +111,9 @@ for (const suite of suites) {
   } else if (suite === 'slowfirst') {
     out.slowFirst = await runSlowFirst(ctx, 40_000 / scale);
     print('Memory, a slow first item with --keep-order', formatSlowFirst(out.slowFirst));
+  } else if (suite === 'remote') {
+    out.remote = await runRemote(ctx, 200_000 / scale);
+    print('Scale-out over Redis', formatRemote(out.remote));
   } else {
     out.scaling = runScaling(ctx, quick ? 100 : 400);
     print('CPU-bound scaling', formatScaling(out.scaling));
