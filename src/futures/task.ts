@@ -7,12 +7,12 @@ import type { Executor, Receiver } from '../pool/executor.js';
 import type { InlineCall } from '../pool/inline.js';
 import type { ItemResult } from '../pool/items.js';
 import { RetryPolicy, retryOptionKeys, type RetryOn, type RetryOptions } from '../pool/retry.js';
-import { jsExecutor, sharedJsExecutor, specExecutor, type JsRuntime } from '../pool/runtimes.js';
+import { jsExecutor, remoteJsExecutor, sharedJsExecutor, specExecutor, type JsRuntime } from '../pool/runtimes.js';
 import { isResolvedSpec, resolveSpec, type ResolvedSpec } from '../spec/load.js';
 import type { JobSpec } from '../spec/schema.js';
 import { Future } from './future.js';
 
-export const taskOptionKeys = optionKeys<TaskOptions>()([...retryOptionKeys, 'concurrency', 'processes', 'timeout', 'signal', 'runtime', 'maxMemoryMb', 'maxOldGenerationSizeMb', 'concurrentTasksPerWorker', 'redis']);
+export const taskOptionKeys = optionKeys<TaskOptions>()([...retryOptionKeys, 'concurrency', 'processes', 'timeout', 'signal', 'runtime', 'maxMemoryMb', 'maxOldGenerationSizeMb', 'concurrentTasksPerWorker', 'redis', 'moduleRoot']);
 /** Options of task() */
 export interface TaskOptions extends RetryOptions {
   /**
@@ -65,12 +65,20 @@ export interface TaskOptions extends RetryOptions {
    */
   concurrentTasksPerWorker?: number;
   /**
-   * A job spec's calls run on `polytask worker` processes over Redis (docs/scale-out.md):
-   * `redis://[user:password@]host:port[/db]`, `rediss://...` or `redis+unix:///path`. For job
-   * specs only: a JavaScript function or module runs locally.
-   * @default none: local children
+   * The calls run on `polytask worker` processes over Redis (docs/scale-out.md):
+   * `redis://[user:password@]host:port[/db]`, `rediss://...` or `redis+unix:///path`. A module
+   * task goes to workers started with `--module-root` on a copy of its module root; a function
+   * goes, signed with the secret in POLYTASK_SECRET, to workers started with `--allow-inline`.
+   * Arguments and results cross as JSON.
+   * @default none: this machine
    */
   redis?: string;
+  /**
+   * With `redis`, a module task: the folder whose copy the workers serve (`--module-root`); the
+   * module must be under it.
+   * @default the module's own folder
+   */
+  moduleRoot?: string;
 }
 
 export interface ModuleRef {
@@ -99,12 +107,12 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
   const size = options.concurrency ?? options.processes;
   if (size !== undefined) positiveInteger(options.concurrency === undefined ? 'processes' : 'concurrency', size);
   const runtime = checkOption('runtime', options.runtime ?? 'thread', isOneOf(['thread', 'process', 'inline']));
+  if (options.moduleRoot !== undefined && (options.redis === undefined || !isModuleRef(target))) throw new OptionError('The `moduleRoot` option is for a module task with `redis`');
 
   let executor: Executor<unknown>;
   let owned: boolean;
   let payload: (args: unknown[]) => unknown;
   if (typeof target === 'function' || isModuleRef(target)) {
-    if (options.redis !== undefined) throw new OptionError('The `redis` option is for job specs: a JavaScript function or module task runs on this machine (see docs/scale-out.md)');
     if (options.maxMemoryMb !== undefined) throw new OptionError('The `maxMemoryMb` option is for job specs (a child is replaced above it); a JavaScript task\'s heap limit is `maxOldGenerationSizeMb`');
     const fn = typeof target === 'function' ? target as (...args: unknown[]) => unknown : undefined;
     const jsTarget: InlineCall['target'] = fn !== undefined
@@ -112,10 +120,17 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
       : { kind: 'module', url: String((target as ModuleRef).module instanceof URL ? ((target as ModuleRef).module as URL).href : (target as ModuleRef).module), name: (target as ModuleRef).name };
     const heapMb = options.maxOldGenerationSizeMb === undefined ? undefined : positiveInteger('maxOldGenerationSizeMb', options.maxOldGenerationSizeMb);
     const perWorker = options.concurrentTasksPerWorker;
-    owned = size !== undefined || heapMb !== undefined || perWorker !== undefined;
-    executor = (owned
-      ? jsExecutor(runtime, { concurrency: size ?? availableParallelism(), ...(heapMb === undefined ? {} : { maxOldGenerationSizeMb: heapMb }), ...(perWorker === undefined ? {} : { concurrentTasksPerWorker: perWorker }) })
-      : sharedJsExecutor(runtime)) as Executor<unknown>;
+    owned = size !== undefined || heapMb !== undefined || perWorker !== undefined || options.redis !== undefined;
+    if (options.redis !== undefined) {
+      for (const local of ['concurrency', 'processes', 'maxOldGenerationSizeMb', 'concurrentTasksPerWorker', 'runtime'] as const) {
+        if (options[local] !== undefined) throw new OptionError(`${local}: set on the workers (polytask worker), not on a task with \`redis\``);
+      }
+      executor = remoteJsExecutor({ target: jsTarget, args: [] }, { redis: options.redis, ...(timeout === undefined ? {} : { timeout }), ...(options.moduleRoot === undefined ? {} : { moduleRoot: options.moduleRoot }) }) as Executor<unknown>;
+    } else {
+      executor = (owned
+        ? jsExecutor(runtime, { concurrency: size ?? availableParallelism(), ...(heapMb === undefined ? {} : { maxOldGenerationSizeMb: heapMb }), ...(perWorker === undefined ? {} : { concurrentTasksPerWorker: perWorker }) })
+        : sharedJsExecutor(runtime)) as Executor<unknown>;
+    }
     // the inline runtime calls the function itself: breakpoints and closures work
     payload = (args): InlineCall => ({ target: jsTarget, args, fn: runtime === 'inline' ? fn : undefined });
   } else {

@@ -15,8 +15,9 @@ import { argsOption, isFuncOption, loggerOption } from './job-options.js';
 import { onJobSignals } from './stop-signals.js';
 import { LineWriter } from './line-writer.js';
 import { logLine, openApiLog, type ResumeMatcher } from './results-log.js';
+import { forwardOutput, preview } from './item-output.js';
 
-export const synchronousJobOptionKeys = optionKeys<SynchronousJobOptions<unknown>>()(['func', 'items', 'args', 'processes', 'timeout', 'suppressWorkerExceptions', 'ordered', 'logger', 'signal', 'runtime', 'resultsLog', 'resume']);
+export const synchronousJobOptionKeys = optionKeys<SynchronousJobOptions<unknown>>()(['func', 'items', 'args', 'processes', 'timeout', 'suppressWorkerExceptions', 'ordered', 'logger', 'signal', 'runtime', 'resultsLog', 'resume', 'redis']);
 /** Options of SynchronousJob */
 export interface SynchronousJobOptions<T> {
   /** A function, a `{ module, name }` reference, or a job spec (cross-language) */
@@ -81,6 +82,12 @@ export interface SynchronousJobOptions<T> {
    * @default false
    */
   resume?: boolean;
+  /**
+   * Run the items on `polytask worker` processes over Redis, as task() does (docs/scale-out.md);
+   * `processes` then only sets how many items are in flight (16 per process).
+   * @default none: this machine
+   */
+  redis?: string;
 }
 
 export interface JobError<T> {
@@ -113,11 +120,12 @@ export class SynchronousJob<T = unknown, R = unknown> {
 
   // Runs the items in parallel; resolves to the results
   async runMultiProcessed(): Promise<(R | undefined)[]> {
-    const { items, args = [], timeout, ordered = true, runtime } = this.#options;
+    const { items, args = [], timeout, ordered = true, runtime, redis } = this.#options;
     const spec = this.#spec();
+    const size = redis === undefined ? (spec === undefined ? { concurrency: this.#processes } : { processes: this.#processes }) : { redis };
     const run = (spec === undefined
-      ? task(this.#options.func as (...a: unknown[]) => unknown, { concurrency: this.#processes, ...(timeout === undefined ? {} : { timeout }), ...(runtime === undefined ? {} : { runtime }) })
-      : task(spec, { processes: this.#processes, ...(timeout === undefined ? {} : { timeout }) })) as Task<unknown[], unknown>;
+      ? task(this.#options.func as (...a: unknown[]) => unknown, { ...size, ...(timeout === undefined ? {} : { timeout }), ...(runtime === undefined ? {} : { runtime }) })
+      : task(spec, { ...size, ...(timeout === undefined ? {} : { timeout }) })) as Task<unknown[], unknown>;
     const inFlight: Future<unknown>[] = [];
     const stop = new AbortController();
     const onSignal = () => stop.abort(new AbortError('the job was aborted', { cause: this.#options.signal?.reason }));
@@ -265,32 +273,4 @@ export class SynchronousJob<T = unknown, R = unknown> {
 // A module reference as a URL import() takes
 function moduleUrl(ref: ModuleRef): string {
   return ref.module instanceof URL ? ref.module.href : ref.module;
-}
-
-// Writes what an item's handler printed to this process's stdout and stderr (without the
-// traceback the handler appends to a failed item's stderr: the error carries it)
-function forwardOutput(result: ItemResult | undefined): void {
-  if (result === undefined) return;
-  if (result.stdout) process.stdout.write(result.stdout);
-  let stderr = result.stderr ?? '';
-  const stack = result.error?.stack;
-  if (stack) {
-    for (const tail of [stack, `${stack}\n`]) {
-      if (stderr.endsWith(tail)) {
-        stderr = stderr.slice(0, -tail.length);
-        break;
-      }
-    }
-  }
-  if (stderr) process.stderr.write(stderr);
-}
-
-function preview(item: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(item) ?? String(item);
-  } catch {
-    text = String(item);
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

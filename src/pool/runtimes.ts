@@ -8,6 +8,7 @@ import { ThreadPool, type ThreadPoolOptions } from './thread/pool.js';
 import type { Executor } from './executor.js';
 import type { InlineCall } from './inline.js';
 import { RemoteExecutor, type RemoteOptions } from '../remote/executor.js';
+import { RemoteJsExecutor } from '../remote/js-executor.js';
 
 export type JsRuntime = 'thread' | 'process' | 'inline';
 
@@ -38,4 +39,12 @@ export type SpecExecutorOptions = PoolOptions | RemoteOptions;
 export function specExecutor(spec: ResolvedSpec, options: SpecExecutorOptions = {}): ItemExecutor {
   if ('redis' in options && options.redis !== undefined) return new RemoteExecutor(spec, options);
   return new ProcessPool(spec, options as PoolOptions);
+}
+
+/**
+ * An executor of JavaScript calls on `polytask worker` processes over Redis: `sample` (a call of
+ * the task) fixes the queue, its module root's or the one of signed inline code
+ */
+export function remoteJsExecutor(sample: InlineCall, options: RemoteOptions & { moduleRoot?: string }): Executor<InlineCall> {
+  return new RemoteJsExecutor(sample, options);
 }

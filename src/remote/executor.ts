@@ -28,6 +28,14 @@ import { Sender } from './sender.js';
 
 export type { RemoteOptions } from './options.js';
 
+/** A queue of JavaScript calls, how a call is written for it, and who serves it (js-calls.ts) */
+export interface RemoteRoute {
+  queue: string;
+  // the call's text, or the failure of one that cannot be sent
+  encode: (call: unknown) => string | ItemResult;
+  serves: readonly [what: string, flags: string];
+}
+
 export class RemoteExecutor implements ItemExecutor {
   readonly queue: string;
   readonly runId = randomBytes(6).toString('hex');
@@ -48,15 +56,23 @@ export class RemoteExecutor implements ItemExecutor {
   #fatal: Error | undefined;
   #timers: NodeJS.Timeout[] = [];
   #nextId = 1;
+  readonly #encode: (item: unknown) => string | ItemResult = jsonOf;
+  // what its workers run, and the flags that start one: for the message when there is none
+  readonly #serves: readonly [string, string] = ['this spec', '-s SPEC'];
   #slots = 1;
   #workers = 0;
 
-  constructor(spec: ResolvedSpec, options: RemoteOptions) {
+  /** A spec's items, or (for JavaScript calls) a queue and how a call is written for it */
+  constructor(target: ResolvedSpec | RemoteRoute, options: RemoteOptions) {
     checkRemoteOptions(options);
     this.#target = redisTarget(options.redis);
     this.#options = options;
     this.#retry = new RetryPolicy(options);
-    this.queue = queueName(spec);
+    this.queue = 'queue' in target ? target.queue : queueName(target);
+    if ('queue' in target) {
+      this.#encode = target.encode;
+      this.#serves = target.serves;
+    }
     this.#keys = new Keys(this.queue);
     this.#redis = connect(this.#target, `polytask-run-${this.runId}`);
     this.#outage = new Outage(this.#redis);
@@ -84,15 +100,14 @@ export class RemoteExecutor implements ItemExecutor {
       throw new SetupError(`cannot reach Redis at ${this.#target.display}: ${errorInfo(error).message}`, { cause: error });
     }
     await this.#countWorkers();
-    if (this.#workers === 0) {
-      throw new SetupError(`no polytask worker is serving this spec on ${this.#target.display} (queue ${this.queue}); start one with: polytask worker --redis URL -s SPEC`);
-    }
+    const [what, flags] = this.#serves;
+    if (this.#workers === 0) throw new SetupError(`no polytask worker is serving ${what} on ${this.#target.display} (queue ${this.queue}); start one with: polytask worker --redis URL ${flags}`);
     await this.#heartbeat();
     this.#bullRedis = connect(this.#target, `polytask-run-${this.runId}-queue`, false);
     // BullMQ's events are not read (results come on the run's own stream): keep few of them
     this.#bull = new Queue(this.queue, { connection: this.#bullRedis, prefix, streams: { events: { maxLen: 100 } } });
     this.#bull.on('error', () => {});
-    this.#sender = new Sender(this.#bull, this.runId, this.#inflight, (jobIds) => this.#markGone(jobIds));
+    this.#sender = new Sender(this.#bull, this.runId, this.#inflight, (jobIds) => this.#inflight.markGone(jobIds));
     const reader = this.#redis.duplicate();
     reader.on('error', () => {});
     this.#reader = new ResultsReader(reader, this.#redis, this.#keys.results(this.runId), (entry) => this.#onEntry(entry));
@@ -105,9 +120,7 @@ export class RemoteExecutor implements ItemExecutor {
   }
 
   async #countWorkers(): Promise<void> {
-    const { workers, slots } = await countWorkers(this.#redis, this.#keys);
-    this.#workers = workers;
-    if (slots > 0) this.#slots = slots;
+    ({ workers: this.#workers, slots: this.#slots } = await countWorkers(this.#redis, this.#keys));
   }
 
   #heartbeat(): Promise<unknown> {
@@ -124,15 +137,7 @@ export class RemoteExecutor implements ItemExecutor {
   }
 
   #onEntry({ started, results, itemMs }: ResultsEntry): void {
-    if (started !== undefined) {
-      for (const item of this.#inflight.jobs.get(started)?.items ?? []) {
-        if (item.job?.id !== started || item.onStart === undefined) continue;
-        const onStart = item.onStart;
-        // once: not again when the item runs again
-        item.onStart = undefined;
-        onStart();
-      }
-    }
+    if (started !== undefined) this.#inflight.started(started);
     if (itemMs !== undefined) this.#sender?.measured(itemMs);
     const now = performance.now();
     for (const { id, exit, fromReturn, rest } of results) {
@@ -163,14 +168,6 @@ export class RemoteExecutor implements ItemExecutor {
     this.#sender!.add(item);
   }
 
-  #markGone(jobIds: string[]): void {
-    const now = Date.now();
-    for (const id of jobIds) {
-      const job = this.#inflight.jobs.get(id);
-      if (job !== undefined) job.goneAt ??= now;
-    }
-  }
-
   // Jobs gone from the queue (done, failed, lost with Redis) whose results were all read by
   // now, but not all came: their missing items go again, or fail after timing.lostLimit losses
   async #reconcile(): Promise<void> {
@@ -179,20 +176,14 @@ export class RemoteExecutor implements ItemExecutor {
     const ids = [...this.#inflight.jobs.keys()];
     const states = await Promise.all(ids.map((id) => bull.getJobState(id)));
     const gone = ids.filter((_, i) => states[i] === 'unknown' || states[i] === 'completed' || states[i] === 'failed');
-    this.#markGone(gone);
-    const caughtUpTo = this.#reader?.caughtUpTo ?? 0;
-    for (const id of gone) {
-      const job = this.#inflight.jobs.get(id);
-      if (job?.goneAt === undefined || job.goneAt >= caughtUpTo) continue;
-      for (const item of this.#inflight.orphans(id)) {
-        this.#stats.lost++;
-        if (++item.lost > timing.lostLimit) {
-          const message = `the item was lost with its worker ${item.lost} times (killed, or its job failed)`;
-          this.#answerHere(item, failure(exitCodes.itemFailed, { name: 'WorkerExitedError', message }));
-        } else {
-          this.#resend(item);
-        }
+    for (const item of this.#inflight.lost(gone, this.#reader?.caughtUpTo ?? 0)) {
+      this.#stats.lost++;
+      if (++item.lost <= timing.lostLimit) {
+        this.#resend(item);
+        continue;
       }
+      const message = `the item was lost with its worker ${item.lost} times (killed, or its job failed)`;
+      this.#answerHere(item, failure(exitCodes.itemFailed, { name: 'WorkerExitedError', message }));
     }
   }
 
@@ -208,7 +199,12 @@ export class RemoteExecutor implements ItemExecutor {
       receiver.reject(cancelReason(receiver, () => new PoolClosedError()));
       return;
     }
-    const json = jsonOf(item);
+    // started on first use; a start that fails rejects with its own error (a SetupError)
+    if (this.#sender === undefined && this.#closing === undefined) {
+      this.start().then(() => this.submit(item, receiver), (error: unknown) => receiver.reject(error));
+      return;
+    }
+    const json = this.#encode(item);
     if (typeof json !== 'string') {
       receiver.reject(toError(json));
       return;
@@ -258,6 +254,7 @@ export class RemoteExecutor implements ItemExecutor {
     return this.#stats.snapshot();
   }
 
+  /** None: the children are on the workers' machines */
   pids(): number[] {
     return [];
   }

@@ -117,6 +117,16 @@ export class InFlight {
     this.jobs.set(jobId, job);
   }
 
+  // A worker started the job: its items' onStart, once (not again when an item runs again)
+  started(jobId: string): void {
+    for (const item of this.jobs.get(jobId)?.items ?? []) {
+      if (item.job?.id !== jobId || item.onStart === undefined) continue;
+      const onStart = item.onStart;
+      item.onStart = undefined;
+      onStart();
+    }
+  }
+
   // Takes an item out of its job: it is answered, or waits to be sent again
   release(item: Item): void {
     const job = item.job;
@@ -135,8 +145,26 @@ export class InFlight {
     return true;
   }
 
-  // The items of a job that ended without their results; the job is forgotten
-  orphans(jobId: string): Item[] {
+  // Jobs seen gone from the queue (or never added): the time is kept from the first sighting
+  markGone(jobIds: string[]): void {
+    const now = Date.now();
+    for (const id of jobIds) {
+      const job = this.jobs.get(id);
+      if (job !== undefined) job.goneAt ??= now;
+    }
+  }
+
+  // The items of jobs gone without their results, once every result written before they were
+  // seen gone has been read (`caughtUpTo`); those jobs are forgotten
+  lost(gone: string[], caughtUpTo: number): Item[] {
+    this.markGone(gone);
+    return gone.flatMap((id) => {
+      const goneAt = this.jobs.get(id)?.goneAt;
+      return goneAt === undefined || goneAt >= caughtUpTo ? [] : this.#orphans(id);
+    });
+  }
+
+  #orphans(jobId: string): Item[] {
     const job = this.jobs.get(jobId);
     if (job === undefined) return [];
     this.jobs.delete(jobId);

@@ -62,7 +62,7 @@ export class Keys {
   }
 }
 
-/** The workers alive on a queue (by their heartbeats) and their children in all */
+/** The workers alive on a queue (by their heartbeats) and their children in all (at least 1) */
 export async function countWorkers(redis: Redis, keys: Keys): Promise<{ workers: number; slots: number }> {
   let workers = 0;
   let slots = 0;
@@ -77,5 +77,5 @@ export async function countWorkers(redis: Redis, keys: Keys): Promise<{ workers:
       slots += Number(value) || 1;
     }
   } while (cursor !== '0');
-  return { workers, slots };
+  return { workers, slots: Math.max(1, slots) };
 }

@@ -1,19 +1,43 @@
-// A worker of a spec's queue (`polytask worker`): takes jobs (blocks of items) from BullMQ and
-// runs their items in a local ProcessPool, sending each result to the run's results stream as
-// it comes (every flushMs), before the job completes. A job of a run that is gone (its
-// producer stopped or died) is dropped, and its running items are cancelled.
+// A worker (`polytask worker`): takes jobs (blocks of items) from BullMQ and runs their items on
+// a local lane, a spec's ProcessPool or a ThreadPool for JavaScript calls (js-lane.ts), sending
+// each result to the run's results stream as it comes (every flushMs), before the job
+// completes. A job of a run that is gone (its producer stopped or died) is dropped, and its
+// running items are cancelled.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker as BullWorker, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { OptionError } from '../errors.js';
 import { knownOptions, optionKeys, checkOptions, isNonNegativeMs } from '../options.js';
-import { ProcessPool, poolOptionKeys, type PoolOptions } from '../pool/process/pool.js';
+import type { RawOptions, RawResultCallback } from '../pool/items.js';
+import { ProcessPool, poolOptionKeys, type PoolOptions, type PoolStats } from '../pool/process/pool.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { connect, redisTarget, type RedisTarget } from './connection.js';
+import { inlineQueue, moduleQueue, sharedSecret } from './js-calls.js';
+import { JsLane } from './js-lane.js';
 import { Keys, prefix, queueName, timing } from './keys.js';
 import { resultLine, type JobData } from './wire.js';
 
 export const remoteWorkerOptionKeys = optionKeys<RemoteWorkerOptions>()([...poolOptionKeys, 'redis', 'graceMs', 'onError']);
+const jsWorkerOptionKeys = ['redis', 'graceMs', 'onError', 'processes'] as const;
+
+/** What a JavaScript worker runs: module tasks under a folder, and/or signed inline functions */
+export interface JavaScriptTarget {
+  /** Module tasks whose module is under this folder (the producer's copy must be the same code) */
+  moduleRoot?: string;
+  /** Inline function tasks, signed with the shared secret in POLYTASK_SECRET */
+  allowInline?: boolean;
+}
+
+// Where a worker runs items: a spec's pool of children, or worker threads for JavaScript
+interface Lane {
+  readonly processes: number;
+  start(): Promise<void>;
+  submitRaw(json: string, done: RawResultCallback, options?: RawOptions): void;
+  stats(): PoolStats;
+  readyInfo(): string;
+  close(): Promise<void>;
+}
 /** Options of `RemoteWorker` (`polytask worker`): its local pool's, and these */
 export interface RemoteWorkerOptions extends PoolOptions {
   /** Redis URL: `redis://[user:password@]host:port[/db]`, `rediss://...` or `redis+unix:///path` */
@@ -33,6 +57,7 @@ export interface RemoteWorkerOptions extends PoolOptions {
 
 interface Running {
   run: string;
+  keys: Keys;
   // the local calls' cancel listeners
   cancels: (() => void)[];
   // 'dropped': its run is gone; 'handBack': stop() ran out of grace
@@ -40,38 +65,47 @@ interface Running {
   stop: () => void;
 }
 
-/** Takes a spec's jobs from Redis and runs them on a local pool of its children */
+/** Takes a spec's (or JavaScript tasks') jobs from Redis and runs them on local children */
 export class RemoteWorker {
-  readonly queue: string;
+  /** The queues it serves: one for a spec; a module root's and/or the inline one for JavaScript */
+  readonly queues: string[];
   readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  readonly pool: ProcessPool;
+  /** The local children (or threads) that run the items */
+  readonly pool: Lane;
   readonly #target: RedisTarget;
-  readonly #keys: Keys;
   readonly #redis: Redis;
   readonly #graceMs: number;
   readonly #onError: (error: Error) => void;
   readonly #running = new Map<string, Running>();
-  #bull: BullWorker<JobData> | undefined;
+  readonly #bull: BullWorker<JobData>[] = [];
   #bullRedis: Redis | undefined;
   #timers: NodeJS.Timeout[] = [];
   #stopping: Promise<void> | undefined;
 
-  constructor(spec: ResolvedSpec, options: RemoteWorkerOptions) {
-    knownOptions('RemoteWorker', options, remoteWorkerOptionKeys);
+  constructor(target: ResolvedSpec | JavaScriptTarget, options: RemoteWorkerOptions) {
+    const isSpec = 'launch' in target;
+    knownOptions(isSpec ? 'RemoteWorker' : 'RemoteWorker (JavaScript)', options, isSpec ? remoteWorkerOptionKeys : jsWorkerOptionKeys);
     checkOptions(options, { graceMs: isNonNegativeMs });
     const { redis, graceMs = 500, onError, ...poolOptions } = options;
     this.#target = redisTarget(redis);
     this.#graceMs = graceMs;
     this.#onError = onError ?? ((error) => process.stderr.write(`polytask worker: ${error.message}\n`));
-    this.queue = queueName(spec);
-    this.#keys = new Keys(this.queue);
-    this.pool = new ProcessPool(spec, poolOptions);
+    if (isSpec) {
+      this.queues = [queueName(target)];
+      this.pool = new ProcessPool(target, poolOptions);
+    } else {
+      const { moduleRoot, allowInline = false } = target;
+      if (moduleRoot === undefined && !allowInline) throw new OptionError('A JavaScript worker needs moduleRoot (--module-root DIR), allowInline (--allow-inline), or both');
+      const secret = allowInline ? sharedSecret('allowInline (--allow-inline)') : undefined;
+      this.queues = [...(moduleRoot === undefined ? [] : [moduleQueue(moduleRoot)]), ...(secret === undefined ? [] : [inlineQueue(secret)])];
+      this.pool = new JsLane({ moduleRoot, secret }, poolOptions.processes);
+    }
     this.#redis = connect(this.#target, `polytask-worker-${this.id}`);
   }
 
   /** Where it takes jobs from, e.g. 'redis+unix:///tmp/r.sock, queue spec-1a2b...' */
   describe(): string {
-    return `${this.#target.display}, queue ${this.queue}`;
+    return `${this.#target.display}, queue ${this.queues.join(' and ')}`;
   }
 
   /** Starts the children, connects, and takes jobs until stop() */
@@ -80,20 +114,22 @@ export class RemoteWorker {
     await this.#redis.connect();
     await this.#heartbeat();
     this.#bullRedis = connect(this.#target, `polytask-worker-${this.id}-queue`, false);
-    const bull = new BullWorker<JobData>(this.queue, (job, token) => this.#process(job, token), {
-      connection: this.#bullRedis,
-      prefix,
-      // a job per child and one more fetched ahead: slow items (blocks of one) use every child
-      concurrency: this.pool.processes + 1,
-      lockDuration: timing.lockDuration,
-      stalledInterval: timing.stalledInterval,
-      maxStalledCount: timing.maxStalledCount,
-      removeOnComplete: { count: 0 },
-      removeOnFail: { count: 0 },
-    });
-    bull.on('error', (error) => this.#onError(error));
-    this.#bull = bull;
-    await bull.waitUntilReady();
+    for (const queue of this.queues) {
+      const bull = new BullWorker<JobData>(queue, (job, token) => this.#process(job, token), {
+        connection: this.#bullRedis,
+        prefix,
+        // a job per child and one more fetched ahead: slow items (blocks of one) use every child
+        concurrency: this.pool.processes + 1,
+        lockDuration: timing.lockDuration,
+        stalledInterval: timing.stalledInterval,
+        maxStalledCount: timing.maxStalledCount,
+        removeOnComplete: { count: 0 },
+        removeOnFail: { count: 0 },
+      });
+      bull.on('error', (error) => this.#onError(error));
+      this.#bull.push(bull);
+      await bull.waitUntilReady();
+    }
     this.#timers.push(
       setInterval(() => void this.#heartbeat().catch((error: Error) => this.#onError(error)), timing.heartbeatMs),
       setInterval(() => void this.#dropGoneRuns().catch((error: Error) => this.#onError(error)), timing.runCheckMs),
@@ -101,17 +137,19 @@ export class RemoteWorker {
   }
 
   #heartbeat(): Promise<unknown> {
-    return this.#redis.set(this.#keys.worker(this.id), String(this.pool.processes), 'PX', timing.workerTtlMs);
+    const multi = this.#redis.multi();
+    for (const queue of this.queues) multi.set(new Keys(queue).worker(this.id), String(this.pool.processes), 'PX', timing.workerTtlMs);
+    return multi.exec();
   }
 
   // Cancels the items of runs whose producer is gone (stopped, Ctrl-C, or dead past its TTL)
   async #dropGoneRuns(): Promise<void> {
-    const runs = [...new Set([...this.#running.values()].map((r) => r.run))];
-    if (runs.length === 0) return;
-    const alive = await Promise.all(runs.map((run) => this.#redis.exists(this.#keys.run(run))));
-    const gone = new Set(runs.filter((_, i) => alive[i] === 0));
+    const runKeys = [...new Set([...this.#running.values()].map((r) => r.keys.run(r.run)))];
+    if (runKeys.length === 0) return;
+    const alive = await Promise.all(runKeys.map((key) => this.#redis.exists(key)));
+    const gone = new Set(runKeys.filter((_, i) => alive[i] === 0));
     for (const running of this.#running.values()) {
-      if (gone.has(running.run) && running.state === 'running') this.#end(running, 'dropped');
+      if (gone.has(running.keys.run(running.run)) && running.state === 'running') this.#end(running, 'dropped');
     }
   }
 
@@ -123,11 +161,12 @@ export class RemoteWorker {
 
   async #process(job: Job<JobData>, token: string | undefined): Promise<void> {
     const { run, ids, items, timeout } = job.data;
-    if ((await this.#redis.exists(this.#keys.run(run))) === 0) return;
-    const stream = this.#keys.results(run);
+    const keys = new Keys(job.queueName);
+    if ((await this.#redis.exists(keys.run(run))) === 0) return;
+    const stream = keys.results(run);
     // the producer hears that the job's items started (their timeouts count from here)
     this.#redis.xadd(stream, '*', 's', job.id!).catch((error: Error) => this.#onError(error));
-    const running: Running = { run, cancels: [], state: 'running', stop: () => {} };
+    const running: Running = { run, keys, cancels: [], state: 'running', stop: () => {} };
     this.#running.set(job.id!, running);
     const started = performance.now();
     try {
@@ -187,11 +226,11 @@ export class RemoteWorker {
         for (const running of this.#running.values()) if (running.state === 'running') this.#end(running, 'handBack');
       }, this.#graceMs);
       try {
-        await this.#bull?.close();
+        await Promise.all(this.#bull.map((bull) => bull.close()));
       } finally {
         clearTimeout(grace);
         await this.pool.close();
-        await this.#redis.del(this.#keys.worker(this.id)).catch(() => {});
+        await this.#redis.del(...this.queues.map((queue) => new Keys(queue).worker(this.id))).catch(() => {});
         this.#bullRedis?.disconnect();
         this.#redis.disconnect();
       }

@@ -73,8 +73,9 @@ export interface WorkerProcess {
 }
 
 // `polytask worker` as a real process; resolves once it says it is ready
+// (spec '': a JavaScript worker, given --module-root or --allow-inline in `args`)
 export async function startWorker(bin: string, url: string, spec: string, ...args: string[]): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [bin, 'worker', '--redis', url, '-s', spec, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'worker', '--redis', url, ...(spec === '' ? [] : ['-s', spec]), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -45,7 +45,10 @@ export type { JsCall, JsTarget } from './wire.js';
 
 // calls per batch at most
 const maxBatch = 512;
-const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'entry.js');
+// beside this module; in the CLI's bundle (dist/src/cli/bundle.js, for `polytask worker`) this
+// code sits in cli/, and the entry is found from there
+const here = path.dirname(fileURLToPath(import.meta.url));
+const entry = path.basename(here) === 'thread' ? path.join(here, 'entry.js') : path.join(here, '..', 'pool', 'thread', 'entry.js');
 
 /** Runs JavaScript calls in worker threads or child processes (tinypool), as an Executor */
 export class ThreadPool implements Executor<JsCall> {
