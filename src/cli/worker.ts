@@ -8,6 +8,7 @@ import path from 'node:path';
 import { RemoteWorker, type JavaScriptTarget } from '../remote/worker.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMissing } from './common.js';
+import { CliProgress } from './progress.js';
 import { onStopSignals } from './signals.js';
 import { formatStats } from './stats.js';
 
@@ -42,6 +43,7 @@ export class WorkerCommand extends Command {
   setupTimeout = Option.String('--setup-timeout', { validator: flagChecks.setupTimeout, description: 'seconds a child may take to load the code and run the setup hook (default 120)' });
   maxTasksPerWorker = Option.String('--max-tasks-per-worker', { validator: flagChecks.positiveInteger, description: 'replace a child, between items, after it has run this many items' });
   maxMemory = Option.String('--max-memory', { validator: flagChecks.megabytes, description: 'replace a child, between items, once its resident memory is above this many MB' });
+  progress = Option.Boolean('--progress', { description: 'show a progress line on stderr: items done, items/s, failures (default: when stderr is a terminal); --no-progress: never' });
   stats = Option.Boolean('--stats', false, { description: 'print counts, item latency and each child\'s CPU time and peak memory on stderr at the end' });
 
   override async execute(): Promise<number> {
@@ -68,16 +70,19 @@ export class WorkerCommand extends Command {
       if (typeof spec === 'number') return spec;
       target = spec;
     }
+    const progress = await CliProgress.start({ force: this.progress, stderr, results: undefined, dataFile: undefined });
     let worker: RemoteWorker;
     try {
       worker = new RemoteWorker(target, {
         redis: this.redis,
         ...(this.processes === undefined ? {} : { processes: this.processes }),
         ...(this.grace === undefined ? {} : { graceMs: Math.round(this.grace * 1000) }),
-        ...(javascript ? {} : this.#specOptions()),
-        onError: (error) => stderr.write(`polytask worker: ${error.message}\n`),
+        ...(javascript ? {} : this.#specOptions(progress)),
+        onError: (error) => (progress ?? stderr).write(`polytask worker: ${error.message}\n`),
+        ...(progress === undefined ? {} : { onResults: (count: number, failed: number) => progress.meter.add(count, failed) }),
       });
     } catch (error) {
+      progress?.stop();
       return reportError(stderr, error);
     }
     const started = performance.now();
@@ -86,13 +91,15 @@ export class WorkerCommand extends Command {
     const signals = onStopSignals(() => stopped());
     try {
       await Promise.race([worker.start(), stopping]);
-      if (signals.received === undefined) stderr.write(`polytask worker: ready: ${worker.pool.readyInfo()}, taking items from ${worker.describe()}\n`);
+      if (signals.received === undefined) (progress ?? stderr).write(`polytask worker: ready: ${worker.pool.readyInfo()}, taking items from ${worker.describe()}\n`);
       await stopping;
       await worker.stop();
+      progress?.stop();
       if (this.stats) stderr.write(formatStats(worker.pool.stats(), performance.now() - started));
       return exitCodes.ok;
     } catch (error) {
       await worker.stop().catch(() => {});
+      progress?.stop();
       return reportError(stderr, error);
     } finally {
       signals.remove();
@@ -100,12 +107,12 @@ export class WorkerCommand extends Command {
   }
 
   // The options of a spec's children (refused with --module-root or --allow-inline)
-  #specOptions() {
+  #specOptions(progress: CliProgress | undefined) {
     return {
       ...(this.setupTimeout === undefined ? {} : { setupTimeout: secondsToMs(this.setupTimeout) }),
       ...(this.maxTasksPerWorker === undefined ? {} : { maxTasksPerWorker: this.maxTasksPerWorker }),
       ...(this.maxMemory === undefined ? {} : { maxMemoryMb: this.maxMemory }),
-      onWorkerOutput: (chunk: string | Buffer) => this.context.stderr.write(chunk),
+      onWorkerOutput: (chunk: string | Buffer) => (progress ?? this.context.stderr).write(chunk),
     };
   }
 }

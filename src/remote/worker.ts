@@ -18,8 +18,8 @@ import { JsLane } from './js-lane.js';
 import { Keys, prefix, queueName, timing } from './keys.js';
 import { resultLine, type JobData } from './wire.js';
 
-export const remoteWorkerOptionKeys = optionKeys<RemoteWorkerOptions>()([...poolOptionKeys, 'redis', 'graceMs', 'onError']);
-const jsWorkerOptionKeys = ['redis', 'graceMs', 'onError', 'processes'] as const;
+export const remoteWorkerOptionKeys = optionKeys<RemoteWorkerOptions>()([...poolOptionKeys, 'redis', 'graceMs', 'onError', 'onResults']);
+const jsWorkerOptionKeys = ['redis', 'graceMs', 'onError', 'onResults', 'processes'] as const;
 
 /** What a JavaScript worker runs: module tasks under a folder, and/or signed inline functions */
 export interface JavaScriptTarget {
@@ -53,6 +53,12 @@ export interface RemoteWorkerOptions extends PoolOptions {
    * @default prints one line on stderr
    */
   onError?: (error: Error) => void;
+  /**
+   * Hears how many results it sent, and how many of them failed, each time it sends some (for
+   * a progress line).
+   * @default none
+   */
+  onResults?: (count: number, failed: number) => void;
 }
 
 interface Running {
@@ -76,6 +82,7 @@ export class RemoteWorker {
   readonly #redis: Redis;
   readonly #graceMs: number;
   readonly #onError: (error: Error) => void;
+  readonly #onResults: ((count: number, failed: number) => void) | undefined;
   readonly #running = new Map<string, Running>();
   readonly #bull: BullWorker<JobData>[] = [];
   #bullRedis: Redis | undefined;
@@ -86,7 +93,8 @@ export class RemoteWorker {
     const isSpec = 'launch' in target;
     knownOptions(isSpec ? 'RemoteWorker' : 'RemoteWorker (JavaScript)', options, isSpec ? remoteWorkerOptionKeys : jsWorkerOptionKeys);
     checkOptions(options, { graceMs: isNonNegativeMs });
-    const { redis, graceMs = 500, onError, ...poolOptions } = options;
+    const { redis, graceMs = 500, onError, onResults, ...poolOptions } = options;
+    this.#onResults = onResults;
     this.#target = redisTarget(redis);
     this.#graceMs = graceMs;
     this.#onError = onError ?? ((error) => process.stderr.write(`polytask worker: ${error.message}\n`));
@@ -174,11 +182,14 @@ export class RemoteWorker {
         const lines = items.split('\n');
         let left = lines.length;
         let buffered: string[] = [];
+        let failed = 0;
         let sending: Promise<unknown> = Promise.resolve();
         const send = (fields: string[] = []) => {
           if (buffered.length === 0 && fields.length === 0) return;
           const block = buffered.join('\n');
+          this.#onResults?.(buffered.length, failed);
           buffered = [];
+          failed = 0;
           // the stream outlives a producer that died by a minute at most (it renews this)
           sending = sending.then(() => this.#redis.multi().xadd(stream, '*', 'r', block, ...fields).pexpire(stream, 4 * timing.runTtlMs).exec());
         };
@@ -196,6 +207,7 @@ export class RemoteWorker {
           this.pool.submitRaw(lines[i]!, (raw) => {
             if (running.state !== 'running') return;
             buffered.push(resultLine(ids[i]!, raw));
+            if (raw.exit !== 0) failed++;
             if (--left > 0) return;
             clearInterval(timer);
             // the cost of an item on one child, for the producer's block size

@@ -28,7 +28,8 @@ it.after.each(async () => {
 it.after(() => redis.close());
 
 const lines = (n: number, ms: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ n: i + 1, ms })).join('\n') + '\n';
-const polytask = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+const { POLYTASK_SECRET: _secret, ...env } = process.env;
+const polytask = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, env });
 
 function startRun(...args: string[]) {
   const child = spawn(process.execPath, [bin, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -48,6 +49,17 @@ it('run --redis writes the same results as a local run', timed(60_000, async () 
   assert.is(remote.stdout, local.stdout);
 }));
 
+it('worker --progress counts the items it ran; --stats prints its figures when it stops', timed(60_000, async () => {
+  const worker = await startWorker(bin, redis.url, specFile, '-p', '2', '--progress', '--stats');
+  workers.push(worker);
+  const run = polytask('run', '-s', specFile, '-d', dir.write('progress.jsonl', lines(300, 0)), '--redis', redis.url);
+  assert.is(run.status, 0, run.stderr);
+  worker.child.kill('SIGTERM');
+  assert.is(await worker.exited, 0);
+  assert.match(worker.stderr(), /polytask: 300 done · [\d,]+ items\/s · 0 failed/);
+  assert.match(worker.stderr(), /polytask: stats: 300 items in [\d.]+ s/);
+}));
+
 it('bad flags: one line naming the flag, exit 2', timed(30_000, async () => {
   const data = dir.write('flags.jsonl', lines(1, 0));
   const cases: [string[], string][] = [
@@ -55,6 +67,10 @@ it('bad flags: one line naming the flag, exit 2', timed(30_000, async () => {
     [['run', '-s', specFile, '-d', data, '--redis', redis.url, '-p', '2'], 'polytask: -p: set on the workers (polytask worker -p), not with --redis\n'],
     [['worker', '-s', specFile], 'polytask: worker needs --redis URL: where producers put the items; see polytask worker --help\n'],
     [['worker', '--redis', redis.url], 'polytask: worker needs -s,--spec FILE: the job spec (YAML or JSON); see polytask worker --help\n'],
+    [['worker', '--redis', redis.url, '-s', specFile, '--module-root', dir.dir], 'polytask: worker runs a spec (-s) or JavaScript tasks (--module-root, --allow-inline), not both: start one worker of each\n'],
+    [['worker', '--redis', redis.url, '--module-root', dir.dir, '--max-memory', '100'], 'polytask: --max-memory is for a spec\'s worker (-s), not with --module-root or --allow-inline\n'],
+    [['worker', '--redis', redis.url, '--module-root', `${dir.dir}/nowhere`], `polytask: --module-root: not a folder: ${dir.dir}/nowhere\n`],
+    [['worker', '--redis', redis.url, '--allow-inline'], 'polytask: OptionError: allowInline (--allow-inline) needs the shared secret in POLYTASK_SECRET (16 characters or more), on the producer and on the workers: inline code is signed with it\n'],
   ];
   for (const [args, message] of cases) {
     const result = polytask(...args);
