@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { parseResultLine, type ParsedResult } from './wire.js';
 
-const count = 500;
+const count = 16;
 
 /** One entry of the stream: a job a worker started, or results with the item time measured */
 export interface ResultsEntry {
