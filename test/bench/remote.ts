@@ -18,6 +18,9 @@ export interface RemoteReport {
   bullmqSingle: number;
   singleItems: number;
   perJob: number;
+  // Redis's used_memory: fresh, after the first run (BullMQ's scripts loaded), after the big run
+  redisFreshMb: number;
+  redisWarmMb: number;
   redisUsedMb: number;
   bigItems: number;
   producerPeakMb: [number, number];
@@ -52,7 +55,7 @@ export async function runRemote(ctx: BenchContext, items: number): Promise<Remot
   const perJob = 1000;
   const singleItems = Math.max(1000, Math.round(items / 10));
   const bigItems = items * 5;
-  const empty = { items, rounds: ctx.rounds, polytask: 0, bullmqBlocks: 0, bullmqSingle: 0, singleItems, perJob, redisUsedMb: 0, bigItems, producerPeakMb: [0, 0] as [number, number], recoverySeconds: 0 };
+  const empty = { items, rounds: ctx.rounds, polytask: 0, bullmqBlocks: 0, bullmqSingle: 0, singleItems, perJob, redisFreshMb: 0, redisWarmMb: 0, redisUsedMb: 0, bigItems, producerPeakMb: [0, 0] as [number, number], recoverySeconds: 0 };
   const missing = redisMissing();
   if (missing !== undefined) return { ...empty, skipped: missing };
   const dir = tempDir();
@@ -64,18 +67,20 @@ export async function runRemote(ctx: BenchContext, items: number): Promise<Remot
   await redis.start();
   try {
     const url = redis.url;
+    const usedMb = () => Number(/used_memory:(\d+)/.exec(redis.cli('info', 'memory'))?.[1] ?? 0) / 2 ** 20;
+    const redisFreshMb = usedMb();
     const run = (file: string) => () => timeCommand(process.execPath, [bin, 'run', '-s', spec, '-d', file, '--redis', url]);
     const bull = (file: string, n: number) => () => timeCommand(process.execPath, [path.join(workers, 'bullmq-producer.mjs'), redis.socket, 'peer', file, String(n)]);
 
     const local = await worker(url, spec, 2);
     const times = { polytask: [] as number[], blocks: [] as number[], single: [] as number[] };
     run(input)();
+    const redisWarmMb = usedMb();
     for (let r = 0; r < ctx.rounds; r++) times.polytask.push(run(input)());
     ctx.log('remote: polytask measured');
     // the memory figures, with the same worker
-    redis.cli('memory', 'purge');
     run(big)();
-    const redisUsedMb = Number(/used_memory:(\d+)/.exec(redis.cli('info', 'memory'))?.[1] ?? 0) / 2 ** 20;
+    const redisUsedMb = usedMb();
     const small = await sampleTree(process.execPath, [bin, 'run', '-s', spec, '-d', input, '--redis', url]);
     const large = await sampleTree(process.execPath, [bin, 'run', '-s', spec, '-d', big, '--redis', url]);
     await stop(local);
@@ -97,6 +102,8 @@ export async function runRemote(ctx: BenchContext, items: number): Promise<Remot
       polytask: rate(items, times.polytask),
       bullmqBlocks: rate(items, times.blocks),
       bullmqSingle: rate(singleItems, times.single),
+      redisFreshMb,
+      redisWarmMb,
       redisUsedMb,
       producerPeakMb: [small.parentPeakMb, large.parentPeakMb],
       recoverySeconds,
@@ -138,7 +145,7 @@ export function formatRemote(r: RemoteReport): string {
     '',
     table(['', 'items', 'items/s', 'polytask over this'], rows),
     '',
-    `Redis used_memory after a ${fmt.int(r.bigItems)}-item run: ${fmt.mb(r.redisUsedMb)} MB. ` +
+    `Redis used_memory after a ${fmt.int(r.bigItems)}-item run: ${fmt.mb(r.redisUsedMb)} MB (fresh: ${fmt.mb(r.redisFreshMb)} MB; after the first ${fmt.int(r.items)}-item run, with BullMQ's scripts loaded: ${fmt.mb(r.redisWarmMb)} MB). ` +
       `Producer peak RSS: ${fmt.mb(r.producerPeakMb[0])} MB at ${fmt.int(r.items)} items, ${fmt.mb(r.producerPeakMb[1])} MB at ${fmt.int(r.bigItems)} (${fmt.x(r.producerPeakMb[1] / r.producerPeakMb[0])}). ` +
       `A worker killed with -9 (two workers, 200 items of 50 ms): the run ended ${r.recoverySeconds.toFixed(1)} s after the kill.`,
   ].join('\n');
