@@ -15,7 +15,7 @@ import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMi
 import { checkDataAndOutput } from './files.js';
 import { parseRetryOn } from '../pool/retry.js';
 import { decimal } from '../protocol/messages.js';
-import { formatStats } from './stats.js';
+import { formatStats, writeStatsFile } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
 import { CliProgress } from './progress.js';
 import { onStopSignals } from './signals.js';
@@ -59,6 +59,7 @@ export class RunCommand extends Command {
   maxTasksPerWorker = Option.String('--max-tasks-per-worker', { validator: flagChecks.positiveInteger, description: 'replace a child, between items, after it has run this many items' });
   maxMemory = Option.String('--max-memory', { validator: flagChecks.megabytes, description: 'replace a child, between items, once its resident memory is above this many MB' });
   stats = Option.Boolean('--stats', false, { description: 'print counts, item latency and each child\'s CPU time and peak memory on stderr at the end' });
+  statsFile = Option.String('--stats-file', { description: 'write the figures of --stats to this file as JSON at the end' });
   resume = Option.Boolean('--resume', false, { description: 'skip the lines that already have a final result in the -o file, and append the others' });
   progress = Option.Boolean('--progress', { description: 'show a progress line on stderr (default: when stderr is a terminal and the results are not written there); --no-progress: never' });
   exitFromReturn = Option.Boolean('--exit-from-return', { description: 'an integer the handler returns is its item\'s exit status (the default, or the spec\'s exit_from_return); --no-exit-from-return: it is only the value' });
@@ -211,7 +212,7 @@ export class RunCommand extends Command {
       throw error;
     } finally {
       progress?.stop();
-      const stats = this.stats ? pool.stats() : undefined;
+      const stats = this.stats || this.statsFile !== undefined ? pool.stats() : undefined;
       // after a signal: waits for the close the signal started
       await pool.close();
       await writer.end(toFile);
@@ -220,7 +221,9 @@ export class RunCommand extends Command {
       if (input !== this.context.stdin) input.destroy();
       if (failures > 0) stderr.write(`polytask: ${failures} of ${total} items failed\n`);
       if (returned > 0) stderr.write(`polytask: ${returned === 1 ? '1 item' : `${returned} items`} returned a non-zero number, read as ${returned === 1 ? 'its' : 'their'} exit status; see --no-exit-from-return\n`);
-      if (stats !== undefined) stderr.write(formatStats(stats, performance.now() - started));
+      const elapsed = performance.now() - started;
+      if (stats !== undefined && this.stats) stderr.write(formatStats(stats, elapsed));
+      if (stats !== undefined && this.statsFile !== undefined) await writeStatsFile(this.statsFile, stats, elapsed).catch((error: Error) => stderr.write(`polytask: --stats-file: ${error.message}\n`));
     }
   }
 

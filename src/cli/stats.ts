@@ -1,5 +1,14 @@
-// `polytask run --stats`: the pool's figures as a few lines on stderr, at the end of the run
+// `polytask run --stats`: the pool's figures as a few lines on stderr, at the end of the run;
+// `--stats-file FILE`: the same figures as JSON, for tools
+import { writeFile } from 'node:fs/promises';
 import type { PoolStats } from '../pool/process/stats.js';
+
+/** The figures --stats prints, as one JSON object (written to `file`) */
+export async function writeStatsFile(file: string, stats: PoolStats, elapsedMs: number): Promise<void> {
+  const seconds = elapsedMs / 1000;
+  const figures = { elapsedSeconds: Math.round(seconds * 1000) / 1000, itemsPerSecond: seconds > 0 ? Math.round(stats.done / seconds) : 0, ...stats };
+  await writeFile(file, `${JSON.stringify(figures, null, 2)}\n`);
+}
 
 export function formatStats(stats: PoolStats, elapsedMs: number): string {
   const seconds = elapsedMs / 1000;

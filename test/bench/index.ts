@@ -7,7 +7,8 @@
 //   slowfirst: the parent's peak RSS with --keep-order and a slow first item, against none (memory.ts)
 //   scaling: a CPU-bound handler, 1 versus 2 processes (scaling.ts)
 //   remote:  polytask run --redis with one worker beside raw BullMQ; Redis memory, recovery (remote.ts)
-// Usage: node dist/test/bench/index.js [suite ...] [items] [--quick] [--json]
+// Usage: node dist/test/bench/index.js [suite ...] [items] [--quick] [--json] [--charts]
+// --charts: also writes the stream, memory and scaling tables as SVG charts into docs/.
 // With no suite named, all run. `items` replaces the stream suite's counts with one count.
 // --quick divides every count by 10 and takes 1 round unless BENCH_ROUNDS says otherwise.
 // BENCH_ROUNDS (default 3): rounds of each figure; BENCH_BIG_ROUNDS (default 3): rounds of the
@@ -16,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { formatAsync, runAsync, type AsyncReport } from './async.js';
+import { writeCharts } from './charts.js';
 import { python3, repo, version, which, type BenchContext } from './common.js';
 import { formatFutures, runFutures, type FuturesReport } from './futures.js';
 import { formatLatency, runLatency, type LatencyReport } from './latency.js';
@@ -27,12 +29,13 @@ import { checkTargets, formatTargets, type Target } from './targets.js';
 
 const suiteNames = ['stream', 'futures', 'async', 'latency', 'memory', 'slowfirst', 'scaling', 'remote'] as const;
 type SuiteName = (typeof suiteNames)[number];
-const usage = `usage: node dist/test/bench/index.js [${suiteNames.join('|')} ...] [items] [--quick] [--json]`;
+const usage = `usage: node dist/test/bench/index.js [${suiteNames.join('|')} ...] [items] [--quick] [--json] [--charts]`;
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');
-const unknown = args.filter((a) => a !== '--json' && a !== '--quick' && !/^\d+$/.test(a) && !suiteNames.includes(a as SuiteName));
+const charts = args.includes('--charts');
+const unknown = args.filter((a) => a !== '--json' && a !== '--quick' && a !== '--charts' && !/^\d+$/.test(a) && !suiteNames.includes(a as SuiteName));
 if (unknown.length > 0) {
   process.stderr.write(`unknown argument ${unknown.join(' ')}\n${usage}\n`);
   process.exit(2);
@@ -123,6 +126,9 @@ for (const suite of suites) {
 out.targets = quick ? [] : checkTargets(out);
 if (quick) print('Targets', 'not judged: --quick divides the counts the targets are set for by 10');
 else print('Targets', formatTargets(out.targets));
+if (charts) {
+  for (const file of writeCharts(path.join(repo, 'docs'), out)) ctx.log(`chart: ${path.relative(repo, file)}`);
+}
 machine.loadAfter = load();
 machine.seconds = Math.round(Number(process.hrtime.bigint() - started) / 1e9);
 if (json) console.log(JSON.stringify(out, null, 2));

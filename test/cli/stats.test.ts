@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { formatStats } from '../../src/cli/stats.js';
-import { bin, fixture, timed } from '../helpers.js';
+import { readFileSync } from 'node:fs';
+import { bin, fixture, scratch, timed } from '../helpers.js';
 
 test('--stats prints counts, latency and each child on stderr; stdout keeps only results', timed(30_000, async () => {
   const input = Array.from({ length: 50 }, (_, i) => `"item ${i}"`).join('\n');
@@ -17,6 +18,22 @@ test('--stats prints counts, latency and each child on stderr; stdout keeps only
   assert.match(r.stderr, /child 1: /);
   const quiet = spawnSync(process.execPath, [bin, 'run', '-s', fixture('specs/node.json')], { input: '"a"', encoding: 'utf8', timeout: 30_000 });
   assert.not.match(quiet.stderr, 'stats');
+}));
+
+test('--stats-file writes the same figures as JSON, and nothing on stderr', timed(30_000, async () => {
+  const dir = scratch('stats-file');
+  const file = `${dir.dir}/stats.json`;
+  const input = Array.from({ length: 20 }, (_, i) => `"item ${i}"`).join('\n');
+  const r = spawnSync(process.execPath, [bin, 'run', '-s', fixture('specs/node.json'), '-p', '2', '--stats-file', file], { input, encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.not.match(r.stderr, 'stats');
+  const figures = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { workers: { items: number }[] };
+  assert.equal(Object.keys(figures), ['elapsedSeconds', 'itemsPerSecond', 'done', 'failed', 'retried', 'timedOut', 'crashes', 'recycled', 'latency', 'workers']);
+  assert.is(figures.done, 20);
+  assert.is(figures.failed, 0);
+  assert.ok((figures.elapsedSeconds as number) > 0);
+  assert.is(figures.workers.length, 2);
+  assert.is(figures.workers.reduce((sum, w) => sum + w.items, 0), 20);
 }));
 
 test('formatStats: one line of counts, one of latency, one per child', () => {
