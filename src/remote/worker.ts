@@ -62,8 +62,8 @@ export interface RemoteWorkerOptions extends PoolOptions {
 }
 
 interface Running {
-  run: string;
-  keys: Keys;
+  // the run's heartbeat key
+  runKey: string;
   // the local calls' cancel listeners
   cancels: (() => void)[];
   // 'dropped': its run is gone; 'handBack': stop() ran out of grace
@@ -152,12 +152,12 @@ export class RemoteWorker {
 
   // Cancels the items of runs whose producer is gone (stopped, Ctrl-C, or dead past its TTL)
   async #dropGoneRuns(): Promise<void> {
-    const runKeys = [...new Set([...this.#running.values()].map((r) => r.keys.run(r.run)))];
+    const runKeys = [...new Set([...this.#running.values()].map((r) => r.runKey))];
     if (runKeys.length === 0) return;
     const alive = await Promise.all(runKeys.map((key) => this.#redis.exists(key)));
     const gone = new Set(runKeys.filter((_, i) => alive[i] === 0));
     for (const running of this.#running.values()) {
-      if (gone.has(running.keys.run(running.run)) && running.state === 'running') this.#end(running, 'dropped');
+      if (gone.has(running.runKey) && running.state === 'running') this.#end(running, 'dropped');
     }
   }
 
@@ -170,11 +170,12 @@ export class RemoteWorker {
   async #process(job: Job<JobData>, token: string | undefined): Promise<void> {
     const { run, ids, items, timeout } = job.data;
     const keys = new Keys(job.queueName);
-    if ((await this.#redis.exists(keys.run(run))) === 0) return;
+    const runKey = keys.run(run);
+    if ((await this.#redis.exists(runKey)) === 0) return;
     const stream = keys.results(run);
     // the producer hears that the job's items started (their timeouts count from here)
     this.#redis.xadd(stream, '*', 's', job.id!).catch((error: Error) => this.#onError(error));
-    const running: Running = { run, keys, cancels: [], state: 'running', stop: () => {} };
+    const running: Running = { runKey, cancels: [], state: 'running', stop: () => {} };
     this.#running.set(job.id!, running);
     const started = performance.now();
     try {
