@@ -1,7 +1,9 @@
 // Where Redis is: `redis://[user:password@]host:port[/db]`, `rediss://` (TLS) or
 // `redis+unix:///path/to/socket[?db=N]`, checked once into ioredis options. The URL is shown
 // with its password masked, in messages too.
-import { Redis, type RedisOptions } from 'ioredis';
+// ioredis (and BullMQ) load only when a run or a worker uses Redis: every other start of the
+// CLI is spared them
+import type { Redis, RedisOptions } from 'ioredis';
 import { OptionError } from '../errors.js';
 
 export interface RedisTarget {
@@ -53,7 +55,8 @@ export function redisTarget(url: unknown, option = 'redis'): RedisTarget {
  * A connection for BullMQ and for the results streams: commands wait through a reconnect
  * (BullMQ needs `maxRetriesPerRequest: null`); the caller watches for an outage that lasts
  */
-export function connect(target: RedisTarget, name: string, lazy = true): Redis {
+export async function connect(target: RedisTarget, name: string, lazy = true): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   const redis = new Redis({ ...target.options, connectionName: name, maxRetriesPerRequest: null, lazyConnect: lazy });
   // an outage is reported by whoever waits on it (Outage below); without a listener, ioredis
   // would print every failed reconnect

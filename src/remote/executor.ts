@@ -5,7 +5,7 @@
 // is gone without all its results has its missing items sent again (at-least-once execution,
 // exactly one result per item).
 import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ConnectionError, errorInfo, PoolClosedError, SetupError } from '../errors.js';
 import { abortedAlready, cancelReason, onCancel } from '../pool/cancel.js';
@@ -41,8 +41,9 @@ export class RemoteExecutor implements ItemExecutor {
   readonly runId = randomBytes(6).toString('hex');
   readonly #target: RedisTarget;
   readonly #keys: Keys;
-  readonly #redis: Redis;
-  readonly #outage: Outage;
+  // connected by start()
+  #redis: Redis | undefined;
+  #outage: Outage | undefined;
   readonly #options: RemoteOptions;
   readonly #retry: RetryPolicy;
   readonly #inflight = new InFlight();
@@ -74,8 +75,6 @@ export class RemoteExecutor implements ItemExecutor {
       this.#serves = target.serves;
     }
     this.#keys = new Keys(this.queue);
-    this.#redis = connect(this.#target, `polytask-run-${this.runId}`);
-    this.#outage = new Outage(this.#redis);
   }
 
   get size(): number {
@@ -95,6 +94,8 @@ export class RemoteExecutor implements ItemExecutor {
   async #start(): Promise<void> {
     if (this.#closing !== undefined) throw new PoolClosedError();
     try {
+      this.#redis = await connect(this.#target, `polytask-run-${this.runId}`);
+      this.#outage = new Outage(this.#redis);
       await this.#redis.connect();
     } catch (error) {
       throw new SetupError(`cannot reach Redis at ${this.#target.display}: ${errorInfo(error).message}`, { cause: error });
@@ -103,14 +104,15 @@ export class RemoteExecutor implements ItemExecutor {
     const [what, flags] = this.#serves;
     if (this.#workers === 0) throw new SetupError(`no polytask worker is serving ${what} on ${this.#target.display} (queue ${this.queue}); start one with: polytask worker --redis URL ${flags}`);
     await this.#heartbeat();
-    this.#bullRedis = connect(this.#target, `polytask-run-${this.runId}-queue`, false);
+    const { Queue } = await import('bullmq');
+    this.#bullRedis = await connect(this.#target, `polytask-run-${this.runId}-queue`, false);
     // BullMQ's events are not read (results come on the run's own stream): keep few of them
     this.#bull = new Queue(this.queue, { connection: this.#bullRedis, prefix, streams: { events: { maxLen: 100 } } });
     this.#bull.on('error', () => {});
     this.#sender = new Sender(this.#bull, this.runId, this.#inflight, (jobIds) => this.#inflight.markGone(jobIds));
-    const reader = this.#redis.duplicate();
+    const reader = this.#redis!.duplicate();
     reader.on('error', () => {});
-    this.#reader = new ResultsReader(reader, this.#redis, this.#keys.results(this.runId), (entry) => this.#onEntry(entry));
+    this.#reader = new ResultsReader(reader, this.#redis!, this.#keys.results(this.runId), (entry) => this.#onEntry(entry));
     this.#timers.push(
       setInterval(() => void this.#heartbeat().catch(() => {}), timing.heartbeatMs),
       setInterval(() => void this.#reconcile().catch(() => {}), timing.reconcileMs),
@@ -120,16 +122,16 @@ export class RemoteExecutor implements ItemExecutor {
   }
 
   async #countWorkers(): Promise<void> {
-    ({ workers: this.#workers, slots: this.#slots } = await countWorkers(this.#redis, this.#keys));
+    ({ workers: this.#workers, slots: this.#slots } = await countWorkers(this.#redis!, this.#keys));
   }
 
   #heartbeat(): Promise<unknown> {
-    return this.#redis.multi().set(this.#keys.run(this.runId), '1', 'PX', timing.runTtlMs).pexpire(this.#keys.results(this.runId), 4 * timing.runTtlMs).exec();
+    return this.#redis!.multi().set(this.#keys.run(this.runId), '1', 'PX', timing.runTtlMs).pexpire(this.#keys.results(this.runId), 4 * timing.runTtlMs).exec();
   }
 
   #watchOutage(): void {
     const limit = this.#options.redisTimeout ?? 30_000;
-    if (this.#fatal !== undefined || this.#outage.downFor() <= limit) return;
+    if (this.#fatal !== undefined || this.#outage === undefined || this.#outage.downFor() <= limit) return;
     const why = this.#outage.lastError?.message ?? 'connection closed';
     this.#fatal = new ConnectionError(`lost Redis at ${this.#target.display} for more than ${Math.round(limit / 1000)} s (${why})`);
     this.#options.onFatal?.(this.#fatal);
@@ -280,13 +282,13 @@ export class RemoteExecutor implements ItemExecutor {
     const jobs = [...this.#inflight.jobs.keys()];
     for (const item of [...this.#inflight.items.values()]) this.#answerHere(item, cancelled(message));
     this.#reader?.stop();
-    if (this.#fatal === undefined && this.#redis.status === 'ready') {
+    if (this.#fatal === undefined && this.#redis?.status === 'ready') {
       await Promise.all(jobs.map((id) => this.#bull?.remove(id).catch(() => 0)));
       await this.#redis.del(this.#keys.run(this.runId), this.#keys.results(this.runId)).catch(() => {});
     }
     await this.#bull?.close().catch(() => {});
     this.#bullRedis?.disconnect();
-    this.#redis.disconnect();
+    this.#redis?.disconnect();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -5,7 +5,7 @@
 // running items are cancelled.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Worker as BullWorker, WaitingError, type Job } from 'bullmq';
+import type { Job, Worker as BullWorker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { OptionError } from '../errors.js';
 import { knownOptions, optionKeys, checkOptions, isNonNegativeMs } from '../options.js';
@@ -79,7 +79,8 @@ export class RemoteWorker {
   /** The local children (or threads) that run the items */
   readonly pool: Lane;
   readonly #target: RedisTarget;
-  readonly #redis: Redis;
+  // connected by start()
+  #redis!: Redis;
   readonly #graceMs: number;
   readonly #onError: (error: Error) => void;
   readonly #onResults: ((count: number, failed: number) => void) | undefined;
@@ -108,7 +109,6 @@ export class RemoteWorker {
       this.queues = [...(moduleRoot === undefined ? [] : [moduleQueue(moduleRoot)]), ...(secret === undefined ? [] : [inlineQueue(secret)])];
       this.pool = new JsLane({ moduleRoot, secret }, poolOptions.processes);
     }
-    this.#redis = connect(this.#target, `polytask-worker-${this.id}`);
   }
 
   /** Where it takes jobs from, e.g. 'redis+unix:///tmp/r.sock, queue spec-1a2b...' */
@@ -119,11 +119,13 @@ export class RemoteWorker {
   /** Starts the children, connects, and takes jobs until stop() */
   async start(): Promise<void> {
     await this.pool.start();
+    const { Worker } = await import('bullmq');
+    this.#redis = await connect(this.#target, `polytask-worker-${this.id}`);
     await this.#redis.connect();
     await this.#heartbeat();
-    this.#bullRedis = connect(this.#target, `polytask-worker-${this.id}-queue`, false);
+    this.#bullRedis = await connect(this.#target, `polytask-worker-${this.id}-queue`, false);
     for (const queue of this.queues) {
-      const bull = new BullWorker<JobData>(queue, (job, token) => this.#process(job, token), {
+      const bull = new Worker<JobData>(queue, (job, token) => this.#process(job, token), {
         connection: this.#bullRedis,
         prefix,
         // a job per child and one more fetched ahead: slow items (blocks of one) use every child
@@ -223,6 +225,7 @@ export class RemoteWorker {
     }
     if (running.state === 'handBack') {
       await job.moveToWait(token);
+      const { WaitingError } = await import('bullmq');
       throw new WaitingError();
     }
   }
@@ -243,9 +246,9 @@ export class RemoteWorker {
       } finally {
         clearTimeout(grace);
         await this.pool.close();
-        await this.#redis.del(...this.queues.map((queue) => new Keys(queue).worker(this.id))).catch(() => {});
+        await this.#redis?.del(...this.queues.map((queue) => new Keys(queue).worker(this.id))).catch(() => {});
         this.#bullRedis?.disconnect();
-        this.#redis.disconnect();
+        this.#redis?.disconnect();
       }
     })();
     return this.#stopping;
