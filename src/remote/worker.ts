@@ -242,11 +242,17 @@ export class RemoteWorker {
         for (const running of this.#running.values()) if (running.state === 'running') this.#end(running, 'handBack');
       }, this.#graceMs);
       try {
-        await Promise.all(this.#bull.map((bull) => bull.close()));
+        // with Redis gone, BullMQ's close waits for a server that may never come back: past the
+        // grace and a few seconds more, close without waiting (the lock's expiry then hands the
+        // running items on, as after a kill -9)
+        const closed = Promise.all(this.#bull.map((bull) => bull.close()));
+        if (!(await settlesWithin(closed, this.#graceMs + timing.lockDuration))) {
+          for (const bull of this.#bull) void bull.close(true).catch(() => {});
+        }
       } finally {
         clearTimeout(grace);
         await this.pool.close();
-        await this.#redis?.del(...this.queues.map((queue) => new Keys(queue).worker(this.id))).catch(() => {});
+        await settlesWithin(this.#redis?.del(...this.queues.map((queue) => new Keys(queue).worker(this.id))), 1000);
         this.#bullRedis?.disconnect();
         this.#redis?.disconnect();
       }
@@ -256,5 +262,16 @@ export class RemoteWorker {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+}
+
+// Whether a promise settles (either way) within ms; it is never waited for longer
+async function settlesWithin(promise: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([Promise.resolve(promise).then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

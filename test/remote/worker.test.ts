@@ -1,6 +1,7 @@
 // polytask worker under faults, against a real redis-server: killed with -9 mid-run (its items
 // come back within 15 s, each answered once), stopped with SIGTERM (its running item is handed
-// back at once, the worker exits 0), and a run that goes away (its items are dropped).
+// back at once, the worker exits 0, even with Redis gone), and a run that goes away (its items
+// are dropped).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -91,6 +92,23 @@ it('the items of a run that is gone are dropped: the worker is free within a sec
   assert.ok(Date.now() - from < 3000, `the next run waited ${Date.now() - from} ms for the worker`);
   // nothing of the first run is left in Redis
   assert.is(redis.cli('exists', `polytask:${first.queue}:run:${first.runId}`, `polytask:${first.queue}:results:${first.runId}`).trim(), '0');
+}));
+
+it('SIGTERM while Redis is gone: the worker still exits 0, within its grace and a lock period', timed(60_000, async () => {
+  const a = await startWorker(bin, redis.url, specFile, '-p', '1', '--grace', '0.2');
+  workers.push(a);
+  const children = childrenOf(a.child.pid!);
+  await redis.stop(true);
+  try {
+    a.child.kill('SIGTERM');
+    const stoppedAt = Date.now();
+    assert.is(await a.exited, 0, a.stderr());
+    const took = Date.now() - stoppedAt;
+    assert.ok(took < 10_000, `worker exited ${took} ms after SIGTERM`);
+    await waitUntil(() => children.every((pid) => !isAlive(pid)), 10_000, 'the worker\'s children to end');
+  } finally {
+    await redis.start();
+  }
 }));
 
 if (missing !== undefined) console.log(`skip polytask worker tests: ${missing}`);
