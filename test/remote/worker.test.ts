@@ -1,7 +1,7 @@
 // polytask worker under faults, against a real redis-server: killed with -9 mid-run (its items
 // come back within 15 s, each answered once), stopped with SIGTERM (its running item is handed
-// back at once, the worker exits 0, even with Redis gone), and a run that goes away (its items
-// are dropped).
+// back at once, the worker exits 0, even with Redis gone), Redis down for 8 s (it takes items
+// again), and a run that goes away (its items are dropped).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -109,6 +109,20 @@ it('SIGTERM while Redis is gone: the worker still exits 0, within its grace and 
   } finally {
     await redis.start();
   }
+}));
+
+it('Redis down for 8 s (past BullMQ\'s blocking timeout), then back: the worker takes items again', timed(90_000, async () => {
+  const a = await startWorker(bin, redis.url, specFile, '-p', '1');
+  workers.push(a);
+  await redis.stop(true);
+  await new Promise((resolve) => setTimeout(resolve, 8000));
+  await redis.start();
+  const from = Date.now();
+  // its heartbeat is back first (a fresh server knows no worker until then)
+  await waitUntil(() => redis.cli('keys', 'polytask:*:worker:*').trim() !== '', 10_000, 'the worker\'s heartbeat');
+  await using executor = new RemoteExecutor(await loadSpec(specFile), { redis: redis.url });
+  assert.equal((await executor.run({ n: 3 })).value, { n: 3 });
+  console.log(`  after an 8 s outage: an item answered ${Date.now() - from} ms after Redis came back`);
 }));
 
 if (missing !== undefined) console.log(`skip polytask worker tests: ${missing}`);
