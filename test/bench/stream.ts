@@ -58,6 +58,7 @@ function scenarios(dir: string, count: number, skipped: Skipped[]): Scenario[] {
     { name: 'limit: 2 forked Node children echoing over IPC', kind: 'limit', whole: true, run: (file) => timeCommand(process.execPath, [path.join(compiled, 'raw-ipc.js'), file]) },
     { name: 'multiprocessing.Pool(2).imap_unordered, chunksize 1', kind: 'peer', whole: false, run: pythonPeer('pool') },
     { name: 'multiprocessing.Pool(2).imap_unordered, chunksize auto', kind: 'peer', whole: false, run: pythonPeer('pool-auto') },
+    { name: 'script by hand: Pool(2).imap_unordered, chunksize 1000, JSON lines out', kind: 'peer', whole: true, run: (file) => timeCommand(python3, [path.join(workers, 'chunked-pool.py'), file]) },
   ];
   const executor = 'concurrent.futures.ProcessPoolExecutor(2).map';
   if (count <= 200_000) list.push({ name: executor, kind: 'peer', whole: false, run: pythonPeer('executor') });

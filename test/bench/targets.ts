@@ -35,6 +35,18 @@ export function checkTargets(out: Reports): Target[] {
     if (pool !== undefined) {
       targets.push({ target: `stream, ${n} items: python3 handler >= 2x Pool(2).imap_unordered chunksize 1`, measured: fmt.x(pool.python3OverThis), met: pool.python3OverThis >= 2 });
     }
+    const script = report.results.find((r) => r.name.startsWith('script by hand'));
+    if (script !== undefined) {
+      targets.push({ target: `stream, ${n} items (issue 17): python3 handler >= 1.5x the chunked Pool script`, measured: fmt.x(script.python3OverThis), met: script.python3OverThis >= 1.5 });
+    }
+    const auto = report.results.find((r) => r.name.includes('chunksize auto'));
+    if (auto !== undefined) {
+      targets.push({ target: `stream, ${n} items (issue 17): python3 handler >= 1x Pool(2).imap_unordered chunksize auto`, measured: fmt.x(auto.python3OverThis), met: auto.python3OverThis >= 1 });
+    }
+    const gnuNode = report.results.find((r) => r.name.startsWith('GNU parallel') && r.name.endsWith('node'));
+    if (gnuNode !== undefined) {
+      targets.push({ target: `stream, ${n} items (issue 17): node handler >= 1x GNU parallel --pipe -j2 with node`, measured: fmt.x(gnuNode.nodeOverThis), met: gnuNode.nodeOverThis >= 1 });
+    }
     if (limit !== undefined) {
       // within 1.5x of the limit: at least 1 / 1.5 of its rate
       targets.push({ target: `stream, ${n} items: node handler within 1.5x of the raw IPC limit (>= 0.67x)`, measured: fmt.x(limit.nodeOverThis), met: limit.nodeOverThis >= 1 / 1.5 });
