@@ -19,9 +19,12 @@ import { forwardOutput, preview } from './item-output.js';
 
 export const synchronousJobOptionKeys = optionKeys<SynchronousJobOptions<unknown>>()(['func', 'items', 'args', 'processes', 'timeout', 'suppressWorkerExceptions', 'ordered', 'logger', 'signal', 'runtime', 'resultsLog', 'resume', 'redis']);
 /** Options of SynchronousJob */
-export interface SynchronousJobOptions<T> {
-  /** A function, a `{ module, name }` reference, or a job spec (cross-language) */
-  func: ((item: T, ...args: never[]) => unknown) | ModuleRef | JobSpec | ResolvedSpec;
+export interface SynchronousJobOptions<T, R = unknown> {
+  /**
+   * A function, a `{ module, name }` reference, or a job spec (cross-language); a function's
+   * return type (awaited) is the type of the results
+   */
+  func: ((item: T, ...args: never[]) => R | PromiseLike<R>) | ModuleRef | JobSpec | ResolvedSpec;
   /** Any Iterable or AsyncIterable; read lazily, a few items per worker ahead */
   items: Iterable<T> | AsyncIterable<T>;
   /**
@@ -103,11 +106,11 @@ const inFlightPerWorker = 16;
 
 export class SynchronousJob<T = unknown, R = unknown> {
   readonly errors: JobError<T>[] = [];
-  readonly #options: SynchronousJobOptions<T>;
+  readonly #options: SynchronousJobOptions<T, R>;
   readonly #processes: number;
   readonly #log: (message: string) => void;
 
-  constructor(options: SynchronousJobOptions<T>) {
+  constructor(options: SynchronousJobOptions<T, R>) {
     knownOptions('SynchronousJob', options, synchronousJobOptionKeys);
     const func = checkOption('func', options.func, isFuncOption);
     checkOption('items', options.items, isIterable);

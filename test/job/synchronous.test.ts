@@ -22,6 +22,12 @@ for (const mode of modes) {
     assert.equal(await job[mode](), [3, 4, 5]);
   }));
 
+  spychronous(`${mode}: the results are typed from func (checked when the tests compile)`, timed(20_000, async () => {
+    const numbers: (number | undefined)[] = await new SynchronousJob({ func: (n: number) => n + 1, items: [1] })[mode]();
+    const strings: (string | undefined)[] = await new SynchronousJob({ func: async (n: number) => `#${n}`, items: [1] })[mode]();
+    assert.equal([numbers, strings], [[2], ['#1']]);
+  }));
+
   spychronous(`${mode}: an error rejects without suppression`, timed(20_000, async () => {
     const job = new SynchronousJob({ func: divide, items: [1, 2, 3] });
     try {
