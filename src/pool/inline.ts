@@ -8,6 +8,7 @@ import { OptionError, PoolClosedError, TimeoutError } from '../errors.js';
 import { abortedAlready, cancelReason, onCancel } from './cancel.js';
 import { runOn, type CloseOptions, type Executor, type Receiver, type RunOptions } from './executor.js';
 import type { JsCall } from './thread/wire.js';
+import { evaluateSource } from './thread/helpers.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -90,7 +91,7 @@ export class InlineExecutor implements Executor<InlineCall> {
 
 // A function from its source text (what a worker does with an inline function)
 function compile(source: string): Fn {
-  return (0, eval)(`(${source})`) as Fn;
+  return evaluateSource(source) as Fn;
 }
 
 async function exported(module: string, name: string): Promise<Fn> {

@@ -11,6 +11,7 @@ import { serialize } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 import { serializeError, type ErrorObject } from 'serialize-error';
 import { runBatch, type WireBatch, type WireCall, type WireOutcome } from './entry-batch.js';
+import { evaluateSource } from './helpers.js';
 
 export type { WireBatch, WireCall, WireMore, WireOutcome, WireProgress } from './entry-batch.js';
 
@@ -84,8 +85,7 @@ function compiled(source: string): TaskFunction {
   if (fn !== undefined) return fn;
   let value: unknown;
   try {
-    // indirect eval: global scope, nothing of this module is visible to the task
-    value = (0, eval)(`(${source}\n)`);
+    value = evaluateSource(source);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new SyntaxError(`the task function cannot be compiled from its source text (${message}); ` +
