@@ -86,3 +86,31 @@ export class Outage {
     return this.#lastError;
   }
 }
+
+/**
+ * Lets connections hold the event loop only while there is work, as the local pools' children
+ * do: an idle producer that is never closed lets Node exit. Applied again to the new socket of
+ * every reconnect.
+ */
+export class LoopHold {
+  #held = true;
+  readonly #connections: Redis[] = [];
+
+  add(redis: Redis): void {
+    this.#connections.push(redis);
+    redis.on('connect', () => this.#apply(redis));
+    this.#apply(redis);
+  }
+
+  set(held: boolean): void {
+    if (held === this.#held) return;
+    this.#held = held;
+    for (const redis of this.#connections) this.#apply(redis);
+  }
+
+  #apply(redis: Redis): void {
+    const socket = redis.stream as { ref?: () => void; unref?: () => void } | undefined;
+    if (this.#held) socket?.ref?.();
+    else socket?.unref?.();
+  }
+}

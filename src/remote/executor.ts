@@ -17,24 +17,16 @@ import type { PoolStats } from '../pool/process/stats.js';
 import { RetryPolicy } from '../pool/retry.js';
 import { exitCodes } from '../protocol/exit-codes.js';
 import type { ResolvedSpec } from '../spec/load.js';
-import { connect, Outage, redisTarget, type RedisTarget } from './connection.js';
+import { connect, LoopHold, Outage, redisTarget, type RedisTarget } from './connection.js';
 import { InFlight, type Item } from './inflight.js';
 import { countWorkers, Keys, prefix, queueName, timing } from './keys.js';
 import { failureKind } from './wire.js';
-import { checkRemoteOptions, type RemoteOptions } from './options.js';
+import { checkRemoteOptions, type RemoteOptions, type RemoteRoute } from './options.js';
 import { ResultsReader, type ResultsEntry } from './results.js';
 import { RemoteStats } from './stats.js';
 import { Sender } from './sender.js';
 
-export type { RemoteOptions } from './options.js';
-
-/** A queue of JavaScript calls, how a call is written for it, and who serves it (js-calls.ts) */
-export interface RemoteRoute {
-  queue: string;
-  // the call's text, or the failure of one that cannot be sent
-  encode: (call: unknown) => string | ItemResult;
-  serves: readonly [what: string, flags: string];
-}
+export type { RemoteOptions, RemoteRoute } from './options.js';
 
 export class RemoteExecutor implements ItemExecutor {
   readonly queue: string;
@@ -56,6 +48,7 @@ export class RemoteExecutor implements ItemExecutor {
   #closing: Promise<void> | undefined;
   #fatal: Error | undefined;
   #timers: NodeJS.Timeout[] = [];
+  readonly #hold = new LoopHold();
   #nextId = 1;
   readonly #encode: (item: unknown) => string | ItemResult = jsonOf;
   // what its workers run, and the flags that start one: for the message when there is none
@@ -119,6 +112,15 @@ export class RemoteExecutor implements ItemExecutor {
       setInterval(() => void this.#countWorkers().catch(() => {}), timing.workerTtlMs),
       setInterval(() => this.#watchOutage(), 500),
     );
+    // items in flight hold the event loop through the connections that wait for their results;
+    // idle (nothing in flight), they let Node exit, as an idle local pool does
+    for (const timer of this.#timers) timer.unref();
+    for (const redis of [this.#redis!, this.#bullRedis, reader]) this.#hold.add(redis);
+    this.#updateHold();
+  }
+
+  #updateHold(): void {
+    this.#hold.set(this.#inflight.size > 0);
   }
 
   async #countWorkers(): Promise<void> {
@@ -149,6 +151,7 @@ export class RemoteExecutor implements ItemExecutor {
       this.#stats.answered(exit, rest, now - item.sentAt);
       this.#inflight.answer(id, exit, rest, fromReturn);
     }
+    this.#updateHold();
   }
 
   // A failure the retry policy runs again: the item leaves its job and is sent anew after the delay
@@ -194,6 +197,7 @@ export class RemoteExecutor implements ItemExecutor {
     this.#stats.answered(result.exit, '', undefined);
     const { exit, ...rest } = result;
     this.#inflight.answer(item.id, exit, JSON.stringify(rest).slice(1), false);
+    this.#updateHold();
   }
 
   submit(item: unknown, receiver: Receiver<ItemResult>): void {
@@ -226,6 +230,7 @@ export class RemoteExecutor implements ItemExecutor {
   submitRaw(json: string, done: RawResultCallback, options?: RawOptions): void {
     const item: Item = { id: this.#nextId++, json, done, onStart: options?.onStart, timeout: options?.timeout ?? this.#options.timeout ?? null, attempts: 1, retried: 0, lost: 0, job: undefined, sentAt: performance.now() };
     this.#inflight.add(item);
+    this.#updateHold();
     if (this.#closing !== undefined) {
       this.#answerHere(item, cancelled(this.#fatal?.message ?? new PoolClosedError().message));
       return;
@@ -233,12 +238,9 @@ export class RemoteExecutor implements ItemExecutor {
     options?.onAbort?.(() => {
       if (this.#inflight.items.has(item.id)) this.#answerHere(item, cancelled('the call was cancelled'));
     });
-    if (this.#sender !== undefined) {
-      this.#sender.add(item);
-      return;
-    }
+    if (this.#sender !== undefined) this.#sender.add(item);
     // started on first use, as the other executors are
-    this.start().then(
+    else this.start().then(
       () => this.#inflight.items.has(item.id) && this.#sender!.add(item),
       (error: unknown) => this.#inflight.items.has(item.id) && this.#answerHere(item, failure(exitCodes.itemFailed, errorInfo(error))),
     );

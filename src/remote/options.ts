@@ -2,6 +2,7 @@
 import { OptionError } from '../errors.js';
 import { checkOptions, isNonNegativeMs, knownOptions, optionKeys, positiveInteger } from '../options.js';
 import { poolOptionKeys } from '../pool/process/options.js';
+import type { ItemResult } from '../pool/items.js';
 import { retryOptionKeys, type RetryOptions } from '../pool/retry.js';
 
 export const remoteOptionKeys = optionKeys<RemoteOptions>()([...retryOptionKeys, 'redis', 'timeout', 'redisTimeout', 'onFatal']);
@@ -38,4 +39,12 @@ export function checkRemoteOptions(options: RemoteOptions): void {
   knownOptions('RemoteExecutor', options, remoteOptionKeys);
   checkOptions(options, { redisTimeout: isNonNegativeMs });
   if (options.timeout !== undefined) positiveInteger('timeout', options.timeout);
+}
+
+/** A queue of JavaScript calls, how a call is written for it, and who serves it (js-calls.ts) */
+export interface RemoteRoute {
+  queue: string;
+  // the call's text, or the failure of one that cannot be sent
+  encode: (call: unknown) => string | ItemResult;
+  serves: readonly [what: string, flags: string];
 }

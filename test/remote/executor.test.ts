@@ -1,6 +1,7 @@
 // The remote executor through the API, against a real redis-server and a real worker: JobRunner
 // and task() with `redis`, their option errors, retries, a producer whose event loop is blocked
-// for 5 s (no result lost), and Redis restarted mid-run (the run goes on).
+// for 5 s (no result lost), Redis restarted mid-run (the run goes on), and a producer never
+// closed (the program still ends).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OptionError } from '../../src/errors.js';
@@ -8,7 +9,8 @@ import { task } from '../../src/futures/task.js';
 import { JobRunner } from '../../src/job/runner.js';
 import { RemoteExecutor } from '../../src/remote/executor.js';
 import { loadSpec } from '../../src/spec/load.js';
-import { bin, scratch, timed, waitUntil } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { bin, repoRoot, scratch, timed, waitUntil } from '../helpers.js';
 import { RedisServer, redisMissing, sleeperSpec, startWorker, type WorkerProcess } from './redis.js';
 
 const it = suite('RemoteExecutor');
@@ -46,6 +48,18 @@ it('task(spec, { redis }): futures of items run by the workers', timed(60_000, a
   await using run = task(await loadSpec(specFile), { redis: redis.url });
   const results = await Promise.all(items(50).map((item) => run(item)));
   assert.equal(results.map((r) => r.value), items(50).map((item) => ({ n: item.n })));
+}));
+
+it('a producer never closed lets the program end once nothing is in flight, as an idle pool does', timed(60_000, async () => {
+  const script = `
+    import { loadSpec, task } from 'polytask';
+    const run = task(await loadSpec(${JSON.stringify(specFile)}), { redis: ${JSON.stringify(redis.url)} });
+    const results = await Promise.all([1, 2, 3].map((n) => run({ n, ms: 50 })));
+    console.log(results.map((r) => r.value.n).join(' '));
+  `;
+  const ran = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+  assert.is(ran.status, 0, `${ran.signal ?? ''} ${ran.stderr}`);
+  assert.is(ran.stdout.trim(), '1 2 3');
 }));
 
 it('option errors name the option', timed(30_000, async () => {

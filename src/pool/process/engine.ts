@@ -70,12 +70,12 @@ export class PoolEngine {
     const results = await Promise.allSettled(this.#slots.map((slot) => this.#startWorker(slot)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
-      const info = { name: 'SetupError', message: errorInfo(failed.reason).message };
-      for (const call of this.#pending.drain()) this.answer(call, failure(1, info));
+      for (const call of this.#pending.drain()) this.answer(call, failure(1, { name: 'SetupError', message: errorInfo(failed.reason).message }));
       this.#updateRef();
       await this.close({});
       throw failed.reason;
     }
+    this.#updateRef(); // started and idle: without keepAlive the children let Node exit
   }
 
   async #startWorker(slot: Slot): Promise<void> {

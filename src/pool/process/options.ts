@@ -36,9 +36,10 @@ export interface PoolOptions extends RetryOptions {
    */
   onWorkerOutput?: OutputSink;
   /**
-   * false: idle children do not keep this process alive (a pool that is never closed then
-   * does not hold Node open).
-   * @default true
+   * true: idle children keep this process alive, as a server's would. By default children
+   * hold the event loop only while items are in flight, as every pool's workers do: a pool
+   * that is never closed does not hold Node open, and its children end with the process.
+   * @default false
    */
   keepAlive?: boolean;
   /**
@@ -82,7 +83,7 @@ export function poolSettings(options: PoolOptions): PoolSettings {
     setupTimeout: positiveInteger('setupTimeout', options.setupTimeout ?? 120_000),
     pipeline: pipeline === 'auto' ? pipeline : positiveInteger('pipeline', pipeline),
     onOutput: options.onWorkerOutput ?? ((chunk) => process.stderr.write(chunk)),
-    keepAlive: options.keepAlive ?? true,
+    keepAlive: options.keepAlive ?? false,
     attachTerminal: options.attachTerminal ?? false,
     retry: new RetryPolicy(options),
     maxTasks: options.maxTasksPerWorker === undefined ? undefined : positiveInteger('maxTasksPerWorker', options.maxTasksPerWorker),

@@ -6,7 +6,8 @@ import { SetupError } from '../../../src/errors.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isAlive, timed, withEnv } from '../../helpers.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { isAlive, repoRoot, timed, waitUntil, withEnv } from '../../helpers.js';
 import { availableRuntimes, makePool, type Runtime } from '../../runtimes.js';
 
 function runAll(pool: ProcessPool, items: unknown[]): Promise<ItemResult[]> {
@@ -238,3 +239,37 @@ errors('a child that exits with status 0 in the middle of an item fails it', tim
 }));
 
 errors.run();
+
+// One rule for every pool: idle, it does not keep Node alive (a pool never closed lets the
+// program end, and its children end with it); keepAlive: true keeps idle children holding it
+const idle = suite('a ProcessPool never closed');
+function neverClosed(how: string, options = '{ processes: 2 }'): string {
+  return `
+    import { ProcessPool, resolveSpec } from 'polytask';
+    const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code: 'export const main = (e) => (e === 0 ? process.exit(3) : e * 2)' } }), ${options});
+    ${how}
+    console.log(JSON.stringify(pool.pids()));
+  `;
+}
+
+for (const [name, how] of [['started only', 'await pool.start();'], ['after items and a crash', 'await Promise.all([pool.run(1), pool.run(2)]); await pool.result(0);']] as const) {
+  idle(`${name}: the process ends by itself, and its children with it`, timed(20_000, async () => {
+    const ran = spawnSync(process.execPath, ['--input-type=module', '-e', neverClosed(how)], { cwd: repoRoot, encoding: 'utf8', timeout: 15_000, killSignal: 'SIGKILL' });
+    assert.is(ran.status, 0, `${ran.signal ?? ''} ${ran.stderr}`);
+    const pids = JSON.parse(ran.stdout) as number[];
+    assert.is(pids.length, 2);
+    await waitUntil(() => pids.every((pid) => !isAlive(pid)), 5_000, 'the children ended');
+  }));
+}
+
+idle('keepAlive: true: idle children keep the process alive until close()', timed(20_000, async () => {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', neverClosed('await pool.start();', '{ processes: 1, keepAlive: true }')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  const stillRunning = await Promise.race([exited.then(() => false), new Promise((r) => setTimeout(() => r(true), 1_500))]);
+  child.kill('SIGKILL');
+  await exited;
+  assert.ok(stillRunning, 'the process did not exit by itself');
+}));
+
+idle.run();
