@@ -120,7 +120,7 @@ export class RemoteExecutor implements ItemExecutor {
   }
 
   #updateHold(): void {
-    this.#hold.set(this.#inflight.size > 0);
+    this.#hold.set(this.#inflight.size > 0 || this.#closing !== undefined);
   }
 
   async #countWorkers(): Promise<void> {
@@ -279,6 +279,7 @@ export class RemoteExecutor implements ItemExecutor {
 
   async #close(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
+    this.#hold.set(true); // closing is work: Node waits for it
     await this.#starting?.catch(() => {});
     const message = this.#fatal?.message ?? new PoolClosedError().message;
     const jobs = [...this.#inflight.jobs.keys()];

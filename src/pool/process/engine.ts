@@ -185,8 +185,7 @@ export class PoolEngine {
     settle(call, result);
   }
 
-  // A failure of the call's own: it runs again after a delay if the retry policy allows, or
-  // gets `result`
+  // A failure of the call's own: it runs again after a delay if the retry policy allows, or gets `result`
   #fail(call: Call, result: ItemResult, kind: RetryOn): void {
     const delay = this.settings.retry.delayFor(kind, call.retried);
     if (delay === undefined || this.#closed) {
@@ -255,7 +254,7 @@ export class PoolEngine {
 
   // Without keepAlive, children hold the event loop only while there is work
   #updateRef(): void {
-    if (this.settings.keepAlive) return;
+    if (this.settings.keepAlive || this.#closed) return;
     const busy = this.size > 0;
     if (busy === this.#referenced) return;
     this.#referenced = busy;
@@ -276,6 +275,7 @@ export class PoolEngine {
 
   async #close(options: CloseOptions): Promise<void> {
     this.#closed = true;
+    for (const slot of this.#slots) slot.worker?.setRef(true); // a closing pool holds Node until its children are gone
     for (const call of this.#pending.drain()) this.answer(call, cancelled('the pool was closed before the item started'));
     for (const [call, result] of this.#waiting.drain()) this.answer(call, result);
     await Promise.all([
