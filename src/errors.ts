@@ -75,11 +75,11 @@ export class WorkerExitedError extends PolytaskError {
   }
 }
 
-// An item ran longer than its timeout
+// An item (or a Subprocess: `what`) ran longer than its timeout
 export class TimeoutError extends PolytaskError {
   readonly timeout: number;
-  constructor(timeout: number) {
-    super(`item timed out after ${timeout} ms`);
+  constructor(timeout: number, what = 'item') {
+    super(`${what} timed out after ${timeout} ms`);
     this.timeout = timeout;
   }
 }
@@ -113,10 +113,11 @@ export class AbortError extends PolytaskError {
   }
 }
 
-// A future was cancelled before it finished
-export class CancelledError extends PolytaskError {
-  constructor(id: number) {
-    super(`future ${id} was cancelled`);
+// A future was cancelled before it finished: by cancel(), or by its task's or its own signal,
+// whose reason is the `cause`. An AbortError, as every stop by a signal is.
+export class CancelledError extends AbortError {
+  constructor(id: number, reason?: unknown) {
+    super(`future ${id} was cancelled`, reason === undefined ? undefined : { cause: reason });
   }
 }
 

@@ -12,7 +12,7 @@ export { RemoteWorker, type RemoteWorkerOptions } from './remote/worker.js';
 export type { Progress, ProgressCallback } from './job/progress.js';
 export { JobRunner, type JobRunnerOptions, type JobResult } from './job/runner.js';
 export { Future, type FutureState, type DoneFuture } from './futures/future.js';
-export { task, type Task, type TaskOptions, type ModuleRef } from './futures/task.js';
+export { task, type Task, type TaskOptions, type CallOptions, type ModuleRef } from './futures/task.js';
 export { caller } from './futures/pool-call.js';
 export { waitFor } from './futures/wait.js';
 export { map, type MapOptions } from './futures/map.js';

@@ -34,6 +34,7 @@ export function isListOf<const V extends string>(values: readonly V[]): OptionSc
 export const isFilePath: OptionSchema<string> = { test: t.cascade(t.isString(), [t.hasMinLength(1)]), expected: 'a file path' };
 type AnyFunction = (...args: never[]) => unknown;
 export const isFunction: OptionSchema<AnyFunction> = { test: t.makeValidator<unknown, AnyFunction>({ test: (value): value is AnyFunction => typeof value === 'function' }), expected: 'a function' };
+export const isSignal: OptionSchema<AbortSignal> = { test: t.isInstanceOf(AbortSignal), expected: 'an AbortSignal' };
 export const isIterable: OptionSchema<Iterable<unknown> | AsyncIterable<unknown>> = {
   test: t.makeValidator<unknown, Iterable<unknown> | AsyncIterable<unknown>>({
     test: (value): value is Iterable<unknown> | AsyncIterable<unknown> => value !== null && typeof value === 'object' && (Symbol.iterator in value || Symbol.asyncIterator in value),

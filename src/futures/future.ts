@@ -62,9 +62,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#state === 'cancelled';
   }
 
-  /** The value; throws the call's error, CancelledError, or InvalidStateError while not done */
+  /** The value; throws the call's error, the CancelledError of a cancel, or InvalidStateError while not done */
   result(): T {
-    if (this.#state === 'cancelled') throw new CancelledError(this.id);
+    if (this.#state === 'cancelled') throw this.#error!;
     if (this.#state !== 'finished') throw new InvalidStateError(`future ${this.id} is ${this.#state}: its result is not available yet`);
     if (this.#error !== undefined) throw this.#error;
     return this.#value as T;
@@ -72,19 +72,21 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** The call's error, or undefined when it succeeded; throws like result() when not finished */
   exception(): Error | undefined {
-    if (this.#state === 'cancelled') throw new CancelledError(this.id);
+    if (this.#state === 'cancelled') throw this.#error!;
     if (this.#state !== 'finished') throw new InvalidStateError(`future ${this.id} is ${this.#state}: its exception is not available yet`);
     return this.#error;
   }
 
   /**
    * Stops the call: a pending one never starts, a running one has its worker stopped and
-   * replaced. Returns false when the future is already done.
+   * replaced. The future then rejects with a CancelledError (an AbortError) whose `cause` is
+   * `reason`. Returns false when the future is already done.
+   * @param reason why, as an AbortSignal's reason (a task's or a call's signal passes its own)
    */
-  cancel(): boolean {
+  cancel(reason?: unknown): boolean {
     if (this.done()) return this.#state === 'cancelled';
     this.#state = 'cancelled';
-    const error = new CancelledError(this.id);
+    const error = new CancelledError(this.id, reason);
     this.#error = error;
     this.#reject?.(error);
     this.#abort?.abort(error);

@@ -2,7 +2,7 @@
 // return Futures, run in worker threads, child processes or the cross-language pool.
 import { availableParallelism } from 'node:os';
 import { OptionError, TimeoutError, WorkerExitedError } from '../errors.js';
-import { checkOption, isOneOf, knownOptions, optionKeys, positiveInteger } from '../options.js';
+import { checkOption, checkOptions, isOneOf, isPositiveInteger, isSignal, knownOptions, optionKeys, positiveInteger } from '../options.js';
 import type { Executor, Receiver } from '../pool/executor.js';
 import type { InlineCall } from '../pool/inline.js';
 import type { ItemResult } from '../pool/items.js';
@@ -34,7 +34,8 @@ export interface TaskOptions extends RetryOptions {
    */
   timeout?: number;
   /**
-   * Cancels every call of this task that has not finished.
+   * Cancels every call of this task that has not finished: each future rejects with a
+   * CancelledError (an AbortError) whose `cause` is the signal's reason.
    * @default none
    */
   signal?: AbortSignal;
@@ -86,8 +87,26 @@ export interface ModuleRef {
   name: string;
 }
 
+export const callOptionKeys = optionKeys<CallOptions>()(['signal', 'timeout']);
+/** Options of one call: `t.with({ signal })(...args)` */
+export interface CallOptions {
+  /**
+   * Cancels this call (as `future.cancel(signal.reason)`): the future rejects with a
+   * CancelledError (an AbortError) whose `cause` is the signal's reason.
+   * @default none (the task's `signal` still applies)
+   */
+  signal?: AbortSignal;
+  /**
+   * ms for this call, from its start, instead of the task's `timeout`
+   * @default the task's `timeout`
+   */
+  timeout?: number;
+}
+
 export interface Task<A extends unknown[], R> {
   (...args: A): Future<R>;
+  /** The same call with options of its own, as piscina's `run(x, { signal })` */
+  with(options: CallOptions): (...args: A) => Future<R>;
   // the executor that runs the calls
   readonly pool: Executor<unknown>;
   // ends the task's own pool (the shared default pools need no closing)
@@ -102,6 +121,7 @@ export function task(spec: JobSpec | ResolvedSpec, options?: TaskOptions): Task<
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one body for the three overloads
 export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSpec | ResolvedSpec, options: TaskOptions = {}): Task<any[], any> {
   knownOptions('task()', options, taskOptionKeys);
+  checkOptions(options, { signal: isSignal });
   const retry = new RetryPolicy(options);
   const timeout = options.timeout === undefined ? undefined : positiveInteger('timeout', options.timeout);
   const size = options.concurrency ?? options.processes;
@@ -147,21 +167,35 @@ export function task(target: ((...args: never[]) => unknown) | ModuleRef | JobSp
   const signal = options.signal;
   const live = signal === undefined ? undefined : new Set<Future<unknown>>();
   signal?.addEventListener('abort', () => {
-    for (const future of live!) future.cancel();
+    for (const future of live!) future.cancel(signal.reason);
   }, { once: true });
 
-  const call = (...args: unknown[]): Future<unknown> => {
+  const submit = (args: unknown[], own: CallOptions | undefined): Future<unknown> => {
     const future = new Future<unknown>(args);
-    if (signal?.aborted) {
-      future.cancel();
+    const aborted = signal?.aborted === true ? signal : own?.signal?.aborted === true ? own.signal : undefined;
+    if (aborted !== undefined) {
+      future.cancel(aborted.reason);
       return future;
     }
     live?.add(future);
-    new Run(executor, payload(args), future, timeout, retry, live).attempt();
+    const callSignal = own?.signal;
+    if (callSignal !== undefined) {
+      const cancel = () => future.cancel(callSignal.reason);
+      callSignal.addEventListener('abort', cancel, { once: true });
+      const forget = () => callSignal.removeEventListener('abort', cancel);
+      future.then(forget, forget);
+    }
+    new Run(executor, payload(args), future, own?.timeout ?? timeout, retry, live).attempt();
     return future;
   };
+  const call = (...args: unknown[]): Future<unknown> => submit(args, undefined);
+  const withOptions = (own: CallOptions) => {
+    knownOptions('task().with()', own, callOptionKeys);
+    checkOptions(own, { signal: isSignal, timeout: isPositiveInteger });
+    return (...args: unknown[]): Future<unknown> => submit(args, own);
+  };
   const close = () => (owned ? executor.close() : Promise.resolve());
-  return Object.assign(call, { pool: executor, close, [Symbol.asyncDispose]: close });
+  return Object.assign(call, { pool: executor, with: withOptions, close, [Symbol.asyncDispose]: close });
 }
 
 // One call on the executor, run again after a failure the retry policy allows (after its delay),

@@ -2,8 +2,8 @@
 // including the last one without a newline and the lines written just before the exit; the
 // exit is reported only after them. Argument arrays, never a shell unless `shell: true`.
 import type { ChildProcess } from 'node:child_process';
-import { EndpointClosedError, OptionError } from '../errors.js';
-import { knownOptions, optionKeys } from '../options.js';
+import { AbortError, EndpointClosedError, OptionError, TimeoutError } from '../errors.js';
+import { checkOptions, isPositiveInteger, isSignal, knownOptions, optionKeys } from '../options.js';
 import { followLines } from './lines.js';
 import { Spawned, startError } from './spawn.js';
 import { ValueQueue } from './value-queue.js';
@@ -16,7 +16,7 @@ export interface SubprocessExit {
   stderr?: string;
 }
 
-export const subprocessOptionKeys = optionKeys<SubprocessOptions>()(['onStdoutLine', 'onStderrLine', 'onExit', 'collectOutput', 'env', 'cwd', 'shell', 'stdin', 'detached', 'closeGraceMs']);
+export const subprocessOptionKeys = optionKeys<SubprocessOptions>()(['onStdoutLine', 'onStderrLine', 'onExit', 'collectOutput', 'env', 'cwd', 'shell', 'stdin', 'detached', 'closeGraceMs', 'signal', 'timeout']);
 /** Options of new Subprocess() */
 export interface SubprocessOptions {
   /**
@@ -69,17 +69,30 @@ export interface SubprocessOptions {
    * @default 1000
    */
   closeGraceMs?: number;
+  /**
+   * Stops the child when it aborts (SIGTERM, then SIGKILL 2 s later, as `await using`):
+   * wait() rejects with an AbortError whose `cause` is the signal's reason, and `exit`
+   * @default none
+   */
+  signal?: AbortSignal;
+  /**
+   * ms the child may run: then it is stopped as by `signal`, and wait() rejects with a
+   * TimeoutError, with `exit`
+   * @default no limit
+   */
+  timeout?: number;
 }
 
 export class Subprocess {
   readonly child: ChildProcess;
   readonly #spawned: Spawned;
-  readonly #exit: Promise<SubprocessExit>;
+  #exit: Promise<SubprocessExit>;
   readonly #queues = new Set<ValueQueue<string>>();
   #stdinOpen: boolean;
 
   constructor(command: readonly string[] | string, options: SubprocessOptions = {}) {
     knownOptions('Subprocess', options, subprocessOptionKeys);
+    checkOptions(options, { signal: isSignal, timeout: isPositiveInteger });
     const [file, args, shell] = parseCommand(command, options.shell ?? false);
     const stdin = options.stdin ?? 'pipe';
     const spawned = (this.#spawned = new Spawned(file, args, {
@@ -123,6 +136,30 @@ export class Subprocess {
       });
     });
     // a start failure is reported by wait(), not as an unhandled rejection
+    this.#exit.catch(() => {});
+    this.#stopOn(options);
+  }
+
+  // `signal` and `timeout`: the child is stopped, and wait() rejects with why, and the exit
+  #stopOn({ signal, timeout }: SubprocessOptions): void {
+    if (signal === undefined && timeout === undefined) return;
+    let why: Error | undefined;
+    const stop = (error: Error) => {
+      why ??= error;
+      void this.#spawned.terminate({ graceMs: 2000 }).catch(() => {});
+    };
+    const onAbort = () => stop(new AbortError('the subprocess was aborted', { cause: signal!.reason }));
+    const timer = timeout === undefined ? undefined : setTimeout(() => stop(new TimeoutError(timeout, 'the subprocess')), timeout);
+    if (signal?.aborted === true) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const settled = this.#exit;
+    this.#exit = settled.then((exit) => {
+      if (why !== undefined) throw Object.assign(why, { exit });
+      return exit;
+    }).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
     this.#exit.catch(() => {});
   }
 

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { Future } from '../../src/futures/future.js';
-import { CancelledError, InvalidStateError } from '../../src/errors.js';
+import { AbortError, CancelledError, InvalidStateError } from '../../src/errors.js';
 import { repoRoot } from '../helpers.js';
 
 test('states follow concurrent.futures: pending, running, finished', async () => {
@@ -59,6 +59,17 @@ test('cancel: a done future cannot be cancelled; a cancelled one throws Cancelle
   f.setResult(2);
   assert.ok(f.cancelled(), 'a result after cancel is ignored');
   assert.is(await Promise.race([f.then(() => 'ok', (e: unknown) => (e as Error).name)]), 'CancelledError');
+});
+
+test('cancel(reason): the CancelledError is an AbortError, the reason its cause and the signal\'s reason\'s cause', async () => {
+  const f = new Future([]);
+  f.cancel('no longer needed');
+  assert.throws(() => f.exception(), (e: Error) => e instanceof CancelledError && e instanceof AbortError && e.cause === 'no longer needed');
+  assert.is((f.signal.reason as Error).cause, 'no longer needed');
+  assert.is(await f.then(() => undefined, (e: unknown) => (e as Error).cause), 'no longer needed');
+  const plain = new Future([]);
+  plain.cancel();
+  assert.not.ok('cause' in (await plain.then(() => new Error('resolved'), (e: unknown) => e as Error)), 'no reason, no cause');
 });
 
 test('awaited while pending: the awaiters get the outcome when it comes, as do later ones', async () => {

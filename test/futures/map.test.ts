@@ -92,11 +92,12 @@ test('a signal stops it with an AbortError', timed(20_000, async () => {
   try {
     for await (const v of map(square, [1, 2, 3, 4, 5], { concurrency: 1, signal: controller.signal })) {
       out.push(v);
-      controller.abort();
+      controller.abort('enough');
     }
     assert.unreachable();
   } catch (error) {
     assert.instance(error, AbortError);
+    assert.is((error as Error).cause, 'enough', "the cause is the signal's reason");
   }
   assert.equal(out, [1]);
 }));

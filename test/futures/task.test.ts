@@ -7,7 +7,7 @@ import { task } from '../../src/futures/task.js';
 import { Future } from '../../src/futures/future.js';
 import { ProcessPool } from '../../src/pool/process/pool.js';
 import { resolveSpec } from '../../src/spec/load.js';
-import { CancelledError, OptionError, RemoteError, TimeoutError, WorkerExitedError } from '../../src/errors.js';
+import { AbortError, CancelledError, OptionError, RemoteError, TimeoutError, WorkerExitedError } from '../../src/errors.js';
 import type { ItemResult } from '../../src/pool/process/pool.js';
 import { spawnSync } from 'node:child_process';
 import { fixture, isAlive, repoRoot, timed, waitUntil } from '../helpers.js';
@@ -137,11 +137,47 @@ for (const runtime of ['thread', 'process'] as const) {
     const files = [1, 2, 3].map((i) => path.join(scratch, `${runtime}-signal-${i}`));
     const futures = files.map((file) => writeLater(file, 1000));
     await waitUntil(() => futures.filter((f) => f.running()).length >= 2, 10_000, 'two calls to start');
-    controller.abort();
+    const reason = new Error('shutting down');
+    controller.abort(reason);
     for (const f of futures) assert.ok(f.cancelled());
+    const error = await rejection(futures[0]!);
+    assert.instance(error, CancelledError);
+    assert.instance(error, AbortError, 'a cancel is an AbortError');
+    assert.is(error.cause, reason, "its cause is the signal's reason");
     assert.ok(writeLater(path.join(scratch, 'never'), 0).cancelled(), 'calls after the abort are cancelled at once');
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.ok(files.every((file) => !existsSync(file)), 'no call wrote its file');
+  }));
+
+  it('with({ signal }): one call is cancelled, with its reason as the cause; the others go on', timed(30_000, async () => {
+    const writeLater = track(task<[string, number], string>({ module: tasksModule, name: 'writeLater' }, { runtime, concurrency: 2, concurrentTasksPerWorker: 1 }));
+    const controller = new AbortController();
+    const [mine, other] = [path.join(scratch, `${runtime}-call-signal`), path.join(scratch, `${runtime}-call-other`)];
+    const cancelled = writeLater.with({ signal: controller.signal })(mine, 1000);
+    const going = writeLater(other, 300);
+    await waitUntil(() => cancelled.running(), 10_000, 'the call to start');
+    controller.abort('user pressed stop');
+    const error = await rejection(cancelled);
+    assert.instance(error, CancelledError);
+    assert.is(error.cause, 'user pressed stop');
+    assert.is(await going, 'written', 'the other call was not touched');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    assert.not.ok(existsSync(mine), 'the cancelled call was stopped');
+    const before = AbortSignal.abort(new RangeError('too late'));
+    const never = writeLater.with({ signal: before })(path.join(scratch, `${runtime}-never-2`), 0);
+    assert.ok(never.cancelled(), 'an aborted signal cancels at once');
+    assert.instance((await rejection(never)).cause, RangeError);
+  }));
+
+  it('with({ timeout }) sets one call\'s timeout; unknown or bad call options are OptionErrors', timed(30_000, async () => {
+    const slow = track(task(async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return ms;
+    }, { runtime, concurrency: 1 }));
+    assert.instance(await rejection(slow.with({ timeout: 300 })(10_000)), TimeoutError);
+    assert.is(await slow.with({})(5), 5);
+    assert.throws(() => slow.with({ timout: 5 } as never), (e: Error) => e instanceof OptionError && /timout/.test(e.message) && /timeout/.test(e.message));
+    assert.throws(() => slow.with({ signal: 'stop' as never }), (e: Error) => e instanceof OptionError && e.message === 'Expected the `signal` option to be an AbortSignal, got `stop` (string)');
   }));
 
   it('calls that wait on a promise overlap in their worker, up to concurrentTasksPerWorker', timed(30_000, async () => {

@@ -93,12 +93,13 @@ test('an AbortSignal stops the run with an AbortError and ends the children', ti
   const runner = new JobRunner(nodeSpec('sleepy'), Array.from({ length: 50 }, () => 100), { processes: 2, signal: controller.signal, ...quiet });
   await runner.setup();
   const pids = runner.pool.pids();
-  setTimeout(() => controller.abort(), 150);
+  setTimeout(() => controller.abort('enough'), 150);
   try {
     await collect(runner);
     assert.unreachable('run should reject');
   } catch (error) {
     assert.instance(error, AbortError);
+    assert.is((error as Error).cause, 'enough', "the cause is the signal's reason");
   }
   for (const pid of pids) assert.not.ok(isAlive(pid), `child ${pid} is gone`);
 }));

@@ -105,12 +105,13 @@ multi('nested jobs: a job whose func runs a job', timed(30_000, async () => {
 multi('a signal stops every worker and rejects with an AbortError', timed(20_000, async () => {
   const controller = new AbortController();
   const job = new SynchronousJob({ func: { module: new URL(`file://${fixture('js/jobs.mjs')}`), name: 'sleepy' }, items: [60_000, 60_000], processes: 2, signal: controller.signal });
-  setTimeout(() => controller.abort(), 200);
+  setTimeout(() => controller.abort('enough'), 200);
   try {
     await job.runMultiProcessed();
     assert.unreachable();
   } catch (error) {
     assert.instance(error, AbortError);
+    assert.is((error as Error).cause, 'enough', "the cause is the signal's reason");
   }
 }));
 

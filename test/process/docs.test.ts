@@ -22,6 +22,7 @@ it('subprocess.mjs', timed(20_000, async () => {
   const out = await example('subprocess');
   assert.match(out, 'stdout: one\nstderr: two\nstdout: three (no newline)\nexited: code 0, signal null\n');
   assert.match(out, 'cat said: input\ncat said: more input\n');
+  assert.match(out, "TimeoutError the subprocess timed out after 200 ms { code: null, signal: 'SIGTERM' }\n");
 }));
 
 it('runner.mjs', timed(20_000, async () => {

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Subprocess, type SubprocessExit } from '../../src/process/subprocess.js';
-import { EndpointClosedError, OptionError, SetupError } from '../../src/errors.js';
+import { AbortError, EndpointClosedError, OptionError, SetupError, TimeoutError } from '../../src/errors.js';
 import { isAlive, missingInterpreter, timed } from '../helpers.js';
 
 const it = suite('Subprocess');
@@ -126,6 +126,33 @@ it('await using: a child still running at the end of the block is ended and reap
     assert.ok(pid !== undefined && isAlive(pid));
   }
   assert.not.ok(isAlive(pid!), 'the child is gone when the block ends');
+}));
+
+it('signal: an abort stops the child, and wait() rejects with an AbortError caused by the reason, with the exit', timed(15_000, async () => {
+  const controller = new AbortController();
+  const exits: SubprocessExit[] = [];
+  const p = sub([node, '-e', 'setInterval(() => {}, 1000)'], { signal: controller.signal, onExit: (exit) => exits.push(exit) });
+  const reason = new Error('the user went away');
+  setTimeout(() => controller.abort(reason), 200);
+  const error = await p.wait().then(() => undefined, (e: unknown) => e as AbortError & { exit: SubprocessExit });
+  assert.instance(error, AbortError);
+  assert.is(error!.cause, reason);
+  assert.is(error!.exit.signal, 'SIGTERM');
+  assert.equal(exits, [error!.exit], 'onExit still gets the exit');
+  assert.not.ok(isAlive(p.pid!));
+  const early = sub([node, '-e', 'setInterval(() => {}, 1000)'], { signal: AbortSignal.abort('before') });
+  assert.is(await early.wait().then(() => undefined, (e: Error) => e.cause), 'before', 'an aborted signal stops it at once');
+}));
+
+it('timeout: a child that runs longer is stopped; wait() rejects with a TimeoutError; a child that ends in time is untouched', timed(15_000, async () => {
+  const slow = sub([node, '-e', 'setInterval(() => {}, 1000)'], { timeout: 300 });
+  const error = await slow.wait().then(() => undefined, (e: unknown) => e as TimeoutError & { exit: SubprocessExit });
+  assert.instance(error, TimeoutError);
+  assert.is(error!.message, 'the subprocess timed out after 300 ms');
+  assert.is(error!.exit.signal, 'SIGTERM');
+  const quick = sub([node, '-e', 'console.log("done")'], { timeout: 10_000, signal: new AbortController().signal, collectOutput: true });
+  assert.equal(await quick.wait(), { code: 0, signal: null, stdout: 'done\n', stderr: '' });
+  assert.throws(() => sub(['true'], { timeout: 0 }), (e: Error) => e instanceof OptionError && /`timeout` option/.test(e.message));
 }));
 
 it.run();

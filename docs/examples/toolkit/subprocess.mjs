@@ -15,3 +15,8 @@ cat.write('more input\n');
 cat.closeStdin();
 for await (const line of lines) console.log(`cat said: ${line}`);
 console.log(await cat.wait());   // { code: 0, signal: null, stdout: 'input\nmore input\n', stderr: '' }
+
+const sleeper = new Subprocess(['sleep', '30'], { timeout: 200 });   // or { signal }
+const error = await sleeper.wait().catch((e) => e);
+console.log(error.name, error.message, error.exit);
+// TimeoutError the subprocess timed out after 200 ms { code: null, signal: 'SIGTERM' }
