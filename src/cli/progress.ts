@@ -1,11 +1,11 @@
-// The live progress line of `polytask run` on stderr: done/total, items/s, failures, ETA.
-// log-update redraws the line in place (and clears it around the children's own stderr
-// output); it is redrawn on a timer, at most 10 times a second, never per item.
+// The progress of `polytask run` and `polytask worker` on stderr. On a terminal: one line
+// redrawn in place, at most 10 times a second and never per item, with a bar, percent,
+// done/total, rate, failures, elapsed time and ETA when the total is known (a -d file), and
+// count, rate, failures and elapsed time when it is not (stdin); it always fits the terminal's
+// width (80 columns when the terminal reports none, or 0). Elsewhere (--progress into a file or
+// a pipe): a plain line every 5 s and a last one at the end, without escape codes.
 import { createReadStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-// log-update (and its fifteen modules) is loaded only when the line is shown: a run without it
-// starts some 30 ms sooner
-import type { createLogUpdate } from 'log-update';
 import { ProgressMeter, type Progress } from '../job/progress.js';
 
 export interface CliProgressOptions {
@@ -19,60 +19,97 @@ export interface CliProgressOptions {
   dataFile: string | undefined;
 }
 
+// ms between the plain lines written when stderr is not a terminal
+const plainEveryMs = 5000;
+// erase the line the cursor is on, and go to its start
+const eraseLine = '\r\x1b[K';
+
 export class CliProgress {
   readonly meter: ProgressMeter;
-  readonly #stderr: Writable;
-  readonly #line: ReturnType<typeof createLogUpdate>;
+  readonly #stderr: Writable & { columns?: number };
+  readonly #terminal: boolean;
   readonly #counting: AbortController = new AbortController();
-  #stopped = false;
+  // a drawn line is on the terminal, below the cursor's start
+  #drawn = false;
+  #lastPlain = performance.now();
+  #stopping = false;
 
   // A progress line, or undefined when it is off
-  static async start(options: CliProgressOptions): Promise<CliProgress | undefined> {
-    const isTTY = (stream: Writable | undefined) => (stream as Partial<NodeJS.WriteStream> | undefined)?.isTTY === true;
-    const on = options.force ?? (isTTY(options.stderr) && !isTTY(options.results));
-    if (!on) return undefined;
-    const { createLogUpdate: create } = await import('log-update');
-    return new CliProgress(options, create);
+  static start(options: CliProgressOptions): CliProgress | undefined {
+    const on = options.force ?? (isTerminal(options.stderr) && !isTerminal(options.results));
+    return on ? new CliProgress(options) : undefined;
   }
 
-  private constructor(options: CliProgressOptions, create: typeof createLogUpdate) {
+  private constructor(options: CliProgressOptions) {
     this.#stderr = options.stderr;
-    // showCursor: the cursor is never hidden, so nothing has to be restored on a signal
-    this.#line = create(options.stderr as NodeJS.WriteStream, { showCursor: true });
-    this.meter = new ProgressMeter((p) => this.#line(formatProgress(p)), { intervalMs: 100 }).start();
+    this.#terminal = isTerminal(options.stderr);
+    this.meter = new ProgressMeter((p) => this.#show(p), { intervalMs: 100 }).start();
     if (options.dataFile !== undefined) {
       countItems(options.dataFile, this.#counting.signal).then((total) => (this.meter.total = total), () => {});
     }
   }
 
+  #show(p: Progress): void {
+    if (this.#terminal) {
+      // one column short of the width: writing the last column would wrap the line on some terminals
+      const width = (this.#stderr.columns ?? 0) > 0 ? this.#stderr.columns! : 80;
+      this.#stderr.write(`${eraseLine}${formatProgress(p, width - 1)}`);
+      this.#drawn = true;
+    } else if (this.#stopping || performance.now() - this.#lastPlain >= plainEveryMs) {
+      this.#lastPlain = performance.now();
+      this.#stderr.write(`${formatProgress(p)}\n`);
+    }
+  }
+
   // Writes the children's output to stderr above the line; the line comes back at the next redraw
   write(chunk: Buffer | string): void {
-    if (!this.#stopped) this.#line.clear();
+    if (this.#drawn) {
+      this.#stderr.write(eraseLine);
+      this.#drawn = false;
+    }
     this.#stderr.write(chunk);
   }
 
   // Draws the last counts and leaves them on the screen
   stop(): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
+    if (this.#stopping) return;
+    this.#stopping = true;
     this.#counting.abort();
     this.meter.stop();
-    this.#line.done();
+    if (this.#drawn) this.#stderr.write('\n');
+    this.#drawn = false;
   }
 }
 
-export function formatProgress(p: Progress): string {
+function isTerminal(stream: Writable | undefined): boolean {
+  return (stream as Partial<NodeJS.WriteStream> | undefined)?.isTTY === true;
+}
+
+/**
+ * The progress as one line; with a width (a terminal's), a bar in front and fitted to it: the
+ * bar shrinks first, then the words are cut.
+ */
+export function formatProgress(p: Progress, width?: number): string {
   const n = (x: number) => x.toLocaleString('en-US');
-  const parts = [p.total === undefined ? `${n(p.done)} done` : `${n(p.done)}/${n(p.total)} (${p.total === 0 ? 100 : Math.floor((p.done / p.total) * 100)}%)`];
+  const known = p.total !== undefined;
+  const percent = p.total === undefined ? 0 : p.total === 0 ? 100 : Math.floor((p.done / p.total) * 100);
+  const parts = [p.total === undefined ? `${n(p.done)} done` : `${n(p.done)}/${n(p.total)} (${percent}%)`];
   if (p.skipped > 0) parts.push(`${n(p.skipped)} resumed`);
   parts.push(`${n(Math.round(p.itemsPerSecond))} items/s`);
   parts.push(`${n(p.failed)} failed`);
-  if (p.etaSeconds !== undefined) parts.push(`ETA ${duration(p.etaSeconds)}`);
-  return `polytask: ${parts.join(' · ')}`;
+  parts.push(`${duration(p.elapsedMs / 1000)} elapsed`);
+  if (p.etaSeconds !== undefined) parts.push(`ETA ${duration(p.etaSeconds, Math.ceil)}`);
+  const text = parts.join(' · ');
+  if (width === undefined) return `polytask: ${text}`;
+  const room = width - 'polytask [] '.length - text.length;
+  if (!known || room < 10) return `polytask: ${text}`.slice(0, width);
+  const barWidth = Math.min(30, room);
+  const filled = Math.round((barWidth * percent) / 100);
+  return `polytask [${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}] ${text}`;
 }
 
-function duration(seconds: number): string {
-  const s = Math.ceil(seconds);
+function duration(seconds: number, round = Math.floor): string {
+  const s = round(seconds);
   const two = (x: number) => String(x).padStart(2, '0');
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);

@@ -110,7 +110,7 @@ export class RunCommand extends Command {
     } catch (error) {
       return reportError(stderr, error);
     }
-    const progress = await CliProgress.start({ force: this.progress, stderr, results: toFile ? undefined : stdout, dataFile: input === this.context.stdin ? undefined : this.data });
+    const progress = CliProgress.start({ force: this.progress, stderr, results: toFile ? undefined : stdout, dataFile: input === this.context.stdin ? undefined : this.data });
     const abort = new AbortController();
     const shared = {
       ...(this.retries === undefined ? {} : { retries: this.retries }),

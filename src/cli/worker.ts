@@ -70,7 +70,7 @@ export class WorkerCommand extends Command {
       if (typeof spec === 'number') return spec;
       target = spec;
     }
-    const progress = await CliProgress.start({ force: this.progress, stderr, results: undefined, dataFile: undefined });
+    const progress = CliProgress.start({ force: this.progress, stderr, results: undefined, dataFile: undefined });
     let worker: RemoteWorker;
     try {
       worker = new RemoteWorker(target, {
