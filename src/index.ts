@@ -6,6 +6,7 @@ export type { ItemExecutor, ItemResult, RawResult } from './pool/items.js';
 export type { RetryOn, RetryOptions } from './pool/retry.js';
 export { ProcessPool, type PoolOptions, type PoolStats, type WorkerStats } from './pool/process/pool.js';
 export { ThreadPool, type ThreadPoolOptions, type JsCall, type JsTarget } from './pool/thread/pool.js';
+export { move, type Movable } from './pool/thread/move.js';
 export { InlineExecutor, type InlineCall } from './pool/inline.js';
 export { RemoteExecutor, type RemoteOptions } from './remote/executor.js';
 export { RemoteWorker, type RemoteWorkerOptions } from './remote/worker.js';

@@ -9,6 +9,7 @@ import { abortedAlready, cancelReason, onCancel } from './cancel.js';
 import { runOn, type CloseOptions, type Executor, type Receiver, type RunOptions } from './executor.js';
 import type { JsCall } from './thread/wire.js';
 import { evaluateSource } from './thread/helpers.js';
+import { isMoved, unwrapArgs } from './thread/move.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -58,7 +59,9 @@ export class InlineExecutor implements Executor<InlineCall> {
       if (timeout !== undefined) timer = setTimeout(() => settle(false, new TimeoutError(timeout)), timeout);
       try {
         const fn = call.fn ?? (await this.load(call));
-        settle(true, await fn(...call.args));
+        // move() markers stand for their values here: nothing crosses a thread
+        const value = await fn(...(unwrapArgs(call.args, false) as { args: unknown[] }).args);
+        settle(true, isMoved(value) ? value.value : value);
       } catch (error) {
         settle(false, error);
       }

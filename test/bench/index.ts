@@ -26,8 +26,9 @@ import { formatScaling, runScaling, type ScalingReport } from './scaling.js';
 import { formatRemote, runRemote, type RemoteReport } from './remote.js';
 import { formatStream, runStream, type StreamReport } from './stream.js';
 import { checkTargets, formatTargets, type Target } from './targets.js';
+import { formatTransfer, runTransfer, type TransferReport } from './transfer.js';
 
-const suiteNames = ['stream', 'futures', 'async', 'latency', 'memory', 'slowfirst', 'scaling', 'remote'] as const;
+const suiteNames = ['stream', 'futures', 'async', 'transfer', 'latency', 'memory', 'slowfirst', 'scaling', 'remote'] as const;
 type SuiteName = (typeof suiteNames)[number];
 const usage = `usage: node dist/test/bench/index.js [${suiteNames.join('|')} ...] [items] [--quick] [--json] [--charts]`;
 
@@ -81,6 +82,7 @@ const out: {
   stream?: StreamReport[];
   futures?: FuturesReport;
   async?: AsyncReport;
+  transfer?: TransferReport;
   latency?: LatencyReport;
   memory?: MemoryReport;
   slowFirst?: SlowFirstReport;
@@ -105,6 +107,9 @@ for (const suite of suites) {
   } else if (suite === 'async') {
     out.async = await runAsync(ctx);
     print('Calls that wait', formatAsync(out.async));
+  } else if (suite === 'transfer') {
+    out.transfer = await runTransfer(ctx);
+    print('Large binary arguments', formatTransfer(out.transfer));
   } else if (suite === 'latency') {
     out.latency = await runLatency(ctx, quick ? 5 : 10, quick ? 300 : 1_000);
     print('Latency', formatLatency(out.latency));

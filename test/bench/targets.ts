@@ -1,4 +1,4 @@
-// The issues' targets (7 and 13) for this 2-core machine, checked against the figures of this run.
+// The issues' targets (7, 13, 15, 16 and 17) for this 2-core machine, checked against the figures of this run.
 import { fmt, table } from './common.js';
 import type { AsyncReport } from './async.js';
 import type { FuturesReport } from './futures.js';
@@ -7,6 +7,7 @@ import type { MemoryReport, SlowFirstReport } from './memory.js';
 import type { RemoteReport } from './remote.js';
 import type { ScalingReport } from './scaling.js';
 import type { StreamReport } from './stream.js';
+import type { TransferReport } from './transfer.js';
 
 export interface Target {
   target: string;
@@ -19,6 +20,7 @@ export interface Reports {
   stream?: StreamReport[];
   futures?: FuturesReport;
   async?: AsyncReport;
+  transfer?: TransferReport;
   latency?: LatencyReport;
   memory?: MemoryReport;
   slowFirst?: SlowFirstReport;
@@ -61,6 +63,12 @@ export function checkTargets(out: Reports): Target[] {
   const waited = out.async?.results.find((r) => r.kind === 'polytask');
   if (waited !== undefined) {
     targets.push({ target: `async (issue 13), ${out.async!.calls} calls of ${out.async!.waitMs} ms on ${out.async!.workers} workers: under 1 s`, measured: `${fmt.s(waited.seconds)} s`, met: waited.seconds < 1 });
+  }
+  const moved = out.transfer?.results.find((r) => r.name.includes('move('));
+  const piscina = out.transfer?.results.find((r) => r.kind === 'peer');
+  if (moved !== undefined && piscina !== undefined) {
+    const ratio = piscina.ms / moved.ms;
+    targets.push({ target: `transfer (issue 16), ${out.transfer!.calls} calls with ${out.transfer!.mb} MB: move() >= 1x piscina with Piscina.move()`, measured: fmt.x(ratio), met: ratio >= 1 });
   }
   for (const r of out.latency?.start.filter((x) => x.name.includes('one item')) ?? []) {
     const handler = r.name.includes('python3') ? 'python3' : 'node';

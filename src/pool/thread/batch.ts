@@ -39,8 +39,10 @@ export class PendingCall {
   started = false;
   // onStart was called (once, even for a call that runs again)
   #announced = false;
-  // sent back after its worker died under a batch: runs alone
+  // sent back after its worker died under a batch, or with moved arguments: runs alone
   isolated = false;
+  // the buffers its arguments move to the worker thread
+  transfer: (ArrayBuffer | MessagePort)[] = [];
   // the batch of more than one call that runs it
   batch: Batch | undefined;
   report: CrashReport | undefined;

@@ -17,6 +17,7 @@
 // turn ends (a setImmediate), so that fast calls cost one message for many.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { ErrorObject } from 'serialize-error';
+import { transferOf } from './move.js';
 
 // One call as it crosses to the worker: `s` the function's source, or `u` + `n` the module and
 // export; `a` the arguments; `t` set when the call has a timeout
@@ -196,7 +197,7 @@ class BatchRun {
     const message: WireProgress = { o: this.#unsent, s: this.#next, a: this.#waiting, u: this.#busy };
     this.#unsent = [];
     this.#reported = this.#next;
-    if (this.#port !== undefined) this.#port.postMessage(message);
+    if (this.#port !== undefined) this.#port.postMessage(message, message.o.flatMap(transferOf));
     else process.send!(message);
   }
 

@@ -11,7 +11,9 @@ import { serialize } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 import { serializeError, type ErrorObject } from 'serialize-error';
 import { runBatch, type WireBatch, type WireCall, type WireOutcome } from './entry-batch.js';
+import { kTransferable, kValue, markMovable } from 'tinypool';
 import { evaluateSource } from './helpers.js';
+import { isMoved, transferOf, withTransfer } from './move.js';
 
 export type { WireBatch, WireCall, WireMore, WireOutcome, WireProgress } from './entry-batch.js';
 
@@ -48,7 +50,7 @@ export function runCall(call: WireCall | WireBatch): Promise<WireOutcome> | Prom
 
 async function runOne(call: WireCall): Promise<WireOutcome> {
   const outcome = await startOne(call);
-  return dying ? never() : outcome;
+  return dying ? never() : movable(outcome);
 }
 
 // Starts one call: its outcome at once when the function returns a plain value or throws,
@@ -67,6 +69,8 @@ function startOne(call: WireCall): WireOutcome | Promise<WireOutcome> {
 }
 
 function succeeded(call: WireCall, value: unknown): WireOutcome {
+  // a moved value goes back without a copy (a thread's: a child process sends a copy)
+  if (isMoved(value)) return withTransfer({ ok: true, value: value.value }, isChildProcess ? [] : [value.transfer]);
   try {
     checkSendable(value);
   } catch (error) {
@@ -199,3 +203,12 @@ function installExitHooks(): void {
 }
 
 installExitHooks();
+
+// An outcome that moves buffers, as tinypool returns a task's movable value: transferred
+function movable(outcome: WireOutcome): WireOutcome {
+  const transfer = transferOf(outcome);
+  if (transfer.length === 0) return outcome;
+  const carrier = { [kTransferable]: transfer, [kValue]: outcome };
+  markMovable(carrier);
+  return carrier as unknown as WireOutcome;
+}

@@ -3,7 +3,8 @@
 // with `__name(fn, "name")`, and tsc below ES2017 lowers async functions to
 // `__awaiter(this, void 0, void 0, function* () {...})`. The helpers live in the caller's
 // module, not in the function, so the worker provides its own: scoped to the function (no
-// global is set), and only those its source mentions.
+// global is set), and only those its source mentions. So does polytask's own move(), which an
+// inline function cannot import.
 
 const helpers: Record<string, string> = {
   // esbuild's keepNames: sets a function's name
@@ -14,6 +15,8 @@ const helpers: Record<string, string> = {
     ' const step = (method, arg) => { let r; try { r = it[method](arg); } catch (e) { reject(e); return; }' +
     ' if (r.done) resolve(r.value); else (P || Promise).resolve(r.value).then((v) => step("next", v), (e) => step("throw", e)); };' +
     ' step("next", undefined); });',
+  // polytask's move() (move.ts), for an inline function that returns a buffer without a copy
+  move: 'var move = (value) => ({ [Symbol.for("polytask.move")]: true, value, transfer: ArrayBuffer.isView(value) ? value.buffer : value, sent: false });',
 };
 
 /**

@@ -36,6 +36,7 @@ import { Batch, PendingCall, type CallOwner } from './batch.js';
 import { DeathWatch } from './deaths.js';
 import { LiveCalls } from './live.js';
 import { threadSettings, workerExecArgv, type ThreadPoolOptions } from './options.js';
+import { unwrapArgs } from './move.js';
 import { toWire, unsendable, type JsCall } from './wire.js';
 // types only: loading the entry here would install its exit hooks in this process
 import type { CrashReport, WireBatch, WireOutcome } from './entry.js';
@@ -128,13 +129,17 @@ export class ThreadPool implements Executor<JsCall> {
   submit(call: JsCall, receiver: Receiver<unknown>): void {
     if (this.#closing !== undefined) return receiver.reject(new PoolClosedError());
     if (abortedAlready(receiver)) return receiver.reject(cancelReason(receiver, () => new PoolClosedError()));
-    const wire = toWire(call);
+    const moved = unwrapArgs(call.args, this.runtime === 'thread');
+    if (moved instanceof Error) return receiver.reject(moved);
+    const wire = toWire({ ...call, args: moved.args });
     if (this.runtime === 'process') {
-      const problem = unsendable(call.args);
+      const problem = unsendable(moved.args);
       if (problem !== undefined) return receiver.reject(problem);
     }
     if (receiver.timeout !== undefined) wire.t = 1;
     const pending = new PendingCall(wire, receiver, this.#owner);
+    // a thread gets moved buffers (a child process a copy), in a task of the call's own
+    if (moved.transfer.length > 0) [pending.transfer, pending.isolated] = [moved.transfer, true];
     this.#live.add(pending);
     if (pending.settled) return; // aborted already
     this.#queue.push(pending);
@@ -279,7 +284,7 @@ export class ThreadPool implements Executor<JsCall> {
       // a child process reports its uncaught exception on tinypool's channel before it exits
       const channel = { postMessage: (message?: Partial<CrashReport>) => (pending.report = message?.polytaskCrash ? message as CrashReport : pending.report) };
       const sentAt = performance.now();
-      const running = this.#tinypool.run(pending.wire, { signal: pending, ...(this.runtime === 'process' ? { channel } : {}) });
+      const running = this.#tinypool.run(pending.wire, { signal: pending, ...(this.runtime === 'process' ? { channel } : { transferList: pending.transfer }) });
       this.#deaths.watch(this.#tinypool.threads);
       outcome = (await running) as WireOutcome;
       this.#batchSize.observe(performance.now() - sentAt);
