@@ -10,7 +10,7 @@ import type { ResolvedSpec } from '../spec/load.js';
 import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMissing } from './common.js';
 import { CliProgress } from './progress.js';
 import { onStopSignals } from './signals.js';
-import { formatStats } from './stats.js';
+import { formatStats, writeStatsFile } from './stats.js';
 
 export class WorkerCommand extends Command {
   static override paths = [['worker']];
@@ -45,6 +45,7 @@ export class WorkerCommand extends Command {
   maxMemory = Option.String('--max-memory', { validator: flagChecks.megabytes, description: 'replace a child, between items, once its resident memory is above this many MB' });
   progress = Option.Boolean('--progress', { description: 'show a progress line on stderr: items done, items/s, failures (default: when stderr is a terminal); --no-progress: never' });
   stats = Option.Boolean('--stats', false, { description: 'print counts, item latency and each child\'s CPU time and peak memory on stderr at the end' });
+  statsFile = Option.String('--stats-file', { description: 'write the figures of --stats to this file as JSON at the end' });
 
   override async execute(): Promise<number> {
     const { stderr } = this.context;
@@ -95,7 +96,9 @@ export class WorkerCommand extends Command {
       await stopping;
       await worker.stop();
       progress?.stop();
-      if (this.stats) stderr.write(formatStats(worker.pool.stats(), performance.now() - started));
+      const [stats, elapsed] = [worker.pool.stats(), performance.now() - started];
+      if (this.stats) stderr.write(formatStats(stats, elapsed));
+      if (this.statsFile !== undefined) await writeStatsFile(this.statsFile, stats, elapsed).catch((error: Error) => stderr.write(`polytask worker: --stats-file: ${error.message}\n`));
       return exitCodes.ok;
     } catch (error) {
       await worker.stop().catch(() => {});

@@ -1,10 +1,12 @@
 // polytask worker under faults, against a real redis-server: killed with -9 mid-run (its items
 // come back within 15 s, each answered once), stopped with SIGTERM (its running item is handed
-// back at once, the worker exits 0, even with Redis gone), Redis down for 8 s (it takes items
+// back at once, the worker exits 0, even with Redis gone; --stats-file), Redis down for 8 s (it takes items
 // again), and a run that goes away (its items are dropped).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 import { RemoteExecutor } from '../../src/remote/executor.js';
 import { loadSpec } from '../../src/spec/load.js';
@@ -63,7 +65,8 @@ it('SIGTERM: the running item is handed back at once, another worker runs it, th
   let started = false;
   const result = executor.run({ n: 7, ms: 4000 }, { onStart: () => void (started = true) });
   await waitUntil(() => started, 20_000, 'the item to start');
-  const b = await startWorker(bin, redis.url, specFile, '-p', '1');
+  const statsFile = path.join(dir.dir, 'b-stats.json');
+  const b = await startWorker(bin, redis.url, specFile, '-p', '1', '--stats-file', statsFile);
   workers.push(b);
   a.child.kill('SIGTERM');
   const stoppedAt = Date.now();
@@ -74,6 +77,12 @@ it('SIGTERM: the running item is handed back at once, another worker runs it, th
   const took = Date.now() - stoppedAt;
   assert.ok(took < 4000 + 2500, `the item ended ${took} ms after SIGTERM`);
   console.log(`  SIGTERM: the 4 s item ended ${took} ms after the signal`);
+  // --stats-file: b's figures, written as it stops
+  b.child.kill('SIGTERM');
+  assert.is(await b.exited, 0, b.stderr());
+  const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as { done: number; workers: unknown[] };
+  assert.is(stats.done, 1);
+  assert.is(stats.workers.length, 1);
 }));
 
 it('the items of a run that is gone are dropped: the worker is free within a second', timed(60_000, async () => {
