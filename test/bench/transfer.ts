@@ -10,6 +10,7 @@ import { median, table, workers, type BenchContext } from './common.js';
 import { rotation } from './pools.js';
 
 export const transferCalls = 5;
+const transferRounds = (ctx: BenchContext) => Math.max(ctx.rounds, ctx.quick ? 3 : 15);
 export const transferMb = 64;
 
 interface Sender {
@@ -62,7 +63,8 @@ export async function runTransfer(ctx: BenchContext): Promise<TransferReport> {
   try {
     for (const sender of senders) await sender.call(new ArrayBuffer(transferMb * 2 ** 20));
     const times = senders.map((): number[] => []);
-    for (let r = 0; r < ctx.rounds; r++) {
+    // a round is a tenth of a second, and its noise (page faults) a few ms: more rounds than the others
+    for (let r = 0; r < transferRounds(ctx); r++) {
       for (const i of rotation(senders.length, r)) times[i]!.push(await round(senders[i]!));
     }
     ctx.log(`transfer: measured ${transferCalls} calls of ${transferMb} MB`);
@@ -75,9 +77,9 @@ export async function runTransfer(ctx: BenchContext): Promise<TransferReport> {
 export function formatTransfer(report: TransferReport): string {
   const piscina = report.results.find((r) => r.kind === 'peer')?.ms;
   return [
-    `${report.calls} calls, each with a fresh ${report.mb} MB ArrayBuffer, to one worker thread that returns its size; median of the rounds. ` +
+    `${report.calls} calls, each with a fresh ${report.mb} MB ArrayBuffer, to one worker thread that returns its size; median of ${report.results[0]?.rounds.length ?? 0} rounds. ` +
       'Ratio: piscina\'s time over this one (above 1: faster than piscina).',
     '',
-    table(['how', 'ms', 'vs piscina', 'rounds (ms)'], report.results.map((r) => [r.name, r.ms.toFixed(0), piscina === undefined ? '' : `${(piscina / r.ms).toFixed(2)}x`, r.rounds.map((x) => x.toFixed(0)).join(', ')])),
+    table(['how', 'ms', 'vs piscina', 'fastest and slowest round (ms)'], report.results.map((r) => [r.name, r.ms.toFixed(1), piscina === undefined ? '' : `${(piscina / r.ms).toFixed(2)}x`, `${Math.min(...r.rounds).toFixed(0)}, ${Math.max(...r.rounds).toFixed(0)}`])),
   ].join('\n');
 }
