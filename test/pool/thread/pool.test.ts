@@ -296,6 +296,13 @@ for (const runtime of ['thread', 'process'] as const) {
     assert.is(await most(pool({ concurrency: 1, concurrentTasksPerWorker: 1 }), 5), 1);
     // shared among the workers: each overlaps its own, neither takes them all
     const two = pool({ concurrency: 2, concurrentTasksPerWorker: 4 });
+    // both workers up first: a child process can take longer to start than the calls take to
+    // run on the other one (under load, one took 34 of 40)
+    const up = new Set<string>();
+    for (let round = 0; round < 50 && up.size < 2; round++) {
+      for (const r of await Promise.all(Array.from({ length: 8 }, () => call(two, inFlight, [30]))) as InFlight[]) up.add(r.where);
+    }
+    assert.is(up.size, 2, 'both workers answer');
     const both = await Promise.all(Array.from({ length: 40 }, () => call(two, inFlight, [30]))) as InFlight[];
     const counts = [...both.reduce((m, r) => m.set(r.where, (m.get(r.where) ?? 0) + 1), new Map<string, number>()).values()];
     assert.is(counts.length, 2, `both workers ran calls (${JSON.stringify(counts)})`);
