@@ -60,7 +60,7 @@ export class InlineExecutor implements Executor<InlineCall> {
       try {
         const fn = call.fn ?? (await this.load(call));
         // move() markers stand for their values here: nothing crosses a thread
-        const value = await fn(...(unwrapArgs(call.args, false) as { args: unknown[] }).args);
+        const value = await fn(...((unwrapArgs(call.args, false) as { args: unknown[] } | undefined)?.args ?? call.args));
         settle(true, isMoved(value) ? value.value : value);
       } catch (error) {
         settle(false, error);

@@ -42,7 +42,7 @@ export class PendingCall {
   // sent back after its worker died under a batch, or with moved arguments: runs alone
   isolated = false;
   // the buffers its arguments move to the worker thread
-  transfer: (ArrayBuffer | MessagePort)[] = [];
+  transfer: (ArrayBuffer | MessagePort)[] | undefined;
   // the batch of more than one call that runs it
   batch: Batch | undefined;
   report: CrashReport | undefined;

@@ -19,13 +19,16 @@ const helpers: Record<string, string> = {
   move: 'var move = (value) => ({ [Symbol.for("polytask.move")]: true, value, transfer: ArrayBuffer.isView(value) ? value.buffer : value, sent: false });',
 };
 
+// a helper's name as a word: `remove(` does not call move()
+const mentions = Object.fromEntries(Object.keys(helpers).map((name) => [name, new RegExp(`(^|[^\\w$])${name}($|[^\\w$])`)]));
+
 /**
  * Evaluates a function's source text in the global scope (indirect eval: nothing of the
  * caller is visible), with the compiler helpers it mentions. Line 1 of the source stays line 1
  * of the code, so that a stack trace's line numbers match the function's own.
  */
 export function evaluateSource(source: string): unknown {
-  const needed = Object.keys(helpers).filter((name) => source.includes(name));
+  const needed = Object.keys(helpers).filter((name) => mentions[name]!.test(source));
   if (needed.length === 0) return (0, eval)(`(${source}\n)`);
   return (0, eval)(`(() => { ${needed.map((name) => helpers[name]).join(' ')} return (${source}\n); })()`);
 }

@@ -39,11 +39,12 @@ export function isMoved(value: unknown): value is Moved {
 
 /**
  * A call's arguments with their move() markers replaced by their values, and what to transfer;
- * a TypeError for a marker sent already (its buffer is detached). Not `transferring` (a copy
- * goes), the markers can be sent again.
+ * undefined when there is no marker (the common case: nothing is allocated); a TypeError for a
+ * marker sent already (its buffer is detached). Not `transferring` (a copy goes), the markers
+ * can be sent again.
  */
-export function unwrapArgs(args: unknown[], transferring = true): { args: unknown[]; transfer: Transfer[] } | TypeError {
-  if (!args.some(isMoved)) return { args, transfer: [] };
+export function unwrapArgs(args: unknown[], transferring = true): { args: unknown[]; transfer: Transfer[] } | TypeError | undefined {
+  if (!args.some(isMoved)) return undefined;
   if (!transferring) return { args: args.map((arg) => (isMoved(arg) ? arg.value : arg)), transfer: [] };
   const again = args.findIndex((arg) => isMoved(arg) && arg.sent);
   if (again !== -1) return new TypeError(`argument ${again + 1} was moved to a worker already: its buffer is detached and cannot be sent again (a call with moved arguments is not retried or run again)`);

@@ -131,15 +131,15 @@ export class ThreadPool implements Executor<JsCall> {
     if (abortedAlready(receiver)) return receiver.reject(cancelReason(receiver, () => new PoolClosedError()));
     const moved = unwrapArgs(call.args, this.runtime === 'thread');
     if (moved instanceof Error) return receiver.reject(moved);
-    const wire = toWire({ ...call, args: moved.args });
+    const wire = toWire(moved === undefined ? call : { ...call, args: moved.args });
     if (this.runtime === 'process') {
-      const problem = unsendable(moved.args);
+      const problem = unsendable(moved?.args ?? call.args);
       if (problem !== undefined) return receiver.reject(problem);
     }
     if (receiver.timeout !== undefined) wire.t = 1;
     const pending = new PendingCall(wire, receiver, this.#owner);
     // a thread gets moved buffers (a child process a copy), in a task of the call's own
-    if (moved.transfer.length > 0) [pending.transfer, pending.isolated] = [moved.transfer, true];
+    if (moved !== undefined && moved.transfer.length > 0) [pending.transfer, pending.isolated] = [moved.transfer, true];
     this.#live.add(pending);
     if (pending.settled) return; // aborted already
     this.#queue.push(pending);
