@@ -224,30 +224,61 @@ async function init(message) {
     send({ type: 'init_error', error: errorInfo(error), ...store });
     process.exit(1);
   }
-  send({ type: 'ready', pid: process.pid, language: 'node', version: process.versions.node, ...store });
+  // version 2 (`calls` blocks) when the parent speaks it
+  const protocol = message.protocol >= 2 ? 2 : 1;
+  send({ type: 'ready', pid: process.pid, language: 'node', version: process.versions.node, protocol, ...store });
 }
 
 // Splits fd 3 into lines; init is handled before any call
 let buffered = '';
 let initialising;
 const queued = [];
+// the items of a `calls` block still to come (one JSON text per line), their next id and attempt
+let blockLeft = 0;
+let blockId = 0;
+let blockAttempt = 1;
 function onLine(line) {
   if (line === '') return;
+  if (blockLeft > 0) {
+    blockLeft -= 1;
+    const id = blockId++;
+    let data;
+    try {
+      data = JSON.parse(line);
+    } catch (error) {
+      const message = `the item is not valid JSON: ${error.message}`;
+      const stack = `ParseError: ${message}\n`;
+      whenReady(() => send({ type: 'result', id, exit: 65, error: { name: 'ParseError', message, stack }, stdout: '', stderr: stack }));
+      return;
+    }
+    const m = { type: 'call', id, attempt: blockAttempt, data };
+    whenReady(() => call(m));
+    return;
+  }
   const message = JSON.parse(line);
+  if (message.type === 'calls') {
+    [blockId, blockLeft, blockAttempt] = [message.id, message.count, message.attempt ?? 1];
+    return;
+  }
   if (message.type === 'init') {
     initialising = init(message).then(() => {
       initialising = undefined;
       // counted as running while the queue drains: when the input has already ended, a call
       // that finishes at once must not end the process before the calls queued behind it run
       running += 1;
-      for (const m of queued.splice(0)) call(m);
+      for (const answer of queued.splice(0)) answer();
       running -= 1;
       maybeExit();
     });
   } else if (message.type === 'call') {
-    if (initialising !== undefined) queued.push(message);
-    else call(message);
+    whenReady(() => call(message));
   }
+}
+
+// Answers a call now, or once init is done (no result goes before `ready`)
+function whenReady(answer) {
+  if (initialising !== undefined) queued.push(answer);
+  else answer();
 }
 
 input.setEncoding('utf8');

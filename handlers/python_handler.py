@@ -406,8 +406,10 @@ def initialise(init):
     finally:
         sys.stdout, sys.stderr = saved
     version = '%d.%d.%d' % tuple(sys.version_info[:3])
+    # version 2 (`calls` blocks) when the parent speaks it
+    protocol = 2 if (init.get('protocol') or 1) >= 2 else 1
     send({'type': 'ready', 'pid': os.getpid(), 'language': 'python', 'version': version,
-          'stdout': cap_out.take(), 'stderr': cap_err.take()})
+          'protocol': protocol, 'stdout': cap_out.take(), 'stderr': cap_err.take()})
     return handler
 
 
@@ -435,27 +437,45 @@ def serve(handler, worker_id, batches, capture=True):
     pending, flush, append = out.pending, out.flush, out.pending.append
     saved = sys.stdout, sys.stderr
     plain, sys_, clock_, Context_, join, RESULT_ = PLAIN, sys, clock, Context, ''.join, RESULT
+    left = next_id = attempt = 0  # the items of a `calls` block still to come, and their id
     try:
         for lines in batches:
             out.last = clock_()
             for line in lines:
                 if not line:
                     continue
-                try:
-                    msg = scan(line, 0)[0]  # the parent writes plain lines: skip the checks
-                except Exception:
+                if left:  # a line of a `calls` block: the item's JSON text
+                    left -= 1
+                    cid = next_id
+                    next_id += 1
                     try:
-                        msg = loads(line)  # and let this one report what is wrong
-                    except RuntimeError as e:  # RecursionError: an item nested too deeply
-                        append(too_deep(line, e))
+                        data = scan(line, 0)[0]
+                    except Exception:
+                        data = bad_item(line, cid)
+                        if data.__class__ is not Item:
+                            append(data)
+                            continue
+                        data = data.value
+                else:
+                    try:
+                        msg = scan(line, 0)[0]  # the parent writes plain lines: skip the checks
+                    except Exception:
+                        try:
+                            msg = loads(line)  # and let this one report what is wrong
+                        except RuntimeError as e:  # RecursionError: an item nested too deeply
+                            append(too_deep(line, e))
+                            continue
+                    kind = msg.get('type')
+                    if kind == 'calls':
+                        next_id, left, attempt = msg['id'], msg['count'], msg.get('attempt', 1)
                         continue
-                if msg.get('type') != 'call':
-                    continue  # nothing else is expected after init
-                cid = msg['id']
+                    if kind != 'call':
+                        continue  # nothing else is expected after init
+                    cid, data, attempt = msg['id'], msg.get('data'), msg.get('attempt', 1)
                 sys_.stdout, sys_.stderr = cap_out, cap_err
                 try:
-                    context = Context_(worker_id, cid, msg.get('attempt', 1))
-                    value = handler(msg.get('data'), context)
+                    context = Context_(worker_id, cid, attempt)
+                    value = handler(data, context)
                     if type(value) not in plain and hasattr(value, '__await__'):
                         value = run_awaitable(value)
                 except KeyboardInterrupt:
@@ -497,6 +517,27 @@ def exit_code_of(value):
 
 
 CALL_ID = re.compile(r'\{"type":"call","id":(\d+),')
+
+
+class Item(object):
+    """An item of a `calls` block decoded by bad_item()."""
+    __slots__ = ('value',)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def bad_item(line, cid):
+    """An item line of a `calls` block that the quick scan refused: decoded in full (JSON
+    whitespace around it is allowed), or the ParseError result of the item `cid`."""
+    try:
+        return Item(json.loads(line))
+    except RuntimeError as e:  # RecursionError: nested too deeply
+        message = u'the item is nested too deeply to decode: %s' % message_of(e)
+    except ValueError as e:
+        message = u'the item is not valid JSON: %s' % message_of(e)
+    error = {'name': 'ParseError', 'message': message, 'stack': u'ParseError: %s\n' % message}
+    return failed(cid, 65, error, u'', error['stack'])
 
 
 def too_deep(line, exc):

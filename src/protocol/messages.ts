@@ -15,7 +15,12 @@ export interface InitMessage {
   timeout_ms?: number;
   // arguments every call's handler gets as context.args (default [])
   args?: readonly unknown[];
+  // the highest protocol version the parent speaks (absent: 1)
+  protocol?: number;
 }
+
+// The protocol versions (docs/protocol.md): 2 adds `calls` blocks
+export const protocolVersion = 2;
 
 // child -> parent, answer to init
 export interface ReadyMessage {
@@ -26,6 +31,8 @@ export interface ReadyMessage {
   // true when the handler runs one call at a time and writes each result before it starts
   // the next call: the parent can then blame the oldest unanswered call when the child dies
   one_at_a_time?: boolean;
+  // the version the child speaks, at most init's (absent: 1)
+  protocol?: number;
   stdout?: string;
   stderr?: string;
 }
@@ -59,6 +66,12 @@ export type ChildMessage = ReadyMessage | InitErrorMessage | ResultMessage | Exi
 // The call message is built by string concatenation so the item's JSON is never encoded twice
 export function callLine(id: number, attempt: number, json: string): string {
   return `{"type":"call","id":${decimal(id)},"attempt":${attempt},"data":${json}}\n`;
+}
+
+// The head of a `calls` block (version 2): the `count` lines after it are the items' JSON texts,
+// with the ids id, id + 1, ... and one attempt number
+export function callsHead(id: number, attempt: number, count: number): string {
+  return `{"type":"calls","id":${decimal(id)},"attempt":${attempt},"count":${count}}\n`;
 }
 
 // An integer in decimal, for a number that is new with each item (a call id, a line number).

@@ -1,6 +1,6 @@
 // One place of the pool: the child in it (replaced when it dies or is recycled), the calls in
 // flight on it, how many it may hold, and the timer of its oldest call.
-import { callLine } from '../../protocol/messages.js';
+import { callLine, callsHead } from '../../protocol/messages.js';
 import { Depth } from '../depth.js';
 import type { Queue } from '../queue.js';
 import { exitCodes, failure, type Call, type ItemResult } from './call.js';
@@ -55,7 +55,13 @@ export class Slot {
     const quota = maxTasks === undefined ? this.depth.value : Math.min(this.depth.value, inflight.size + maxTasks - this.sent);
     const room = quota - inflight.size;
     if (room <= 0 || (inflight.size > 0 && room * 2 < this.depth.value && room < pending.length)) return '';
+    // a child that speaks version 2 gets `calls` blocks: a run of calls with consecutive ids and
+    // one attempt number under one head, each item's JSON text on a line of its own
+    const blocks = worker.ready.protocol === 2;
     let text = '';
+    let first: Call | undefined;
+    let count = 0;
+    let items = '';
     const wasIdle = inflight.size === 0;
     while (inflight.size < quota && pending.length > 0) {
       const call = pending.peek()!;
@@ -64,13 +70,24 @@ export class Slot {
       inflight.add(call);
       this.sent++;
       call.sentAt = now;
-      text += callLine(call.id, call.attempt, call.json);
+      if (!blocks) {
+        text += callLine(call.id, call.attempt, call.json);
+      } else {
+        if (first !== undefined && (call.id !== first.id + count || call.attempt !== first.attempt)) {
+          text += callsHead(first.id, first.attempt, count) + items;
+          first = undefined;
+        }
+        if (first === undefined) [first, count, items] = [call, 0, ''];
+        count++;
+        items += `${call.json}\n`;
+      }
       call.onStart?.();
       if (call.suspect) {
         this.isolating = true;
         break;
       }
     }
+    if (first !== undefined) text += callsHead(first.id, first.attempt, count) + items;
     if (text !== '' && wasIdle) this.depth.busySince(now);
     return text;
   }

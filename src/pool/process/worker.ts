@@ -5,7 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { SetupError, RemoteError } from '../../errors.js';
 import type { ChildMessage, ReadyMessage } from '../../protocol/messages.js';
 import { returnedStatus, type RawResult } from './call.js';
-import { initLine, readResultHead } from '../../protocol/messages.js';
+import { initLine, protocolVersion, readResultHead } from '../../protocol/messages.js';
 import { LineSplitter } from '../../protocol/lines.js';
 import { Spawned, startError } from '../../process/spawn.js';
 import type { ResolvedSpec } from '../../spec/load.js';
@@ -170,6 +170,7 @@ export class Worker {
         code: this.#spec.code,
         handler: this.#spec.handler,
         setup_hook: this.#spec.setupHook,
+        protocol: protocolVersion,
         ...(this.#spec.handlerArgs === undefined ? {} : { args: this.#spec.handlerArgs }),
         ...(attachTerminal ? { capture: false } : {}),
         ...(timeout === undefined ? {} : { timeout_ms: timeout }),
