@@ -451,11 +451,11 @@ def serve(handler, worker_id, batches, capture=True):
                     try:
                         data = scan(line, 0)[0]
                     except Exception:
-                        data = bad_item(line, cid)
-                        if data.__class__ is not Item:
-                            append(data)
+                        try:
+                            data = loads(line)  # JSON whitespace around it, or what is wrong
+                        except (ValueError, RuntimeError) as e:  # RuntimeError: nested too deeply
+                            append(bad_item(cid, e))
                             continue
-                        data = data.value
                 else:
                     try:
                         msg = scan(line, 0)[0]  # the parent writes plain lines: skip the checks
@@ -519,23 +519,11 @@ def exit_code_of(value):
 CALL_ID = re.compile(r'\{"type":"call","id":(\d+),')
 
 
-class Item(object):
-    """An item of a `calls` block decoded by bad_item()."""
-    __slots__ = ('value',)
-
-    def __init__(self, value):
-        self.value = value
-
-
-def bad_item(line, cid):
-    """An item line of a `calls` block that the quick scan refused: decoded in full (JSON
-    whitespace around it is allowed), or the ParseError result of the item `cid`."""
-    try:
-        return Item(json.loads(line))
-    except RuntimeError as e:  # RecursionError: nested too deeply
-        message = u'the item is nested too deeply to decode: %s' % message_of(e)
-    except ValueError as e:
-        message = u'the item is not valid JSON: %s' % message_of(e)
+def bad_item(cid, exc):
+    """The ParseError result of the item `cid` of a `calls` block whose line json.loads()
+    refused: not JSON (ValueError), or nested too deeply (RecursionError)."""
+    what = 'not valid JSON' if isinstance(exc, ValueError) else 'nested too deeply to decode'
+    message = u'the item is %s: %s' % (what, message_of(exc))
     error = {'name': 'ParseError', 'message': message, 'stack': u'ParseError: %s\n' % message}
     return failed(cid, 65, error, u'', error['stack'])
 
