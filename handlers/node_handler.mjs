@@ -50,13 +50,15 @@ let outgoing = '';
 let outgoingSince = 0;
 let flushQueued = false;
 
+// `message`: an object, or the JSON text of one (a result made by resultMessage)
 function send(message) {
+  const line = typeof message === 'string' ? message : JSON.stringify(message);
   if (eager) {
-    writeAll(JSON.stringify(message) + '\n');
+    writeAll(line + '\n');
     return;
   }
   if (outgoing === '') outgoingSince = performance.now();
-  outgoing += JSON.stringify(message) + '\n';
+  outgoing += line + '\n';
   if (!flushQueued) {
     flushQueued = true;
     setImmediate(flush);
@@ -104,7 +106,11 @@ function errorInfo(error) {
   return { name: 'Error', message: String(error), stack: String(error) };
 }
 
-// Builds a result message from the handler's return value
+// A string as JSON text, without the call for the usual empty output
+const jsonText = (text) => (text === '' ? '""' : JSON.stringify(text));
+
+// Builds a result message from the handler's return value: its JSON text, with the value's
+// text made once (not a message object encoded again)
 function resultMessage(id, value, store) {
   let encoded;
   try {
@@ -120,8 +126,8 @@ function resultMessage(id, value, store) {
   const exit = Number.isInteger(value) ? value : 0;
   // the keys in the protocol's order, as the Python handler writes them: `polytask run` copies
   // them into its output as they come. undefined has no JSON text, so no value.
-  if (encoded === undefined) return { type: 'result', id, exit, stdout: store.stdout, stderr: store.stderr };
-  return { type: 'result', id, exit, value, stdout: store.stdout, stderr: store.stderr };
+  const valueText = encoded === undefined ? '' : `,"value":${encoded}`;
+  return `{"type":"result","id":${JSON.stringify(id)},"exit":${exit}${valueText},"stdout":${jsonText(store.stdout)},"stderr":${jsonText(store.stderr)}}`;
 }
 
 // A replacer that throws on what JSON.stringify would change without a word
