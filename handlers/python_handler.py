@@ -427,7 +427,9 @@ def run_awaitable(awaitable):
 
 def serve(handler, worker_id, batches, capture=True):
     """Answer every call.  This is the hot loop, hence the local names."""
-    scan, loads = json.JSONDecoder().scan_once, json.loads
+    # strict as JSON.parse, as the parent checks items: no NaN or Infinity, nothing after the value
+    decoder = json.JSONDecoder(parse_constant=refuse_constant)
+    scan, loads = decoder.scan_once, decoder.decode
     chunks, markers = make_chunks()
     if capture:
         cap_out, cap_err = Capture(1), Capture(2)
@@ -449,7 +451,9 @@ def serve(handler, worker_id, batches, capture=True):
                     cid = next_id
                     next_id += 1
                     try:
-                        data = scan(line, 0)[0]
+                        data, end = scan(line, 0)
+                        if end != len(line):
+                            raise ValueError('text after the value')
                     except Exception:
                         try:
                             data = loads(line)  # JSON whitespace around it, or what is wrong
@@ -517,6 +521,10 @@ def exit_code_of(value):
 
 
 CALL_ID = re.compile(r'\{"type":"call","id":(\d+),')
+
+
+def refuse_constant(name):
+    raise ValueError('%s is not valid JSON' % name)
 
 
 def bad_item(cid, exc):

@@ -19,9 +19,11 @@ const newline = 0x0a;
 // Yields the items of each chunk read as one array: one step of the iterator per chunk, not per
 // line. The bytes are checked to be UTF-8 a block of whole lines at a time; only a block that is
 // not is looked at line by line, to find the bad line and the offset of its first bad byte.
-export async function* readJsonLines(stream: Readable): AsyncGenerator<InputLine[], void, undefined> {
+// `check`: each line is parsed to check it is JSON; without, only its UTF-8 is checked (for a pool
+// whose children decode each item on its own and report a line that is not JSON)
+export async function* readJsonLines(stream: Readable, check = true): AsyncGenerator<InputLine[], void, undefined> {
   const splitter = new LineBlockSplitter();
-  const state = { lineNo: 0, offset: 0, first: true };
+  const state = { lineNo: 0, offset: 0, first: true, check };
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
     const block = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     if (block === undefined) continue;
@@ -42,6 +44,8 @@ interface ReadState {
   offset: number;
   // this block starts the input
   first: boolean;
+  // lines are parsed to check them
+  check: boolean;
 }
 
 // The items of a block of whole lines (the last one ends with a newline, except at the end
@@ -59,11 +63,11 @@ function blockItems(block: Buffer, state: ReadState): InputLine[] {
     // the last piece is what follows the last newline: empty, or the input's last line
     const last = lines.length - 1;
     for (let k = 0; k < last; k++) {
-      const item = parseLine(lines[k]!, ++state.lineNo);
+      const item = parseLine(lines[k]!, ++state.lineNo, state.check);
       if (item !== undefined) items.push(item);
     }
     if (lines[last] !== '') {
-      const item = parseLine(lines[last]!, ++state.lineNo);
+      const item = parseLine(lines[last]!, ++state.lineNo, state.check);
       if (item !== undefined) items.push(item);
     }
   } else {
@@ -74,7 +78,7 @@ function blockItems(block: Buffer, state: ReadState): InputLine[] {
       const lineNo = ++state.lineNo;
       const bad = firstInvalidByte(line);
       const item = bad === -1
-        ? parseLine(line.toString('utf8'), lineNo)
+        ? parseLine(line.toString('utf8'), lineNo, state.check)
         : badLine(withoutCr(line.toString('utf8')), lineNo, `invalid UTF-8 at byte offset ${bad} of the line (${state.offset + from + bad} of the input)`);
       if (item !== undefined) items.push(item);
       from = to + 1;
@@ -84,9 +88,15 @@ function blockItems(block: Buffer, state: ReadState): InputLine[] {
   return items;
 }
 
-function parseLine(raw: string, line: number): InputLine | undefined {
+function parseLine(raw: string, line: number, check: boolean): InputLine | undefined {
   const text = withoutCr(raw);
   if (isBlank(text)) return undefined;
+  if (!check) return { line, text };
+  return checkLine(text, line);
+}
+
+// The item of a line, or one carrying a ParseError when the line is not JSON
+export function checkLine(text: string, line: number): InputLine {
   try {
     JSON.parse(text);
     return { line, text };

@@ -6,10 +6,11 @@ import { pEvent } from 'p-event';
 import * as t from 'typanion';
 import { AbortError, ConnectionError, OutputError, ResumeError, type ParseError } from '../errors.js';
 import type { RawResult } from '../pool/items.js';
+import { ProcessPool } from '../pool/process/pool.js';
 import { specExecutor } from '../pool/runtimes.js';
 import { redisTarget } from '../remote/connection.js';
 import { streamResults } from '../job/stream.js';
-import { readJsonLines, type InputLine } from './input.js';
+import { checkLine, readJsonLines, type InputLine } from './input.js';
 import { LineWriter } from '../job/line-writer.js';
 import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMissing } from './common.js';
 import { checkDataAndOutput } from './files.js';
@@ -158,7 +159,11 @@ export class RunCommand extends Command {
     let returned = 0;
     let total = 0;
     let resumed = 0;
-    const lines = resume === undefined ? readJsonLines(input) : skipLogged(readJsonLines(input), resume, (skipped, failed) => {
+    // children that decode each item on its own report a line that is not JSON, so lines are not
+    // parsed here first only to check them; with --on-bad-line fail they are (no later line
+    // starts), and with --resume (which parses each line anyway, to match it with the log)
+    const checked = failFast || resume !== undefined || !(pool instanceof ProcessPool && pool.decodesEachItem);
+    const lines = resume === undefined ? readJsonLines(input, checked) : skipLogged(readJsonLines(input, checked), resume, (skipped, failed) => {
       progress?.meter.skip(skipped, failed);
       total += skipped;
       resumed += skipped;
@@ -174,7 +179,10 @@ export class RunCommand extends Command {
           else if (failFast) abort.abort(item.error);
           else done(badLineResult(item.error));
         },
-        toResult: (item, _index, result) => ({ text: resultLine(item, result), exit: result.exit, fromReturn: result.fromReturn === true }),
+        toResult: (item, _index, answer) => {
+          const result = !checked && answer.exit === exitCodes.dataError ? undecoded(item, answer) : answer;
+          return { text: resultLine(item, result), exit: result.exit, fromReturn: result.fromReturn === true };
+        },
       });
       for await (const batch of batches) {
         total += batch.length;
@@ -236,6 +244,16 @@ export class RunCommand extends Command {
     if (this.setupTimeout !== undefined) return '--setup-timeout';
     return undefined;
   }
+}
+
+// The result of a line its child could not decode, unchecked before: the same ParseError result
+// as a line checked first, when it is not JSON (otherwise it is JSON its child could not
+// decode, nested too deeply, or a handler's own 65)
+function undecoded(item: InputLine, result: RawResult): RawResult {
+  const checked = checkLine(item.text, item.line);
+  if (checked.error === undefined) return result;
+  item.error = checked.error;
+  return badLineResult(checked.error);
 }
 
 function badLineResult(error: ParseError): RawResult {

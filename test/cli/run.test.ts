@@ -60,6 +60,15 @@ test('--on-bad-line fail stops the run with an error naming the line', timed(20_
   assert.not.match(r.stderr, '    at ');
 }));
 
+test('a handler of protocol version 1 (Perl) gets only lines checked to be JSON: a bad one fails alone', timed(20_000, async () => {
+  if (spawnSync('perl', ['-e', '1']).status !== 0) return void console.log('skip: perl not found');
+  const spec = write('perl.json', JSON.stringify({ exec_type: { executable: 'perl', handler: fixture('perl_handler.pl') }, exec_info: {} }));
+  const r = cli(['run', '-s', spec, '--keep-order'], '2\n{oops\n3\n');
+  assert.is(r.status, 1);
+  assert.equal(r.lines.map((l) => [l.line, l.exit, l.value]), [[1, 0, 4], [2, 65, undefined], [3, 0, 6]]);
+  assert.is((r.lines[1]!.error as { name: string }).name, 'ParseError');
+}));
+
 test('-o writes the results to a file; stdout stays empty', timed(20_000, async () => {
   const out = path.join(dir, 'results.jsonl');
   const r = cli(['run', '-s', nodeSpec, '-o', out], '"x"\n"y"\n');

@@ -27,5 +27,25 @@ for (const runtime of faultRuntimes()) {
     assert.equal(await waitForNoSurvivors(run.marker), []);
   }));
 
+  it('lines only a strict parser refuses fail alone, as ParseErrors, and are not retried', timed(60_000, async () => {
+    // the children decode each line; the Python handler must refuse what Python's json accepts
+    const bad = ['{"a": 1} x', 'NaN', '[Infinity]', '-Infinity', '{"a": 1}}', '"open', '{"a": [1,]}'];
+    const input = ['"first"', ...bad, '{"b": 2}', ' [3] '].join('\n') + '\n';
+    const file = writeFile(`strict-${runtime.name}.jsonl`, input);
+    const run = runCli(['-s', specFor(runtime, 'echo'), '-d', file, '-p', '2', '--keep-order', '--retries', '2', '--retry-on', 'error', '--stats'], '');
+    assert.is(run.status, 1, run.stderr.slice(0, 2000));
+    assert.equal(run.results.map((r) => r.line), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.equal(run.results.map((r) => r.exit), [0, 65, 65, 65, 65, 65, 65, 65, 0, 0]);
+    assert.equal(run.results.map((r) => r.value), ['first', undefined, undefined, undefined, undefined, undefined, undefined, undefined, { b: 2 }, [3]]);
+    run.results.slice(1, 8).forEach((r, i) => {
+      assert.is(r.data, bad[i], 'a bad line is echoed as a string');
+      assert.is(r.attempts, 0);
+      assert.is((r.error as { name: string }).name, 'ParseError');
+      assert.match((r.error as { message: string }).message, `line ${i + 2}`);
+    });
+    assert.match(run.stderr, '0 retries');
+    assert.equal(await waitForNoSurvivors(run.marker), []);
+  }));
+
   it.run();
 }

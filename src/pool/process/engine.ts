@@ -16,7 +16,7 @@ import type { CloseOptions } from '../executor.js';
 import { Queue } from '../queue.js';
 import type { RetryOn } from '../retry.js';
 import { Microtask } from '../schedule.js';
-import { cancelled, failure, isItemError, parseRaw, settle, type Call, type ItemResult, type RawResult } from './call.js';
+import { cancelled, exitCodes, failure, isItemError, parseRaw, settle, type Call, type ItemResult, type RawResult } from './call.js';
 import { exitMessage, sortDeath } from './deaths.js';
 import type { PoolSettings } from './options.js';
 import { Recycler } from './recycle.js';
@@ -162,7 +162,8 @@ export class PoolEngine {
       if (call.suspect) slot.isolating = false;
       this.#meter.latency(now - call.sentAt);
       const raw = results[i]!;
-      if (retryErrors && raw.exit !== 0 && isItemError(raw)) {
+      // an item its child could not decode (exit 65) fails the same way again: not retried
+      if (retryErrors && raw.exit !== 0 && raw.exit !== exitCodes.dataError && isItemError(raw)) {
         this.#fail(call, parseRaw(raw), 'error');
         continue;
       }
@@ -285,6 +286,11 @@ export class PoolEngine {
       }),
       this.#recycler.stop(),
     ]);
+  }
+
+  // Whether every child speaks protocol version 2 (takes calls blocks), once started
+  get blocks(): boolean {
+    return this.#slots.every((slot) => slot.worker?.ready?.protocol === 2);
   }
 
   // e.g. 'python 3.11.7, 2 children ready' once started

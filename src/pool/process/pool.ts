@@ -129,6 +129,16 @@ export class ProcessPool implements ItemExecutor {
     return this.#closing;
   }
 
+  /**
+   * Whether each item's JSON text reaches its child on a line of its own (protocol version 2,
+   * which the bundled handlers speak), so that a text that is not JSON fails only its own item
+   * (exit 65, a ParseError): submitRaw() may then be given text not checked first. Known once
+   * started.
+   */
+  get decodesEachItem(): boolean {
+    return this.#engine.blocks;
+  }
+
   /** e.g. 'python 3.11.7, 2 children ready' once started */
   readyInfo(): string {
     return this.#engine.readyInfo();
