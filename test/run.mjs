@@ -1,7 +1,10 @@
 // Runs every compiled test file in its own process with a time limit, streams its output,
 // and ends with one line: `N passed, N failed`. A file that crashes or hangs counts as a failure.
+// Each file gets a temporary directory of its own (TMPDIR), removed once it ends: what its
+// tests and their children write there goes with it, even when a test fails or hangs.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,10 +21,11 @@ function findTests(dir) {
 }
 
 function runFile(file) {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'polytask-test-'));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', TMPDIR: tmp },
       detached: true,
     });
     let out = '';
@@ -37,6 +41,7 @@ function runFile(file) {
       clearTimeout(timer);
       // a test file may leave children behind only by a bug: end its whole process group
       try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+      rmSync(tmp, { recursive: true, force: true });
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);

@@ -1,7 +1,7 @@
 // Shared pieces of the benchmark suites: paths, timing, medians, the input files and specs,
 // and the markdown tables. Every suite measures polytask and its peers in the same run.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,8 +85,16 @@ export function version(command: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
 }
 
+// Temporary directories, removed when the run ends (the item files are up to 30 MB each)
+const made: string[] = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'polytask-bench-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'polytask-bench-'));
+  made.push(dir);
+  return dir;
 }
 
 // `count` trivial items as JSON lines: {"i":0,"name":"item-0"}
