@@ -13,9 +13,10 @@ What happens, in order:
    string), the handler function and an optional setup hook.  We load the code
    into a fresh module, call the setup hook and answer ``ready``, or answer
    ``init_error`` and exit with status 1 when anything goes wrong.
-2. Each ``call`` runs ``handler(event, context)``.  While it runs, sys.stdout
-   and sys.stderr are swapped for small capture objects, so what the item
-   prints travels back inside its ``result``.  An ``async def`` handler is run
+2. Each ``call`` (or item of a ``calls`` block) runs ``handler(event, context)``.
+   While the items of one read run, sys.stdout and sys.stderr are small capture
+   objects, emptied for each item, so what an item prints travels back inside its
+   ``result``.  An ``async def`` handler is run
    to completion on one event loop that lives as long as the process.
 3. At end of file on fd 3 we write the results we still owe and exit 0.
 
@@ -246,17 +247,35 @@ def failed(cid, code, error, so, se):
 
 
 def make_chunks():
-    """The C encoder behind `encode`, built once: JSONEncoder.encode builds a new one
-    on every call, which is half the cost for a small value.  chunks(o, 0) returns
-    pieces of JSON text; after a failure, markers (its record of the containers being
-    encoded, to catch cycles) must be cleared."""
+    """The C encoders behind `encode`, built once: JSONEncoder.encode builds a new one
+    on every call, which is half the cost for a small value.  chunks(o, 0) returns pieces
+    of JSON text without looking for cycles (a tenth of the per-item cost): a value that
+    holds itself ends in RecursionError (RuntimeError on Python 2) like one nested too
+    deeply.  checked(o, 0) looks, to tell the two apart once a value has failed; after a
+    failure of it, markers (its record of the containers being encoded) must be cleared."""
     make = getattr(json.encoder, 'c_make_encoder', None)
     if make is None:  # no C accelerator (e.g. PyPy)
-        return (lambda o, level: [encode(o)]), {}
+        slow = lambda o, level: [encode(o)]  # noqa: E731
+        return slow, slow, {}
     markers = {}
     default = json.JSONEncoder().default
-    return make(markers, default, json.encoder.encode_basestring_ascii, None,
-                ':', ',', False, False, False), markers
+
+    def encoder(seen):
+        return make(seen, default, json.encoder.encode_basestring_ascii, None,
+                    ':', ',', False, False, False)
+    return encoder(None), encoder(markers), markers
+
+
+def not_encodable(value, exc, checked, markers):
+    """Why `value` cannot be encoded: exc, or for a RecursionError, what the encoder that
+    looks for cycles says (a circular reference, or the same RecursionError)."""
+    if isinstance(exc, RuntimeError):
+        try:
+            checked(value, 0)
+        except Exception as e:
+            exc = e
+        markers.clear()
+    return exc
 
 
 def leads_group():
@@ -430,7 +449,7 @@ def serve(handler, worker_id, batches, capture=True):
     # strict as JSON.parse, as the parent checks items: no NaN or Infinity, nothing after the value
     decoder = json.JSONDecoder(parse_constant=refuse_constant)
     scan, loads = decoder.scan_once, decoder.decode
-    chunks, markers = make_chunks()
+    chunks, checked, markers = make_chunks()
     if capture:
         cap_out, cap_err = Capture(1), Capture(2)
     else:
@@ -476,7 +495,10 @@ def serve(handler, worker_id, batches, capture=True):
                     if kind != 'call':
                         continue  # nothing else is expected after init
                     cid, data, attempt = msg['id'], msg.get('data'), msg.get('attempt', 1)
-                sys_.stdout, sys_.stderr = cap_out, cap_err
+                # the capture stays from item to item of a read (our own code between them
+                # prints nothing), put back only when an item's code replaced it
+                if sys_.stdout is not cap_out or sys_.stderr is not cap_err:
+                    sys_.stdout, sys_.stderr = cap_out, cap_err
                 try:
                     context = Context_(worker_id, cid, attempt)
                     value = handler(data, context)
@@ -490,13 +512,12 @@ def serve(handler, worker_id, batches, capture=True):
                     se = cap_err.take() + error['stack']  # the traceback goes to stderr too
                     append(failed(cid, 1, error, cap_out.take(), se))
                 else:
-                    sys_.stdout, sys_.stderr = saved
                     t = type(value)
                     code = value if t is int else 0 if t in plain else exit_code_of(value)
                     try:
                         value_json = join(chunks(value, 0))
                     except Exception as e:
-                        markers.clear()
+                        e = not_encodable(value, e, checked, markers)
                         append(serialization_error(cid, value, e, cap_out.take(), cap_err.take()))
                     else:
                         cid_json = str(cid) if cid.__class__ is int else join(chunks(cid, 0))
@@ -505,6 +526,7 @@ def serve(handler, worker_id, batches, capture=True):
                                           join(chunks(cap_err.take(), 0)) if err_parts else '""'))
                 if clock_() - out.last > 0.005:
                     flush()
+            sys_.stdout, sys_.stderr = saved
             if pending:
                 flush()
     finally:

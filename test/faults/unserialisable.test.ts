@@ -20,6 +20,8 @@ for (const runtime of faultRuntimes()) {
       assert.match(error.message, /not JSON-serialisable/);
       assert.is(r.value, undefined);
     }
+    // a value that holds itself is named as such, not as a value nested too deeply
+    assert.match((run.results[4]!.error as { message: string }).message, /circular/i);
     assert.equal(run.results[6], { ...run.results[6], exit: 0, value: 'fine' });
     assert.equal(await waitForNoSurvivors(run.marker), []);
   }));
