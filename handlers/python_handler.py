@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The Python side of a polytask worker (protocol version 1, docs/protocol.md).
+"""The Python side of a polytask worker (protocol versions 1 and 2, docs/protocol.md).
 
 polytask starts this file once per pool slot, under Python 2.7 or any Python
 3.6+, using nothing but the standard library.  Requests arrive on file

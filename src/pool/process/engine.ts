@@ -1,7 +1,7 @@
 // The pool's machinery (ProcessPool in pool.ts is its Executor face):
 //
 //   enqueue(call) --> pending queue --> dispatch --> slot.inflight (oldest first)   (slot.ts)
-//                                                       |  call lines on fd 3
+//                                                       |  call lines or calls blocks on fd 3
 //                                                       v
 //                                                    child (handlers/*) runs handler(event, context)
 //                                                       |  result lines on fd 4     (worker.ts)

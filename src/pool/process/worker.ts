@@ -178,7 +178,7 @@ export class Worker {
     });
   }
 
-  // Sends call lines (already framed) in one write
+  // Sends call lines or calls blocks (already framed) in one write
   send(text: string): void {
     this.#toChild?.write(text);
   }
