@@ -555,8 +555,8 @@ def refuse_constant(name):
 
 
 def bad_item(cid, exc):
-    """The ParseError result of the item `cid` of a `calls` block whose line json.loads()
-    refused: not JSON (ValueError), or nested too deeply (RecursionError)."""
+    """The ParseError result of the item `cid` of a `calls` block whose line the strict
+    decoder refused: not JSON (ValueError), or nested too deeply (RecursionError)."""
     what = 'not valid JSON' if isinstance(exc, ValueError) else 'nested too deeply to decode'
     message = u'the item is %s: %s' % (what, message_of(exc))
     error = {'name': 'ParseError', 'message': message, 'stack': u'ParseError: %s\n' % message}

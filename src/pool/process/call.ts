@@ -48,9 +48,10 @@ export function parseRaw(raw: RawResult): ItemResult {
   return { exit: raw.exit, ...fields, stdout: fields.stdout ?? '', stderr: fields.stderr ?? '', attempts: raw.attempts };
 }
 
-// Whether a child's result is an item error (the handler raised), not just a non-zero exit
+// Whether a child's result is an item error (the handler raised), not just a non-zero exit, nor
+// an item its child could not decode (exit 65: it would fail the same way again)
 export function isItemError(raw: RawResult): boolean {
-  return raw.exit !== 0 && (JSON.parse(`{${raw.rest}`) as { error?: unknown }).error !== undefined;
+  return raw.exit !== 0 && raw.exit !== exitCodes.dataError && (JSON.parse(`{${raw.rest}`) as { error?: unknown }).error !== undefined;
 }
 
 // Whether a non-zero exit is the handler's returned integer read as its exit status (the handler

@@ -11,12 +11,13 @@
 // takes the slot. A failure of the item's own can send it round again (retry.ts). Children are
 // also replaced between items (recycle.ts). Every call gets exactly one answer.
 import { errorInfo, PoolClosedError, type ErrorInfo } from '../../errors.js';
+import type { ReadyMessage } from '../../protocol/messages.js';
 import type { ResolvedSpec } from '../../spec/load.js';
 import type { CloseOptions } from '../executor.js';
 import { Queue } from '../queue.js';
 import type { RetryOn } from '../retry.js';
 import { Microtask } from '../schedule.js';
-import { cancelled, exitCodes, failure, isItemError, parseRaw, settle, type Call, type ItemResult, type RawResult } from './call.js';
+import { cancelled, failure, isItemError, parseRaw, settle, type Call, type ItemResult, type RawResult } from './call.js';
 import { exitMessage, sortDeath } from './deaths.js';
 import type { PoolSettings } from './options.js';
 import { Recycler } from './recycle.js';
@@ -162,8 +163,7 @@ export class PoolEngine {
       if (call.suspect) slot.isolating = false;
       this.#meter.latency(now - call.sentAt);
       const raw = results[i]!;
-      // an item its child could not decode (exit 65) fails the same way again: not retried
-      if (retryErrors && raw.exit !== 0 && raw.exit !== exitCodes.dataError && isItemError(raw)) {
+      if (retryErrors && isItemError(raw)) {
         this.#fail(call, parseRaw(raw), 'error');
         continue;
       }
@@ -288,16 +288,9 @@ export class PoolEngine {
     ]);
   }
 
-  // Whether every child speaks protocol version 2 (takes calls blocks), once started
-  get blocks(): boolean {
-    return this.#slots.every((slot) => slot.worker?.ready?.protocol === 2);
-  }
-
-  // e.g. 'python 3.11.7, 2 children ready' once started
-  readyInfo(): string {
-    const ready = this.#slots.flatMap((slot) => (slot.worker?.ready === undefined ? [] : [slot.worker.ready]));
-    const first = ready[0];
-    return first === undefined ? 'no child ready' : `${first.language} ${first.version}, ${ready.length} ${ready.length === 1 ? 'child' : 'children'} ready`;
+  // The `ready` message of each place's child, undefined for a place without a ready child
+  readyMessages(): (ReadyMessage | undefined)[] {
+    return this.#slots.map((slot) => slot.worker?.ready);
   }
 
   pids(): number[] {

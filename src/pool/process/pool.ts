@@ -136,12 +136,14 @@ export class ProcessPool implements ItemExecutor {
    * started.
    */
   get decodesEachItem(): boolean {
-    return this.#engine.blocks;
+    return this.#engine.readyMessages().every((ready) => ready?.protocol === 2);
   }
 
   /** e.g. 'python 3.11.7, 2 children ready' once started */
   readyInfo(): string {
-    return this.#engine.readyInfo();
+    const ready = this.#engine.readyMessages().filter((message) => message !== undefined);
+    const first = ready[0];
+    return first === undefined ? 'no child ready' : `${first.language} ${first.version}, ${ready.length} ${ready.length === 1 ? 'child' : 'children'} ready`;
   }
 
   /** Process ids of the running children */
