@@ -77,7 +77,11 @@ export class Slot {
           text += callsHead(first.id, first.attempt, count) + items;
           first = undefined;
         }
-        if (first === undefined) [first, count, items] = [call, 0, ''];
+        if (first === undefined) {
+          first = call;
+          count = 0;
+          items = '';
+        }
         count++;
         items += `${call.json}\n`;
       }
