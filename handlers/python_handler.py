@@ -569,9 +569,7 @@ def too_deep(line, exc):
     found = CALL_ID.match(line)
     if found is None:
         raise exc  # not a call as the parent writes them: nothing to answer
-    message = u'the item is nested too deeply to decode: %s' % message_of(exc)
-    error = {'name': 'ParseError', 'message': message, 'stack': u'ParseError: %s\n' % message}
-    return failed(int(found.group(1)), 65, error, u'', error['stack'])
+    return bad_item(int(found.group(1)), exc)
 
 
 def serialization_error(cid, value, exc, so, se):

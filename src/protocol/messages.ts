@@ -44,6 +44,11 @@ export interface InitErrorMessage {
   stderr?: string;
 }
 
+// Whether a child takes `calls` blocks (version 2 or later): its `ready` said so
+export function takesBlocks(ready: ReadyMessage | undefined): boolean {
+  return (ready?.protocol ?? 1) >= 2;
+}
+
 // child -> parent, answer to one call
 export interface ResultMessage {
   type: 'result';

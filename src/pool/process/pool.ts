@@ -1,6 +1,7 @@
 // The cross-language pool: N long-lived children running a job spec's handler (engine.ts), as
 // an Executor of items (pool/items.ts).
 import { PoolClosedError } from '../../errors.js';
+import { takesBlocks } from '../../protocol/messages.js';
 import { closeOptionKeys, knownOptions } from '../../options.js';
 import type { ResolvedSpec } from '../../spec/load.js';
 import { abortedAlready, cancelReason, onCancel } from '../cancel.js';
@@ -136,7 +137,7 @@ export class ProcessPool implements ItemExecutor {
    * started.
    */
   get decodesEachItem(): boolean {
-    return this.#engine.readyMessages().every((ready) => ready?.protocol === 2);
+    return this.#engine.readyMessages().every(takesBlocks);
   }
 
   /** e.g. 'python 3.11.7, 2 children ready' once started */

@@ -1,6 +1,6 @@
 // One place of the pool: the child in it (replaced when it dies or is recycled), the calls in
 // flight on it, how many it may hold, and the timer of its oldest call.
-import { callLine, callsHead } from '../../protocol/messages.js';
+import { callLine, callsHead, takesBlocks } from '../../protocol/messages.js';
 import { Depth } from '../depth.js';
 import type { Queue } from '../queue.js';
 import { exitCodes, failure, type Call, type ItemResult } from './call.js';
@@ -57,7 +57,7 @@ export class Slot {
     if (room <= 0 || (inflight.size > 0 && room * 2 < this.depth.value && room < pending.length)) return '';
     // a child that speaks version 2 gets `calls` blocks: a run of calls with consecutive ids and
     // one attempt number under one head, each item's JSON text on a line of its own
-    const blocks = worker.ready.protocol === 2;
+    const blocks = takesBlocks(worker.ready);
     let text = '';
     let first: Call | undefined;
     let count = 0;
