@@ -56,7 +56,7 @@ export function redisTarget(url: unknown, option = 'redis'): RedisTarget {
  * (BullMQ needs `maxRetriesPerRequest: null`); the caller watches for an outage that lasts
  */
 export async function connect(target: RedisTarget, name: string, lazy = true): Promise<Redis> {
-  const { Redis } = await import('ioredis');
+  const { Redis } = await import('./libraries.js');
   const redis = new Redis({ ...target.options, connectionName: name, maxRetriesPerRequest: null, lazyConnect: lazy });
   // an outage is reported by whoever waits on it (Outage below); without a listener, ioredis
   // would print every failed reconnect

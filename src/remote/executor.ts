@@ -97,7 +97,7 @@ export class RemoteExecutor implements ItemExecutor {
     const [what, flags] = this.#serves;
     if (this.#workers === 0) throw new SetupError(`no polytask worker is serving ${what} on ${this.#target.display} (queue ${this.queue}); start one with: polytask worker --redis URL ${flags}`);
     await this.#heartbeat();
-    const { Queue } = await import('bullmq');
+    const { Queue } = await import('./libraries.js');
     this.#bullRedis = await connect(this.#target, `polytask-run-${this.runId}-queue`, false);
     // BullMQ's events are not read (results come on the run's own stream): keep few of them
     this.#bull = new Queue(this.queue, { connection: this.#bullRedis, prefix, streams: { events: { maxLen: 100 } } });

@@ -119,7 +119,7 @@ export class RemoteWorker {
   /** Starts the children, connects, and takes jobs until stop() */
   async start(): Promise<void> {
     await this.pool.start();
-    const { Worker } = await import('bullmq');
+    const { Worker } = await import('./libraries.js');
     this.#redis = await connect(this.#target, `polytask-worker-${this.id}`);
     await this.#redis.connect();
     await this.#heartbeat();
@@ -225,7 +225,7 @@ export class RemoteWorker {
     }
     if (running.state === 'handBack') {
       await job.moveToWait(token);
-      const { WaitingError } = await import('bullmq');
+      const { WaitingError } = await import('./libraries.js');
       throw new WaitingError();
     }
   }
