@@ -220,6 +220,11 @@ test('--retries: a crashed item runs again and its result says after how many at
   const asked = cli([...args, '--retries', '1', '--retry-on', 'error'], input);
   assert.is(asked.status, 0, asked.stderr);
   assert.equal(asked.lines.map((l) => [l.exit, l.attempts]), [[0, 2], [0, 1]]);
+  // retries used up: the last failure, with one attempts field counting every run
+  const failing = cli([...args, '--retries', '1', '--retry-on', 'error'], '{"mode":"error","until":9}\n');
+  assert.is(failing.status, 1);
+  assert.equal(failing.lines.map((l) => [l.exit, l.attempts]), [[1, 2]]);
+  assert.is(failing.stdout.split('"attempts"').length, 2, failing.stdout);
   const bad = cli(['run', '-s', nodeSpec, '--retry-on', 'crash,sometimes'], '');
   assert.is(bad.status, 2);
   assert.match(bad.stderr, '--retry-on');

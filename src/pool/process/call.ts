@@ -39,7 +39,9 @@ export function settle(call: Call, result: ItemResult): void {
     call.done({ ...result, attempts: call.attempt });
     return;
   }
-  const { exit, ...rest } = result;
+  // attempts is the pool's own field of a raw result, not one of the child's (a retried item
+  // error comes back here with the one of its last run)
+  const { exit, attempts: _attempts, ...rest } = result;
   call.rawDone!({ exit, rest: JSON.stringify(rest).slice(1), attempts: call.attempt });
 }
 
