@@ -6,7 +6,6 @@ import { pEvent } from 'p-event';
 import * as t from 'typanion';
 import { AbortError, ConnectionError, OutputError, ResumeError, type ParseError } from '../errors.js';
 import type { RawResult } from '../pool/items.js';
-import { ProcessPool } from '../pool/process/pool.js';
 import { specExecutor } from '../pool/runtimes.js';
 import { redisTarget } from '../remote/connection.js';
 import { streamResults } from '../job/stream.js';
@@ -162,7 +161,7 @@ export class RunCommand extends Command {
     // children that decode each item on its own report a line that is not JSON, so lines are not
     // parsed here first only to check them; with --on-bad-line fail they are (no later line
     // starts), and with --resume (which parses each line anyway, to match it with the log)
-    const checked = failFast || resume !== undefined || !(pool instanceof ProcessPool && pool.decodesEachItem);
+    const checked = failFast || resume !== undefined || !pool.decodesEachItem;
     const lines = resume === undefined ? readJsonLines(input, checked) : skipLogged(readJsonLines(input, checked), resume, (skipped, failed) => {
       progress?.meter.skip(skipped, failed);
       total += skipped;

@@ -51,6 +51,11 @@ export interface ItemExecutor extends Executor<unknown, ItemResult> {
    * a failure too (see RawResult): the CLI copies input and result text without re-encoding
    */
   submitRaw(json: string, done: RawResultCallback, options?: RawOptions): void;
+  /**
+   * Whether submitRaw() may be given text not checked to be JSON: a text that is not JSON then
+   * fails only its own item, with exit 65 and a ParseError. Known once started.
+   */
+  readonly decodesEachItem: boolean;
   /** Counts so far, item latency, and each worker's items, restarts, CPU time and peak memory */
   stats(): PoolStats;
   /** Process ids of the children running on this machine */

@@ -74,6 +74,11 @@ export class RemoteExecutor implements ItemExecutor {
     return this.#inflight.size;
   }
 
+  /** Always: a worker checks each item its children do not decode on their own (RemoteWorker) */
+  get decodesEachItem(): boolean {
+    return true;
+  }
+
   /** Enough blocks in flight to keep every worker's children busy */
   get capacity(): number {
     return Math.max(64, this.#slots * (this.#sender?.blockSize ?? 8) * 2);

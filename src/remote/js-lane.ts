@@ -22,6 +22,9 @@ export class JsLane {
     this.#pool = new ThreadPool({ runtime: 'thread', concurrency: processes });
   }
 
+  /** Yes: a line that is not JSON fails only its own call (decodeCall) */
+  readonly decodesEachItem = true;
+
   start(): Promise<void> {
     return this.#pool.start();
   }

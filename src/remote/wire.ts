@@ -36,8 +36,12 @@ export function parseResultLine(line: string): ParsedResult {
   return { id: Number(line.slice(0, first)), exit: Number(fromReturn ? exitText.slice(0, -1) : exitText), fromReturn, rest: line.slice(second + 1) };
 }
 
-/** Which kind of failure a result is, for the retry policy; undefined when it has no error */
+/**
+ * Which kind of failure a result is, for the retry policy; undefined when it has no error, or
+ * for an item its child could not decode (exit 65: it would fail the same way again)
+ */
 export function failureKind(exit: number, rest: string): RetryOn | undefined {
+  if (exit === exitCodes.dataError) return undefined;
   let name: string | undefined;
   try {
     name = (JSON.parse(`{${rest}`) as { error?: { name?: string } }).error?.name;

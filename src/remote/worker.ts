@@ -9,9 +9,10 @@ import type { Job, Worker as BullWorker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { OptionError } from '../errors.js';
 import { knownOptions, optionKeys, checkOptions, isNonNegativeMs } from '../options.js';
-import type { RawOptions, RawResultCallback } from '../pool/items.js';
+import type { RawOptions, RawResult, RawResultCallback } from '../pool/items.js';
 import { ProcessPool, poolOptionKeys, type PoolOptions, type PoolStats } from '../pool/process/pool.js';
 import type { ResolvedSpec } from '../spec/load.js';
+import { exitCodes } from '../protocol/exit-codes.js';
 import { connect, redisTarget, type RedisTarget } from './connection.js';
 import { inlineQueue, moduleQueue, sharedSecret } from './js-calls.js';
 import { JsLane } from './js-lane.js';
@@ -34,6 +35,8 @@ interface Lane {
   readonly processes: number;
   start(): Promise<void>;
   submitRaw(json: string, done: RawResultCallback, options?: RawOptions): void;
+  // a line that is not JSON fails only its own item (else the worker checks each line first)
+  readonly decodesEachItem: boolean;
   stats(): PoolStats;
   readyInfo(): string;
   close(): Promise<void>;
@@ -206,8 +209,11 @@ export class RemoteWorker {
           return () => {};
         };
         const options = { onAbort, ...(timeout === null ? {} : { timeout }) };
+        // producers send input lines unchecked (RemoteExecutor.decodesEachItem): one that is not
+        // JSON must fail alone, also on children that take items inside a message (version 1)
+        const check = !this.pool.decodesEachItem;
         for (let i = 0; i < lines.length; i++) {
-          this.pool.submitRaw(lines[i]!, (raw) => {
+          const done = (raw: RawResult) => {
             if (running.state !== 'running') return;
             buffered.push(resultLine(ids[i]!, raw));
             if (raw.exit !== 0) failed++;
@@ -217,7 +223,10 @@ export class RemoteWorker {
             const itemMs = ((performance.now() - started) * this.pool.processes) / lines.length;
             send(['t', itemMs.toFixed(3)]);
             sending.then(() => resolve(), reject);
-          }, options);
+          };
+          const notJson = check ? notJsonResult(lines[i]!) : undefined;
+          if (notJson === undefined) this.pool.submitRaw(lines[i]!, done, options);
+          else done(notJson);
         }
       });
     } finally {
@@ -273,5 +282,17 @@ async function settlesWithin(promise: Promise<unknown> | undefined, ms: number):
     return await Promise.race([Promise.resolve(promise).then(() => true, () => true), late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+// The result of an item line that is not JSON (exit 65, a ParseError, as from a child that
+// decodes each item), or undefined for a line that is
+function notJsonResult(line: string): RawResult | undefined {
+  try {
+    JSON.parse(line);
+    return undefined;
+  } catch (error) {
+    const message = `the item is not valid JSON: ${(error as Error).message}`;
+    return { exit: exitCodes.dataError, rest: JSON.stringify({ error: { name: 'ParseError', message }, stdout: '', stderr: `ParseError: ${message}\n` }).slice(1), attempts: 1 };
   }
 }

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { bin, scratch, timed, waitUntil } from '../helpers.js';
+import { bin, fixture, scratch, timed, waitUntil } from '../helpers.js';
 import { RedisServer, redisMissing, sleeperSpec, startWorker, type WorkerProcess } from '../remote/redis.js';
 
 const it = suite('polytask worker / run --redis');
@@ -47,6 +47,32 @@ it('run --redis writes the same results as a local run', timed(60_000, async () 
   const local = polytask('run', '-s', specFile, '-d', data, '-p', '2', '--keep-order');
   assert.is(remote.status, 0, remote.stderr);
   assert.is(remote.stdout, local.stdout);
+}));
+
+it('lines that are not JSON fail alone, as in a local run, on version 2 children and on version 1 ones (Perl: the worker checks)', timed(90_000, async () => {
+  const data = dir.write('bad.jsonl', '{"n":1}\n{oops\n\n[1,\n{"n":2}\nNaN\n');
+  const perl = spawnSync('perl', ['-e', '1']).status === 0;
+  if (!perl) console.log('skip (Perl part): perl not found');
+  const specs = [specFile, ...(perl ? [dir.write('perl.json', JSON.stringify({ exec_type: { executable: 'perl', handler: fixture('perl_handler.pl') }, exec_info: {} }))] : [])];
+  for (const spec of specs) {
+    const worker = await startWorker(bin, redis.url, spec, '-p', '2');
+    workers.push(worker);
+    const remote = polytask('run', '-s', spec, '-d', data, '--redis', redis.url, '--keep-order');
+    const local = polytask('run', '-s', spec, '-d', data, '-p', '2', '--keep-order');
+    assert.is(remote.status, 1, remote.stderr);
+    assert.is(remote.stdout, local.stdout);
+    const results = remote.stdout.trim().split('\n').map((line) => JSON.parse(line) as { line: number; exit: number; error?: { name: string } });
+    assert.is(results.length, 5);
+    assert.equal(results.filter((r) => r.exit === 65).map((r) => [r.line, r.error?.name]), [[2, 'ParseError'], [4, 'ParseError'], [6, 'ParseError']]);
+    // it would fail the same way again: not retried, as locally
+    const retry = ['--keep-order', '--retries', '2', '--retry-on', 'error', '--retry-delay', '0', '--stats'];
+    const retrying = polytask('run', '-s', spec, '-d', data, '--redis', redis.url, ...retry);
+    assert.is(retrying.stdout, polytask('run', '-s', spec, '-d', data, '-p', '2', ...retry).stdout);
+    // the Perl handler fails the two good lines (not numbers): retried twice each
+    assert.match(retrying.stderr, spec === specFile ? ', 0 retries,' : ', 4 retries,');
+    worker.child.kill('SIGTERM');
+    assert.is(await worker.exited, 0);
+  }
 }));
 
 it('worker --progress counts the items it ran; --stats prints its figures when it stops', timed(60_000, async () => {
