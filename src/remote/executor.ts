@@ -55,6 +55,8 @@ export class RemoteExecutor implements ItemExecutor {
   readonly #serves: readonly [string, string] = ['this spec', '-s SPEC'];
   #slots = 1;
   #workers = 0;
+  /** Always: a worker checks each item its children do not decode on their own (RemoteWorker) */
+  readonly decodesEachItem = true;
 
   /** A spec's items, or (for JavaScript calls) a queue and how a call is written for it */
   constructor(target: ResolvedSpec | RemoteRoute, options: RemoteOptions) {
@@ -74,19 +76,13 @@ export class RemoteExecutor implements ItemExecutor {
     return this.#inflight.size;
   }
 
-  /** Always: a worker checks each item its children do not decode on their own (RemoteWorker) */
-  get decodesEachItem(): boolean {
-    return true;
-  }
-
   /** Enough blocks in flight to keep every worker's children busy */
   get capacity(): number {
     return Math.max(64, this.#slots * (this.#sender?.blockSize ?? 8) * 2);
   }
 
   start(): Promise<void> {
-    this.#starting ??= this.#start();
-    return this.#starting;
+    return (this.#starting ??= this.#start());
   }
 
   async #start(): Promise<void> {
@@ -278,8 +274,7 @@ export class RemoteExecutor implements ItemExecutor {
    * the first.
    */
   close(_options: CloseOptions = {}): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+    return (this.#closing ??= this.#close());
   }
 
   async #close(): Promise<void> {
