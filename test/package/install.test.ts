@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, scratch, timed } from '../helpers.js';
 
@@ -27,7 +27,7 @@ test('the packed tarball holds the build, the handlers and the docs, and no sour
   const packed = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir.dir], repoRoot, 'npm pack');
   const [{ files }] = JSON.parse(packed.stdout) as [{ files: { path: string }[] }];
   const paths = files.map((f) => f.path);
-  for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cjs.cjs', 'dist/src/cli/bundle.js', 'bin/polytask.js', 'handlers/python_handler.py', 'docs/api.md', 'LICENSE', 'README.md']) {
+  for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cjs.cjs', 'dist/src/cli/bundle.js', 'dist/src/cli/vendor/libraries.js', 'dist/src/cli/vendor/chunk.js', 'bin/polytask.js', 'handlers/python_handler.py', 'docs/api.md', 'LICENSE', 'README.md']) {
     assert.ok(paths.includes(needed), `${needed} is in the tarball`);
   }
   assert.equal(paths.filter((p) => p.endsWith('.map')), [], 'no source map without its sources');
@@ -56,6 +56,12 @@ test('installed into an empty project: import, require (Node 20.19+) and npx pol
   const version = run('npx', ['--no-install', 'polytask', '--version'], project, 'npx polytask --version');
   const { version: expected } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
   assert.is(version.stdout.trim(), expected);
+  // --redis loads BullMQ and ioredis from the CLI's own chunk: it gets as far as connecting
+  writeFileSync(path.join(project, 'spec.yml'), 'exec_type: node\nexec_info:\n  code: "export const main = (e) => e"\n');
+  const remote = spawnSync('npx', ['--no-install', 'polytask', 'run', '-s', 'spec.yml', '-d', 'spec.yml', '--redis', `redis+unix://${path.join(dir.dir, 'none.sock')}`], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+  assert.is(remote.status, 2, remote.stderr);
+  assert.match(remote.stderr, /^polytask: SetupError: cannot reach Redis at redis\+unix:\/\/.*none\.sock: /);
+  assert.not.match(remote.stderr, /module|cannot find|not a constructor/i, 'the libraries loaded');
 
   // where require() of an ES module is off, the message says why and what to do
   const off = spawnSync(process.execPath, ['--no-experimental-require-module', '-e', "require('polytask')"], { cwd: project, encoding: 'utf8', timeout: 30_000 });
