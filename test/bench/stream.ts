@@ -1,6 +1,7 @@
 // Stream throughput (issue 7, scenario 1): trivial JSON-line items through `polytask run` with
 // 2 processes (node and python3 handlers) beside Python's pools, GNU parallel --pipe with two
-// long-lived interpreters, and the limit: 2 forked Node children echoing over IPC (raw-ipc.ts).
+// long-lived interpreters, and two limits: 2 forked Node children echoing over IPC (raw-ipc.ts), and
+// raw blocks of lines to 2 Node children that write polytask's result lines (raw-blocks.ts).
 // The rounds of all scenarios are interleaved, so that the machine's drift hits them alike.
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -56,6 +57,7 @@ function scenarios(dir: string, count: number, skipped: Skipped[]): Scenario[] {
     { name: 'polytask run, node handler, -p 2', kind: 'polytask', whole: true, run: polytask(nodeSpec) },
     { name: 'polytask run, python3 handler, -p 2', kind: 'polytask', whole: true, run: polytask(pythonSpec) },
     { name: 'limit: 2 forked Node children echoing over IPC', kind: 'limit', whole: true, run: (file) => timeCommand(process.execPath, [path.join(compiled, 'raw-ipc.js'), file]) },
+    { name: 'limit: raw 16 KB blocks to 2 Node children writing polytask\'s result lines', kind: 'limit', whole: true, run: (file) => timeCommand(process.execPath, [path.join(compiled, 'raw-blocks.js'), file]) },
     { name: 'multiprocessing.Pool(2).imap_unordered, chunksize 1', kind: 'peer', whole: false, run: pythonPeer('pool') },
     { name: 'multiprocessing.Pool(2).imap_unordered, chunksize auto', kind: 'peer', whole: false, run: pythonPeer('pool-auto') },
     { name: 'script by hand: Pool(2).imap_unordered, chunksize 1000, JSON lines out', kind: 'peer', whole: true, run: (file) => timeCommand(python3, [path.join(workers, 'chunked-pool.py'), file]) },
@@ -117,7 +119,7 @@ export function formatStream(report: StreamReport): string {
   return [
     `${fmt.int(report.items)} trivial items (\`{"i":0,"name":"item-0"}\`), JSON lines in, one JSON result line out per item (to /dev/null), ` +
       `2 processes, median of ${report.rounds} round(s) after a warm-up.`,
-    'items/s: wall time of the whole command for polytask, the IPC limit and GNU parallel (start-up included); ' +
+    'items/s: wall time of the whole command for polytask, the limits and GNU parallel (start-up included); ' +
       "for Python's pools, from the creation of the pool (interpreter start-up and reading the file excluded).",
     'one item: the same command over one item (its fixed cost); after start-up: (items - 1) / (wall - one item).',
     '',
