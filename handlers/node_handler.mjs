@@ -75,10 +75,14 @@ function flush() {
 }
 
 function writeOutgoing() {
-  if (outgoing === '') return;
+  for (const block of answering) writeBlock(block);
+  if (outgoing !== '') writeAll(takeOutgoing());
+}
+
+function takeOutgoing() {
   const text = outgoing;
   outgoing = '';
-  writeAll(text);
+  return text;
 }
 
 function writeAll(text) {
@@ -117,9 +121,11 @@ function errorInfo(error) {
 // A string as JSON text, without the call for the usual empty output
 const jsonText = (text) => (text === '' ? '""' : JSON.stringify(text));
 
-// Builds a result message from the handler's return value: its JSON text, with the value's
-// text made once (not a message object encoded again)
-function resultMessage(id, value, store) {
+// The fields of an item's result after `exit`, as the JSON text that follows `"exit":<exit>,`
+// in a result message (and in `polytask run`'s output line): `{exit, rest, returned}`, with the
+// value's text made once (not a message object encoded again). `returned`: the exit is a
+// non-zero integer the handler returned.
+function returnedFields(value, store) {
   let encoded;
   try {
     encoded = JSON.stringify(value);
@@ -129,14 +135,17 @@ function resultMessage(id, value, store) {
     // the value is walked again only when the text holds one
     if (encoded !== undefined && (encoded.includes('null') || encoded.includes('{}'))) JSON.stringify(value, refuseLossy);
   } catch (error) {
-    return serializationFailure(id, value, error, store);
+    return serializationFailure(value, error, store);
   }
   const exit = Number.isInteger(value) ? value : 0;
   // the keys in the protocol's order, as the Python handler writes them: `polytask run` copies
   // them into its output as they come. undefined has no JSON text, so no value.
-  const valueText = encoded === undefined ? '' : `,"value":${encoded}`;
-  return `{"type":"result","id":${JSON.stringify(id)},"exit":${exit}${valueText},"stdout":${jsonText(store.stdout)},"stderr":${jsonText(store.stderr)}}`;
+  const valueText = encoded === undefined ? '' : `"value":${encoded},`;
+  return { exit, rest: `${valueText}"stdout":${jsonText(store.stdout)},"stderr":${jsonText(store.stderr)}}`, returned: exit !== 0 };
 }
+
+// A result message (version 1 and 2) from an item's fields
+const resultMessage = (id, fields) => `{"type":"result","id":${JSON.stringify(id)},"exit":${fields.exit},${fields.rest}`;
 
 // A replacer that throws on what JSON.stringify would change without a word
 function refuseLossy(key, value) {
@@ -146,45 +155,189 @@ function refuseLossy(key, value) {
 }
 
 // The SerializationError result, as the Python handler words it
-function serializationFailure(id, value, error, store) {
+function serializationFailure(value, error, store) {
   const type = value === null ? 'null' : Array.isArray(value) ? 'Array' : typeof value === 'object' ? value.constructor?.name ?? 'Object' : typeof value;
   const message = `return value of type ${type} is not JSON-serialisable: ${error.message}`;
   const stack = `SerializationError: ${message}\n`;
-  return { type: 'result', id, exit: 1, error: { name: 'SerializationError', message, stack }, stdout: store.stdout, stderr: store.stderr + stack };
+  return failedFields({ name: 'SerializationError', message, stack }, store.stdout, store.stderr + stack);
 }
 
-function failureMessage(id, error, store) {
+function failedFields(error, stdout, stderr) {
+  return { exit: 1, rest: JSON.stringify({ error, stdout, stderr }).slice(1), returned: false };
+}
+
+function errorFields(error, store) {
   const info = errorInfo(error);
-  const stderr = store.stderr + (info.stack.endsWith('\n') ? info.stack : info.stack + '\n');
-  return { type: 'result', id, exit: 1, error: info, stdout: store.stdout, stderr };
+  return failedFields(info, store.stdout, store.stderr + (info.stack.endsWith('\n') ? info.stack : info.stack + '\n'));
 }
 
-function call(message) {
-  const store = { id: undefined, stdout: '', stderr: '' };
-  const context = { workerId, itemId: message.id, attempt: message.attempt ?? 1, args: handlerArgs };
-  store.id = message.id;
+// Runs handler(data) for the item `id` in its own capture context; `finish` gets the item's
+// fields once it has settled (at once for a handler that does not return a promise)
+function runItem(id, attempt, data, finish) {
+  const store = { id, stdout: '', stderr: '' };
+  const context = { workerId, itemId: id, attempt, args: handlerArgs };
   running += 1;
-  const finish = (response) => {
+  const settled = (fields) => {
     running -= 1;
-    send(response);
+    finish(fields);
     maybeExit();
   };
   let returned;
   try {
-    returned = capture.run(store, () => handler(message.data, context));
+    returned = capture.run(store, handler, data, context);
   } catch (error) {
-    finish(failureMessage(message.id, error, store));
+    settled(errorFields(error, store));
     return;
   }
   if (returned !== null && typeof returned?.then === 'function') {
-    returned.then(
-      (value) => finish(resultMessage(message.id, value, store)),
-      (error) => finish(failureMessage(message.id, error, store)),
-    );
+    returned.then((value) => settled(returnedFields(value, store)), (error) => settled(errorFields(error, store)));
   } else {
-    finish(resultMessage(message.id, returned, store));
+    settled(returnedFields(returned, store));
   }
 }
+
+function call(message) {
+  runItem(message.id, message.attempt ?? 1, message.data, (fields) => send(resultMessage(message.id, fields)));
+}
+
+// `lines` blocks (version 3): the parent's input lines as they were read; this child writes
+// `polytask run`'s whole output line for each, `{"line","data","exit","attempts",...}`, and
+// answers the lines of a block in order, as many at a time as have finished, under one
+// `lines` head: the parent copies them out without looking at an item.
+let exitFromReturn = true;
+// the block whose lines are still coming, and how many
+let linesBlock;
+let linesLeft = 0;
+// blocks with answers not written yet
+const answering = new Set();
+const blankLine = 0;
+const badLine = 1;
+
+function startBlock(message) {
+  linesBlock = { id: message.id, attempt: message.attempt ?? 1, line: message.line, count: message.count, next: 0,
+    // lines answered in order so far, and those answered out of order, by place
+    done: 0, early: undefined,
+    // answered and not written: lines, output lines and their text, failures, returned exits, bad lines
+    answered: 0, out: 0, text: '', failed: 0, returned: 0, bad: undefined };
+  linesLeft = message.count;
+  if (linesLeft === 0) linesBlock = undefined;
+}
+
+function blockLine(block, raw) {
+  const index = block.next++;
+  const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  if (isBlank(text)) {
+    answerLine(block, index, blankLine);
+    return;
+  }
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // the parent writes the result of a line that is not JSON, worded as for a line it checks
+    answerLine(block, index, badLine);
+    return;
+  }
+  // the item runs as runItem() would run it, without its closures for a handler that returns
+  // at once (most lines of a long run)
+  const id = block.id + index;
+  const store = { id, stdout: '', stderr: '' };
+  let returned;
+  try {
+    returned = capture.run(store, handler, data, { workerId, itemId: id, attempt: block.attempt, args: handlerArgs });
+  } catch (error) {
+    answerLine(block, index, outputLine(block, index, text, errorFields(error, store)));
+    return;
+  }
+  if (returned !== null && typeof returned?.then === 'function') {
+    running += 1;
+    const settled = (fields) => {
+      running -= 1;
+      answerLine(block, index, outputLine(block, index, text, fields));
+      maybeExit();
+    };
+    returned.then((value) => settled(returnedFields(value, store)), (error) => settled(errorFields(error, store)));
+  } else {
+    answerLine(block, index, outputLine(block, index, text, returnedFields(returned, store)));
+  }
+}
+
+// `polytask run`'s output line for an item of a block (its line number through JSON.stringify:
+// a template would keep each new number's text in V8's number-string cache, into the old generation)
+function outputLine(block, index, text, fields) {
+  if (!exitFromReturn && fields.returned) {
+    fields.exit = 0;
+    fields.returned = false;
+  }
+  fields.line = `{"line":${JSON.stringify(block.line + index)},"data":${text},"exit":${fields.exit},"attempts":${block.attempt},${fields.rest}\n`;
+  return fields;
+}
+
+// Only JSON whitespace (space, tab, CR): a blank line, which is no item
+function isBlank(text) {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+function answerLine(block, index, answer) {
+  if (index !== block.done) {
+    (block.early ??= new Map()).set(index, answer);
+    return;
+  }
+  take(block, index, answer);
+  if (block.early !== undefined) {
+    for (let next = block.done; block.early.has(next); next = block.done) {
+      const early = block.early.get(next);
+      block.early.delete(next);
+      take(block, next, early);
+    }
+  }
+  if (!answering.has(block)) {
+    if (!hasOutgoing()) outgoingSince = performance.now();
+    answering.add(block);
+  }
+  if (block.text.length >= 65536) writeBlock(block);
+  if (eager) writeOutgoing();
+  else if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(flush);
+  }
+}
+
+function take(block, index, answer) {
+  block.done += 1;
+  block.answered += 1;
+  if (answer === blankLine) return;
+  if (answer === badLine) {
+    (block.bad ??= []).push(index);
+    return;
+  }
+  block.out += 1;
+  block.text += answer.line;
+  if (answer.exit !== 0) block.failed += 1;
+  if (answer.returned) block.returned += 1;
+}
+
+// The lines of a block answered so far, under their head, into the outgoing text
+function writeBlock(block) {
+  if (block.answered === 0) return;
+  let head = `{"type":"lines","id":${block.id},"count":${block.answered},"out":${block.out}`;
+  if (block.failed > 0) head += `,"failed":${block.failed}`;
+  if (block.returned > 0) head += `,"returned":${block.returned}`;
+  if (block.bad !== undefined) head += `,"bad":[${block.bad.join(',')}]`;
+  if (outgoing === '') outgoingSince = performance.now();
+  outgoing += head + '}\n' + block.text;
+  block.answered = block.out = block.failed = block.returned = 0;
+  block.text = '';
+  block.bad = undefined;
+  if (block.done === block.count) answering.delete(block);
+  if (outgoing.length >= 65536) writeAll(takeOutgoing());
+}
+
+const hasOutgoing = () => outgoing !== '' || answering.size > 0;
 
 // Loads the user's code: a file path (ESM or CommonJS) or a string of source
 async function loadCode(code) {
@@ -215,6 +368,7 @@ async function init(message) {
   captureOutput = message.capture !== false;
   if (Array.isArray(message.args)) handlerArgs = Object.freeze(message.args);
   eager = message.timeout_ms !== undefined && message.timeout_ms !== null;
+  exitFromReturn = message.exit_from_return !== false;
   // Ctrl-C at a terminal reaches the whole process group; the parent ends its children itself
   if (captureOutput) process.on('SIGINT', () => {});
   const store = { stdout: '', stderr: '' };
@@ -238,8 +392,8 @@ async function init(message) {
     send({ type: 'init_error', error: errorInfo(error), ...store });
     process.exit(1);
   }
-  // version 2 (`calls` blocks) when the parent speaks it
-  const protocol = message.protocol >= 2 ? 2 : 1;
+  // the highest version both speak: 2 adds `calls` blocks, 3 `lines` blocks
+  const protocol = Math.max(1, Math.min(3, Math.trunc(Number(message.protocol) || 1)));
   send({ type: 'ready', pid: process.pid, language: 'node', version: process.versions.node, protocol, ...store });
 }
 
@@ -252,6 +406,14 @@ let blockLeft = 0;
 let blockId = 0;
 let blockAttempt = 1;
 function onLine(line) {
+  if (linesLeft > 0) {
+    const block = linesBlock;
+    linesLeft -= 1;
+    if (linesLeft === 0) linesBlock = undefined;
+    if (initialising !== undefined) queued.push(() => blockLine(block, line));
+    else blockLine(block, line);
+    return;
+  }
   if (line === '') return;
   if (blockLeft > 0) {
     blockLeft -= 1;
@@ -272,6 +434,10 @@ function onLine(line) {
   const message = JSON.parse(line);
   if (message.type === 'calls') {
     [blockId, blockLeft, blockAttempt] = [message.id, message.count, message.attempt ?? 1];
+    return;
+  }
+  if (message.type === 'lines') {
+    startBlock(message);
     return;
   }
   if (message.type === 'init') {
@@ -308,7 +474,7 @@ input.on('data', (chunk) => {
   buffered = parts.pop() ?? '';
   for (const line of parts) {
     // results must not wait long behind a slow item
-    if (outgoing !== '' && performance.now() - outgoingSince > 5) flush();
+    if (hasOutgoing() && performance.now() - outgoingSince > 5) flush();
     onLine(line);
   }
   flush();

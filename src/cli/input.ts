@@ -23,7 +23,7 @@ const newline = 0x0a;
 // whose children decode each item on its own and report a line that is not JSON)
 export async function* readJsonLines(stream: Readable, check = true): AsyncGenerator<InputLine[], void, undefined> {
   const splitter = new LineBlockSplitter();
-  const state = { lineNo: 0, offset: 0, first: true, check };
+  const state = readState(check);
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
     const block = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     if (block === undefined) continue;
@@ -37,7 +37,7 @@ export async function* readJsonLines(stream: Readable, check = true): AsyncGener
   }
 }
 
-interface ReadState {
+export interface ReadState {
   // lines before this block
   lineNo: number;
   // bytes of the input before this block
@@ -48,9 +48,13 @@ interface ReadState {
   check: boolean;
 }
 
+export function readState(check: boolean): ReadState {
+  return { lineNo: 0, offset: 0, first: true, check };
+}
+
 // The items of a block of whole lines (the last one ends with a newline, except at the end
 // of the input)
-function blockItems(block: Buffer, state: ReadState): InputLine[] {
+export function blockItems(block: Buffer, state: ReadState): InputLine[] {
   let start = 0;
   if (state.first) {
     state.first = false;
@@ -115,7 +119,7 @@ function badLine(text: string, line: number, detail: string): InputLine {
 
 // Whether a line holds only JSON whitespace (space, tab, CR): any other character, even one
 // that String.prototype.trim() removes (U+00A0, U+2028, U+3000, \v, \f, a BOM), makes it an item
-function isBlank(text: string): boolean {
+export function isBlank(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;

@@ -4,17 +4,19 @@ import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'clipanion';
 import { pEvent } from 'p-event';
 import * as t from 'typanion';
-import { AbortError, ConnectionError, OutputError, ResumeError, type ParseError } from '../errors.js';
+import { AbortError, ConnectionError, OutputError, ResumeError } from '../errors.js';
 import type { RawResult } from '../pool/items.js';
 import { specExecutor } from '../pool/runtimes.js';
+import { ProcessPool } from '../pool/process/pool.js';
+import { runLines } from './run-lines.js';
 import { redisTarget } from '../remote/connection.js';
 import { streamResults } from '../job/stream.js';
-import { checkLine, readJsonLines, type InputLine } from './input.js';
+import { readJsonLines, type InputLine } from './input.js';
+import { badLineResult, resultLine, undecoded } from './result-line.js';
 import { LineWriter } from '../job/line-writer.js';
 import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMissing } from './common.js';
 import { checkDataAndOutput } from './files.js';
 import { parseRetryOn } from '../pool/retry.js';
-import { decimal } from '../protocol/messages.js';
 import { formatStats, writeStatsFile } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
 import { CliProgress } from './progress.js';
@@ -168,7 +170,22 @@ export class RunCommand extends Command {
       resumed += skipped;
       failures += failed;
     });
+    // children that write their own output lines get the input as it was read, a block of lines
+    // at a time, where nothing needs each item in the parent: no order to keep, no timeout to
+    // time it, no item error to retry, no log to match it with
+    const asRead = pool instanceof ProcessPool && pool.takesLines && !this.keepOrder && shared.timeout === undefined
+      && !(retryOn?.includes('error') ?? false) && resume === undefined && !failFast && this.maxTasksPerWorker === undefined;
     try {
+      if (asRead) {
+        await runLines(pool, input, (text, count, failed, fromReturn) => {
+          total += count;
+          failures += failed;
+          returned += fromReturn;
+          progress?.meter.add(count, failed);
+          return writer.write(text);
+        }, abort.signal);
+        return failures > 0 ? exitCodes.itemFailed : exitCodes.ok;
+      }
       const batches = streamResults(pool, lines, {
         ordered: this.keepOrder,
         chunked: true,
@@ -245,21 +262,6 @@ export class RunCommand extends Command {
   }
 }
 
-// The result of a line its child could not decode, unchecked before: the same ParseError result
-// as a line checked first, when it is not JSON (otherwise it is JSON its child could not
-// decode, nested too deeply, or a handler's own 65)
-function undecoded(item: InputLine, result: RawResult): RawResult {
-  const checked = checkLine(item.text, item.line);
-  if (checked.error === undefined) return result;
-  item.error = checked.error;
-  return badLineResult(checked.error);
-}
-
-function badLineResult(error: ParseError): RawResult {
-  const fields = { error: { name: error.name, message: error.message }, stdout: '', stderr: '' };
-  return { exit: exitCodes.dataError, rest: JSON.stringify(fields).slice(1), attempts: 0 };
-}
-
 // Resolves once a file stream is open; rejects with `what` and the system's reason
 async function opened(stream: Readable | Writable, what: string): Promise<void> {
   try {
@@ -267,10 +269,4 @@ async function opened(stream: Readable | Writable, what: string): Promise<void> 
   } catch (error) {
     throw new Error(`${what}: ${(error as Error).message}`, { cause: error });
   }
-}
-
-// One output line; the item's text and the child's fields are copied as they came, never re-encoded
-function resultLine(item: InputLine, result: RawResult): string {
-  const data = item.error === undefined ? item.text : JSON.stringify(item.text);
-  return `{"line":${decimal(item.line)},"data":${data},"exit":${result.exit},"attempts":${result.attempts}${result.rest === '}' ? '' : ','}${result.rest}\n`;
 }

@@ -7,7 +7,9 @@ const blockSize = 64 * 1024;
 
 export class LineWriter {
   readonly #stream: Writable;
-  #buffer = '';
+  // what is queued: text, or bytes copied through (a child's output lines)
+  #pieces: (string | Buffer)[] = [];
+  #size = 0;
   #flushTimer: NodeJS.Immediate | undefined;
   #failed = false;
   #draining: Promise<void> | undefined;
@@ -24,9 +26,17 @@ export class LineWriter {
 
   // Queues lines; resolves once the stream can take more: while it is full (a reader that is
   // slow or stopped), the caller waits here, and so takes no more results
-  async write(text: string): Promise<void> {
-    this.#buffer += text;
-    if (this.#buffer.length >= blockSize) {
+  async write(text: string | readonly Buffer[]): Promise<void> {
+    if (typeof text === 'string') {
+      this.#pieces.push(text);
+      this.#size += text.length;
+    } else {
+      for (const piece of text) {
+        this.#pieces.push(piece);
+        this.#size += piece.length;
+      }
+    }
+    if (this.#size >= blockSize) {
       await this.flush();
     } else {
       // whatever arrives in this turn of the event loop goes out together
@@ -38,10 +48,11 @@ export class LineWriter {
   async flush(): Promise<void> {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
-    if (this.#buffer === '' || this.#failed) return;
-    const text = this.#buffer;
-    this.#buffer = '';
-    if (!this.#stream.write(text)) {
+    if (this.#size === 0 || this.#failed) return;
+    const pieces = this.#pieces;
+    this.#pieces = [];
+    this.#size = 0;
+    if (!writeAll(this.#stream, pieces)) {
       // one wait for all: flushes that overlap share it. An 'error' ends it too (the
       // constructor's listener reports it); the listeners go either way, so that waiting often
       // does not pile them up
@@ -60,4 +71,16 @@ export class LineWriter {
     this.#stream.end();
     await pEvent(this.#stream, 'finish');
   }
+}
+
+// Writes what is queued: text joined in one write, bytes (a child's output lines, in the pieces
+// they were read in) without a copy, corked into one writev where the stream has one; false when
+// the stream wants the writer to wait for 'drain'
+function writeAll(stream: Writable, pieces: (string | Buffer)[]): boolean {
+  if (pieces.every((piece) => typeof piece === 'string')) return stream.write(pieces.join(''));
+  stream.cork();
+  let more = true;
+  for (const piece of pieces) more = stream.write(piece);
+  stream.uncork();
+  return more;
 }

@@ -17,10 +17,13 @@ export interface InitMessage {
   args?: readonly unknown[];
   // the highest protocol version the parent speaks (absent: 1)
   protocol?: number;
+  // version 3: false when a returned integer is only the value (the spec's exit_from_return),
+  // for the output lines a child writes for a `lines` block (absent: true)
+  exit_from_return?: boolean;
 }
 
-// The protocol versions (docs/protocol.md): 2 adds `calls` blocks
-export const protocolVersion = 2;
+// The protocol versions (docs/protocol.md): 2 adds `calls` blocks, 3 `lines` blocks
+export const protocolVersion = 3;
 
 // child -> parent, answer to init
 export interface ReadyMessage {
@@ -49,6 +52,25 @@ export function takesBlocks(ready: ReadyMessage | undefined): boolean {
   return (ready?.protocol ?? 1) >= 2;
 }
 
+// Whether a child takes `lines` blocks (version 3): its `ready` said so
+export function takesLines(ready: ReadyMessage | undefined): boolean {
+  return (ready?.protocol ?? 1) >= 3;
+}
+
+// child -> parent (version 3): the next `count` lines of the `lines` block `id` are answered;
+// `out` output lines follow this head. `failed` of them have a non-zero exit, `returned` of
+// those because the handler returned that integer; `bad` lists the lines (0-based in the block)
+// that are not JSON, which have no output line: the parent writes theirs.
+export interface LinesMessage {
+  type: 'lines';
+  id: number;
+  count: number;
+  out: number;
+  failed?: number;
+  returned?: number;
+  bad?: number[];
+}
+
 // child -> parent, answer to one call
 export interface ResultMessage {
   type: 'result';
@@ -66,7 +88,7 @@ export interface ExitingMessage {
   id: number;
 }
 
-export type ChildMessage = ReadyMessage | InitErrorMessage | ResultMessage | ExitingMessage;
+export type ChildMessage = ReadyMessage | InitErrorMessage | ResultMessage | ExitingMessage | LinesMessage;
 
 // The call message is built by string concatenation so the item's JSON is never encoded twice
 export function callLine(id: number, attempt: number, json: string): string {
@@ -77,6 +99,13 @@ export function callLine(id: number, attempt: number, json: string): string {
 // with the ids id, id + 1, ... and one attempt number
 export function callsHead(id: number, attempt: number, count: number): string {
   return `{"type":"calls","id":${decimal(id)},"attempt":${attempt},"count":${count}}\n`;
+}
+
+// The head of a `lines` block (version 3): the `count` lines after it are input lines as they
+// were read (valid UTF-8, maybe blank, maybe ending in CR), numbered from `line`; the child
+// writes their output lines itself (docs/protocol.md)
+export function linesHead(id: number, attempt: number, line: number, count: number): string {
+  return `{"type":"lines","id":${decimal(id)},"attempt":${attempt},"line":${decimal(line)},"count":${count}}\n`;
 }
 
 // An integer in decimal, for a number that is new with each item (a call id, a line number).

@@ -22,11 +22,72 @@ export interface Call {
   sentAt: number;
   // ms it may run once it is the oldest in flight on its child (the pool's timeout, or its own)
   timeout: number | undefined;
+  // set for a `lines` block (version 3), whose lines' ids are `id`, `id + 1`, ... (`json` is '')
+  lines: LinesBlock | undefined;
+}
+
+// A block of input lines that a version 3 child answers with output lines it writes itself
+export interface LinesBlock {
+  // its lines as read, each ending with '\n'
+  bytes: Buffer;
+  // the number of its first line in the input
+  line: number;
+  // its lines (blank ones too)
+  count: number;
+  // how many of its lines are answered (always the first ones)
+  answered: number;
+  readonly owner: LinesOwner;
+}
+
+// What the block's submitter does with its answers
+export interface LinesOwner {
+  // the next `chunk.count` lines of `block` are answered
+  answered(block: Call, chunk: LinesChunk): void;
+  // the lines of `block` from `from` on as calls of one item each (none for a blank line), to
+  // be run again or answered by the pool; their ids are block.id + their place in the block
+  split(block: Call, from: number): Call[];
+}
+
+export interface LinesChunk {
+  // the place in the block of the first line answered
+  from: number;
+  count: number;
+  // the output lines the child wrote for them, each ending with '\n' (in the pieces they were
+  // read in), and how many
+  out: Buffer[];
+  outLines: number;
+  failed: number;
+  returned: number;
+  // places in the block of lines that are not JSON (no output line from the child)
+  bad: readonly number[];
 }
 
 // Every field set from the start: calls then share one object shape
 export function newCall(id: number, json: string, done: ResultCallback | undefined, rawDone: RawResultCallback | undefined, onStart: (() => void) | undefined, timeout: number | undefined): Call {
-  return { id, json, attempt: 1, done, rawDone, onStart, suspect: false, retried: 0, sentAt: 0, timeout };
+  return { id, json, attempt: 1, done, rawDone, onStart, suspect: false, retried: 0, sentAt: 0, timeout, lines: undefined };
+}
+
+// A `lines` block of `count` lines from line number `line`; `bytes` are the lines, each ending with '\n'
+export function newLinesCall(id: number, bytes: Buffer, line: number, count: number, owner: LinesOwner): Call {
+  return { id, json: '', attempt: 1, done: undefined, rawDone: undefined, onStart: undefined, suspect: false, retried: 0, sentAt: 0, timeout: undefined, lines: { bytes, line, count, answered: 0, owner } };
+}
+
+// The calls a call stands for: itself, or the lines of a `lines` block not answered yet, one call each
+export function unanswered(call: Call): Call[] {
+  return call.lines === undefined ? [call] : call.lines.owner.split(call, call.lines.answered);
+}
+
+// Cuts the first `count` lines off a pending `lines` block, as a block of their own
+export function takeLines(block: Call, count: number): Call {
+  const lines = block.lines!;
+  let end = 0;
+  for (let k = 0; k < count; k++) end = lines.bytes.indexOf(0x0a, end) + 1;
+  const taken: Call = { ...block, lines: { bytes: lines.bytes.subarray(0, end), line: lines.line, count, answered: 0, owner: lines.owner } };
+  block.id += count;
+  lines.bytes = lines.bytes.subarray(end);
+  lines.line += count;
+  lines.count -= count;
+  return taken;
 }
 
 import { exitCodes } from '../../protocol/exit-codes.js';

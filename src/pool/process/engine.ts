@@ -11,13 +11,13 @@
 // takes the slot. A failure of the item's own can send it round again (retry.ts). Children are
 // also replaced between items (recycle.ts). Every call gets exactly one answer.
 import { errorInfo, PoolClosedError, type ErrorInfo } from '../../errors.js';
-import type { ReadyMessage } from '../../protocol/messages.js';
+import type { LinesMessage } from '../../protocol/messages.js';
 import type { ResolvedSpec } from '../../spec/load.js';
 import type { CloseOptions } from '../executor.js';
 import { Queue } from '../queue.js';
 import type { RetryOn } from '../retry.js';
 import { Microtask } from '../schedule.js';
-import { cancelled, failure, isItemError, parseRaw, settle, type Call, type ItemResult, type RawResult } from './call.js';
+import { cancelled, failure, isItemError, parseRaw, settle, unanswered, type Call, type ItemResult, type RawResult } from './call.js';
 import { exitMessage, sortDeath } from './deaths.js';
 import type { PoolSettings } from './options.js';
 import { Recycler } from './recycle.js';
@@ -27,7 +27,8 @@ import { PoolMeter, type PoolStats } from './stats.js';
 import { Worker, type ChildExit } from './worker.js';
 
 export class PoolEngine {
-  readonly #slots: Slot[] = [];
+  // the places of the children (read by ProcessPool for its figures)
+  readonly slots: Slot[] = [];
   readonly #pending = new Queue<Call>();
   readonly #waiting = new RetryQueue();
   readonly #dispatch = new Microtask(() => this.#dispatchAll());
@@ -37,7 +38,6 @@ export class PoolEngine {
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly settings: PoolSettings;
-  #inflightCount = 0;
   #referenced = true;
   // set when every child has died and none could be restarted
   #noChildLeft: ErrorInfo | undefined;
@@ -45,20 +45,15 @@ export class PoolEngine {
   constructor(readonly spec: ResolvedSpec, settings: PoolSettings) {
     this.settings = settings;
     this.#meter = new PoolMeter(settings.processes);
-    for (let id = 0; id < settings.processes; id++) this.#slots.push(new Slot(id, this.settings.pipeline));
+    for (let id = 0; id < settings.processes; id++) this.slots.push(new Slot(id, this.settings.pipeline));
     this.#recycler = new Recycler(this.settings, this.#meter, (slot) => this.#replace(slot));
   }
 
   // Items submitted and not yet answered
   get size(): number {
-    return this.#pending.length + this.#inflightCount + this.#waiting.size;
-  }
-
-  // How many items the pool can usefully hold at once (children x pipeline depth)
-  get capacity(): number {
-    let total = 0;
-    for (const slot of this.#slots) total += slot.depth.value;
-    return Math.max(total, this.settings.processes);
+    let inflight = 0;
+    for (const slot of this.slots) inflight += slot.inflight.size;
+    return this.#pending.length + inflight + this.#waiting.size;
   }
 
   // Starts every child and waits until all are ready; rejects with a SetupError
@@ -67,8 +62,8 @@ export class PoolEngine {
   }
 
   async #startAll(): Promise<void> {
-    this.#recycler.start(this.#slots);
-    const results = await Promise.allSettled(this.#slots.map((slot) => this.#startWorker(slot)));
+    this.#recycler.start(this.slots);
+    const results = await Promise.allSettled(this.slots.map((slot) => this.#startWorker(slot)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
       for (const call of this.#pending.drain()) this.answer(call, failure(1, { name: 'SetupError', message: errorInfo(failed.reason).message }));
@@ -82,6 +77,7 @@ export class PoolEngine {
   async #startWorker(slot: Slot): Promise<void> {
     const worker = new Worker(slot.id, this.spec, {
       onResults: (w, results, ids) => this.#onResults(w, results, ids),
+      onLines: (w, head, out) => this.#onLines(w, head, out),
       onExit: (w, exit) => this.#onExit(w, exit),
       onOutput: this.settings.onOutput,
     });
@@ -127,7 +123,7 @@ export class PoolEngine {
       this.#updateRef();
       return true;
     }
-    for (const slot of this.#slots) {
+    for (const slot of this.slots) {
       const running = slot.inflight.get(id);
       if (running !== undefined) return slot.killFor(running, cancelled(message));
     }
@@ -138,19 +134,17 @@ export class PoolEngine {
   #dispatchAll(): void {
     if (this.#closed) return;
     const now = performance.now();
-    for (const slot of this.#slots) {
+    for (const slot of this.slots) {
       if (this.#pending.length === 0) break;
-      const before = slot.inflight.size;
       const text = slot.fill(this.#pending, this.settings.maxTasks, now);
-      if (text === '') continue;
-      this.#inflightCount += slot.inflight.size - before;
+      if (text.length === 0) continue;
       slot.worker!.send(text);
       slot.armTimer();
     }
   }
 
   #onResults(worker: Worker, results: RawResult[], ids: number[]): void {
-    const slot = this.#slots[worker.id]!;
+    const slot = this.slots[worker.id]!;
     if (slot.worker !== worker) return;
     let answered = 0;
     const now = performance.now();
@@ -158,7 +152,6 @@ export class PoolEngine {
     for (let i = 0; i < results.length; i++) {
       const call = slot.inflight.take(ids[i]!);
       if (call === undefined) continue;
-      this.#inflightCount--;
       answered++;
       if (call.suspect) slot.isolating = false;
       this.#meter.latency(now - call.sentAt);
@@ -172,7 +165,12 @@ export class PoolEngine {
       if (call.rawDone !== undefined) call.rawDone(raw);
       else call.done!(parseRaw(raw));
     }
+    slot.items -= answered;
     this.#meter.results(worker.id, answered);
+    this.#afterAnswers(slot, answered, now);
+  }
+
+  #afterAnswers(slot: Slot, answered: number, now: number): void {
     slot.depth.answered(answered, now);
     slot.armTimer();
     this.#recycler.afterResults(slot, now);
@@ -180,8 +178,24 @@ export class PoolEngine {
     this.#dispatch.schedule();
   }
 
-  // Answers a call with a result made by the pool, counting it
+  // The next lines of a `lines` block are answered
+  #onLines(worker: Worker, head: LinesMessage, out: Buffer[]): void {
+    const slot = this.slots[worker.id]!;
+    if (slot.worker !== worker) return;
+    const { call, chunk } = slot.linesAnswered(head, out) ?? {};
+    if (call === undefined || chunk === undefined) return worker.protocolError(`a lines message that answers no block in flight: ${JSON.stringify(head)}`);
+    const now = performance.now();
+    this.#meter.chunk(worker.id, chunk.outLines + chunk.bad.length, chunk.failed, now - call.sentAt);
+    call.lines!.owner.answered(call, chunk);
+    this.#afterAnswers(slot, head.count, now);
+  }
+
+  // Answers a call with a result made by the pool, counting it (each line of a `lines` block)
   answer(call: Call, result: ItemResult): void {
+    if (call.lines !== undefined) {
+      for (const one of unanswered(call)) this.answer(one, result);
+      return;
+    }
     this.#meter.answered(result.exit, result.timedOut === true);
     settle(call, result);
   }
@@ -213,14 +227,9 @@ export class PoolEngine {
   }
 
   #onExit(worker: Worker, exit: ChildExit): void {
-    const slot = this.#slots[worker.id]!;
+    const slot = this.slots[worker.id]!;
     if (slot.worker !== worker) return;
-    slot.stopTimer();
-    const calls = slot.inflight.values();
-    slot.inflight.clear();
-    this.#inflightCount -= calls.length;
-    const killedFor = slot.killedFor;
-    slot.killedFor = new Map();
+    const { calls, killedFor } = slot.emptied();
     if (this.#closed) {
       for (const call of calls) this.answer(call, cancelled('the pool was closed while the item was running'));
       return;
@@ -246,7 +255,7 @@ export class PoolEngine {
     if (this.#closed) return;
     slot.worker = undefined;
     this.settings.onOutput(Buffer.from(`polytask: child ${slot.id} could not be restarted: ${errorInfo(error).message}\n`), 'stderr', slot.id);
-    if (this.#slots.some((s) => s.worker !== undefined)) return;
+    if (this.slots.some((s) => s.worker !== undefined)) return;
     // from now on every item, queued or still to come, fails at once
     this.#noChildLeft = { name: 'SetupError', message: `no child is left to run the item: ${errorInfo(error).message}` };
     for (const call of this.#pending.drain()) this.answer(call, failure(1, this.#noChildLeft));
@@ -259,12 +268,12 @@ export class PoolEngine {
     const busy = this.size > 0;
     if (busy === this.#referenced) return;
     this.#referenced = busy;
-    for (const slot of this.#slots) slot.worker?.setRef(busy);
+    for (const slot of this.slots) slot.worker?.setRef(busy);
   }
 
   // Counts so far, item latency, and each slot's items, restarts, CPU time and peak memory
   stats(): PoolStats {
-    const pids = this.#slots.map((slot) => slot.pid);
+    const pids = this.slots.map((slot) => slot.pid);
     pids.forEach((pid, id) => this.#meter.sample(id, pid));
     return this.#meter.snapshot(pids);
   }
@@ -276,24 +285,15 @@ export class PoolEngine {
 
   async #close(options: CloseOptions): Promise<void> {
     this.#closed = true;
-    for (const slot of this.#slots) slot.worker?.setRef(true); // a closing pool holds Node until its children are gone
+    for (const slot of this.slots) slot.worker?.setRef(true); // a closing pool holds Node until its children are gone
     for (const call of this.#pending.drain()) this.answer(call, cancelled('the pool was closed before the item started'));
     for (const [call, result] of this.#waiting.drain()) this.answer(call, result);
     await Promise.all([
-      ...this.#slots.map((slot) => {
+      ...this.slots.map((slot) => {
         slot.stopTimer();
         return slot.worker?.close(options.graceMs ?? 2000, slot.inflight.size > 0);
       }),
       this.#recycler.stop(),
     ]);
-  }
-
-  // The `ready` message of each place's child, undefined for a place without a ready child
-  readyMessages(): (ReadyMessage | undefined)[] {
-    return this.#slots.map((slot) => slot.worker?.ready);
-  }
-
-  pids(): number[] {
-    return this.#slots.flatMap((slot) => (slot.pid === undefined ? [] : [slot.pid]));
   }
 }

@@ -1,13 +1,13 @@
 // The cross-language pool: N long-lived children running a job spec's handler (engine.ts), as
 // an Executor of items (pool/items.ts).
 import { PoolClosedError } from '../../errors.js';
-import { takesBlocks } from '../../protocol/messages.js';
+import { takesBlocks, takesLines, type ReadyMessage } from '../../protocol/messages.js';
 import { closeOptionKeys, knownOptions } from '../../options.js';
 import type { ResolvedSpec } from '../../spec/load.js';
 import { abortedAlready, cancelReason, onCancel } from '../cancel.js';
 import { runOn, type CloseOptions, type Receiver, type RunOptions } from '../executor.js';
 import { jsonOf, resultOf, type ItemExecutor, type RawOptions } from '../items.js';
-import { cancelled, newCall, settle, type Call, type ItemResult, type RawResultCallback, type ResultCallback } from './call.js';
+import { cancelled, newCall, newLinesCall, settle, type Call, type ItemResult, type LinesOwner, type RawResultCallback, type ResultCallback } from './call.js';
 import { PoolEngine } from './engine.js';
 import { toError } from './errors.js';
 import { poolSettings, type PoolOptions } from './options.js';
@@ -43,7 +43,7 @@ export class ProcessPool implements ItemExecutor {
 
   /** How many items the pool can usefully hold at once (children x pipeline depth) */
   get capacity(): number {
-    return this.#engine.capacity;
+    return this.#capacity(false);
   }
 
   /** Starts every child and waits until all are ready; rejects with a SetupError */
@@ -101,6 +101,36 @@ export class ProcessPool implements ItemExecutor {
     options?.onAbort?.(() => this.#engine.cancel(id, 'the call was cancelled'));
   }
 
+  /**
+   * Queues a block of `count` input lines (`bytes`, each line ending with '\n', valid UTF-8),
+   * numbered from `line`, for children that write their output lines themselves (protocol
+   * version 3, see takesLines): `polytask run`'s way to pass lines through untouched.
+   * @internal
+   */
+  submitLines(bytes: Buffer, line: number, count: number, owner: LinesOwner): void {
+    if (!(Number.isSafeInteger(count) && count > 0)) throw new RangeError(`a lines block holds at least one line, not ${count}`);
+    const call = newLinesCall(this.#nextId, bytes, line, count, owner);
+    // each line keeps an id of its own (a child names the item that exits by it)
+    this.#nextId += count;
+    this.#engine.enqueue(call);
+  }
+
+  /**
+   * Whether every child takes `lines` blocks (protocol version 3, the Node handler). Known once started.
+   * @internal
+   */
+  get takesLines(): boolean {
+    return this.#readyMessages().every(takesLines);
+  }
+
+  /**
+   * How many input lines the children can usefully hold at once in `lines` blocks
+   * @internal
+   */
+  get linesCapacity(): number {
+    return this.#capacity(true);
+  }
+
   // The call for an item, or undefined when the item cannot be sent as JSON (then answered)
   #call(item: unknown, done: ResultCallback, onStart: (() => void) | undefined, timeout: number | undefined): Call | undefined {
     const json = jsonOf(item);
@@ -137,19 +167,31 @@ export class ProcessPool implements ItemExecutor {
    * started.
    */
   get decodesEachItem(): boolean {
-    return this.#engine.readyMessages().every(takesBlocks);
+    return this.#readyMessages().every(takesBlocks);
   }
 
   /** e.g. 'python 3.11.7, 2 children ready' once started */
   readyInfo(): string {
-    const ready = this.#engine.readyMessages().filter((message) => message !== undefined);
+    const ready = this.#readyMessages().filter((message) => message !== undefined);
     const first = ready[0];
     return first === undefined ? 'no child ready' : `${first.language} ${first.version}, ${ready.length} ${ready.length === 1 ? 'child' : 'children'} ready`;
   }
 
   /** Process ids of the running children */
   pids(): number[] {
-    return this.#engine.pids();
+    return this.#engine.slots.flatMap((slot) => (slot.pid === undefined ? [] : [slot.pid]));
+  }
+
+  // children x pipeline depth: in single calls, or in lines of `lines` blocks (more of them)
+  #capacity(lines: boolean): number {
+    let total = 0;
+    for (const slot of this.#engine.slots) total += lines ? slot.depth.value : slot.callCapacity;
+    return Math.max(total, this.processes);
+  }
+
+  // The `ready` message of each place's child, undefined for a place without a ready child
+  #readyMessages(): (ReadyMessage | undefined)[] {
+    return this.#engine.slots.map((slot) => slot.worker?.ready);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -133,6 +133,15 @@ export class PoolMeter {
     if (timedOut) this.#counts.timedOut++;
   }
 
+  // The slot's child answered `count` items at once (lines of a `lines` block), `failed` of
+  // them with a non-zero exit, `ms` after they were sent
+  chunk(slot: number, count: number, failed: number, ms: number): void {
+    this.#counts.done += count;
+    this.#counts.failed += failed;
+    this.#latency.add(ms);
+    this.#slots[slot]!.items += count;
+  }
+
   // A child answered an item `ms` after it was sent
   latency(ms: number): void {
     this.#latency.add(ms);

@@ -3,11 +3,11 @@
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { SetupError, RemoteError } from '../../errors.js';
-import type { ChildMessage, ReadyMessage } from '../../protocol/messages.js';
+import type { ChildMessage, LinesMessage, ReadyMessage } from '../../protocol/messages.js';
 import { returnedStatus, type RawResult } from './call.js';
 import { initLine, protocolVersion, readResultHead } from '../../protocol/messages.js';
-import { LineSplitter } from '../../protocol/lines.js';
 import { Spawned, startError } from '../../process/spawn.js';
+import { ChildReader } from './reader.js';
 import type { ResolvedSpec } from '../../spec/load.js';
 
 export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr', workerId: number) => void;
@@ -15,6 +15,8 @@ export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr', workerId: 
 export interface WorkerEvents {
   // results[i] answers the call ids[i]
   onResults(worker: Worker, results: RawResult[], ids: number[]): void;
+  // a version 3 child answered lines of a `lines` block: the head, and the output lines after it
+  onLines(worker: Worker, head: LinesMessage, out: Buffer[]): void;
   onExit(worker: Worker, exit: ChildExit): void;
   onOutput: OutputSink;
 }
@@ -113,50 +115,58 @@ export class Worker {
         clearTimeout(timer);
         reject(error);
       };
-      const splitter = new LineSplitter();
-      fromChild.setEncoding('utf8');
-      fromChild.on('data', (chunk: string) => {
-        const results: RawResult[] = [];
-        const ids: number[] = [];
-        for (const line of splitter.push(chunk)) {
-          if (line === '') continue;
-          // the bundled handlers start every result the same way: read it without a full parse
-          if (readResultHead(line, head)) {
-            ids.push(head.id);
-            const rest = line.slice(head.restAt);
-            results.push(head.exit === 0 ? { exit: 0, rest, attempts: 1 } : this.#statusRule(head.exit, rest));
-            continue;
-          }
-          let message: ChildMessage;
-          try {
-            message = JSON.parse(line) as ChildMessage;
-          } catch {
-            this.#protocolError(line);
-            break;
-          }
-          if (message.type === 'result') {
-            const { type: _type, id, exit, ...rest } = message;
-            ids.push(id);
-            results.push(this.#statusRule(exit, JSON.stringify(rest).slice(1)));
-          }
-          else if (message.type === 'exiting') this.exitingId = message.id;
-          else if (message.type === 'ready') {
-            const mismatch = this.#checkVersion(message);
-            if (mismatch !== undefined) {
-              fail(new SetupError(mismatch));
-              this.kill('SIGKILL');
-              continue;
-            }
-            this.#onReady(message);
-            clearTimeout(timer);
-            resolve();
-          } else if (message.type === 'init_error') {
-            this.#forwardSetupOutput(message);
-            const remote = new RemoteError(message.error);
-            fail(new SetupError(`${this.#describe()} failed to load the code: ${message.error.name}: ${message.error.message}`, { cause: remote, stderr: message.error.stack ?? '' }));
-          }
+      let results: RawResult[] = [];
+      let ids: number[] = [];
+      const onLine = (line: string) => {
+        if (line === '') return;
+        // the bundled handlers start every result the same way: read it without a full parse
+        if (readResultHead(line, head)) {
+          ids.push(head.id);
+          const rest = line.slice(head.restAt);
+          results.push(head.exit === 0 ? { exit: 0, rest, attempts: 1 } : this.#statusRule(head.exit, rest));
+          return;
         }
-        if (results.length > 0) this.#events.onResults(this, results, ids);
+        let message: ChildMessage;
+        try {
+          message = JSON.parse(line) as ChildMessage;
+        } catch {
+          reader.stop(`a line that is not a protocol message: ${line}`);
+          return;
+        }
+        if (message.type === 'result') {
+          const { type: _type, id, exit, ...rest } = message;
+          ids.push(id);
+          results.push(this.#statusRule(exit, JSON.stringify(rest).slice(1)));
+        }
+        else if (message.type === 'exiting') this.exitingId = message.id;
+        else if (message.type === 'ready') {
+          const mismatch = this.#checkVersion(message);
+          if (mismatch !== undefined) {
+            fail(new SetupError(mismatch));
+            this.kill('SIGKILL');
+            return;
+          }
+          this.#onReady(message);
+          clearTimeout(timer);
+          resolve();
+        } else if (message.type === 'init_error') {
+          this.#forwardSetupOutput(message);
+          const remote = new RemoteError(message.error);
+          fail(new SetupError(`${this.#describe()} failed to load the code: ${message.error.name}: ${message.error.message}`, { cause: remote, stderr: message.error.stack ?? '' }));
+        }
+      };
+      const reader = new ChildReader({
+        line: onLine,
+        lines: (linesHead, out) => this.#events.onLines(this, linesHead, out),
+        broken: (what) => this.protocolError(what),
+      });
+      fromChild.on('data', (chunk: Buffer) => {
+        reader.push(chunk);
+        if (results.length > 0) {
+          this.#events.onResults(this, results, ids);
+          results = [];
+          ids = [];
+        }
       });
       void this.#exited!.then((exit) => {
         if (!this.#ready) {
@@ -174,13 +184,24 @@ export class Worker {
         ...(this.#spec.handlerArgs === undefined ? {} : { args: this.#spec.handlerArgs }),
         ...(attachTerminal ? { capture: false } : {}),
         ...(timeout === undefined ? {} : { timeout_ms: timeout }),
+        // for the output lines a version 3 child writes itself
+        ...(this.#spec.exitFromReturn === false ? { exit_from_return: false } : {}),
       }));
     });
   }
 
-  // Sends call lines or calls blocks (already framed) in one write
-  send(text: string): void {
-    this.#toChild?.write(text);
+  // Sends call lines, calls blocks and lines blocks (already framed) in one write
+  send(pieces: (string | Buffer)[]): void {
+    const toChild = this.#toChild;
+    if (toChild === undefined) return;
+    if (pieces.length === 1) {
+      toChild.write(pieces[0]!);
+      return;
+    }
+    // one writev
+    toChild.cork();
+    for (const piece of pieces) toChild.write(piece);
+    toChild.uncork();
   }
 
   // Whether this child keeps the parent's event loop alive (it does by default)
@@ -216,11 +237,11 @@ export class Worker {
     return this.#spec.exitFromReturn === false ? { exit: 0, rest, attempts: 1 } : { exit, rest, attempts: 1, fromReturn: true };
   }
 
-  // A line that is not a message: the child is broken, so it is ended (its items are then
-  // answered like those of any child that died)
-  #protocolError(line: string): void {
-    const shown = line.length > 200 ? `${line.slice(0, 200)}...` : line;
-    this.#events.onOutput(Buffer.from(`polytask: child ${this.id} wrote a line that is not a protocol message, ending it: ${shown}\n`), 'stderr', this.id);
+  // A line that is not a message, or a message that makes no sense: the child is broken, so it
+  // is ended (its items are then answered like those of any child that died)
+  protocolError(what: string): void {
+    const shown = what.length > 200 ? `${what.slice(0, 200)}...` : what;
+    this.#events.onOutput(Buffer.from(`polytask: child ${this.id} broke the protocol, ending it: ${shown}\n`), 'stderr', this.id);
     this.kill('SIGKILL');
   }
 
