@@ -49,8 +49,7 @@ export interface LinesOwner {
 }
 
 export interface LinesChunk {
-  // the place in the block of the first line answered
-  from: number;
+  // how many more lines of the block are answered (they follow those answered before)
   count: number;
   // the output lines the child wrote for them, each ending with '\n' (in the pieces they were
   // read in), and how many
