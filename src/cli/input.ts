@@ -58,8 +58,7 @@ export function blockItems(block: Buffer, state: ReadState): InputLine[] {
   let start = 0;
   if (state.first) {
     state.first = false;
-    // a UTF-8 byte order mark marks the file; it is not part of the first item
-    if (block[0] === 0xef && block[1] === 0xbb && block[2] === 0xbf) start = 3;
+    start = bomLength(block);
   }
   const items: InputLine[] = [];
   if (isUtf8(start === 0 ? block : block.subarray(start))) {
@@ -109,7 +108,13 @@ export function checkLine(text: string, line: number): InputLine {
   }
 }
 
-function withoutCr(raw: string): string {
+// The length of the UTF-8 byte order mark that starts the input, if any: it marks the file and
+// is not part of the first item
+export function bomLength(first: Uint8Array): number {
+  return first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf ? 3 : 0;
+}
+
+export function withoutCr(raw: string): string {
   return raw.endsWith('\r') ? raw.slice(0, -1) : raw;
 }
 

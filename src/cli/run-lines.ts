@@ -13,7 +13,7 @@ import { newCall, type Call, type LinesChunk, type LinesOwner } from '../pool/pr
 import type { ProcessPool } from '../pool/process/pool.js';
 import type { RawResult } from '../pool/items.js';
 import { LineBlockSplitter } from '../protocol/lines.js';
-import { blockItems, checkLine, isBlank, readState, type InputLine } from './input.js';
+import { blockItems, bomLength, checkLine, isBlank, readState, withoutCr, type InputLine } from './input.js';
 import { badLineResult, resultLine, undecoded } from './result-line.js';
 
 // Takes output lines for `count` items, `failed` of them with a non-zero exit, `returned` of
@@ -106,8 +106,7 @@ export async function runLines(pool: ProcessPool, input: Readable, sink: LinesSi
   // Sends a block of whole lines read, as far as the window allows at a time: the pool holds no
   // more lines than that, even while the output is not taken (a stdout nobody reads)
   const submit = async (bytes: Buffer) => {
-    const first = state.first;
-    const start = first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    const start = state.first ? bomLength(bytes) : 0;
     if (!isUtf8(start === 0 ? bytes : bytes.subarray(start))) {
       // found line by line, with the offset of the bad byte
       for (const item of blockItems(bytes, state)) {
@@ -173,10 +172,6 @@ function countLines(bytes: Buffer): number {
   let count = 0;
   for (let at = bytes.indexOf(newline); at !== -1; at = bytes.indexOf(newline, at + 1)) count++;
   return count;
-}
-
-function withoutCr(text: string): string {
-  return text.endsWith('\r') ? text.slice(0, -1) : text;
 }
 
 // The line at `place` in a block
