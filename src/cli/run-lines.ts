@@ -84,23 +84,14 @@ export async function runLines(pool: ProcessPool, input: Readable, sink: LinesSi
     },
   };
 
-  if (signal.aborted) throw new AbortError('the run was aborted', { cause: signal.reason });
-  let onAbort: () => void = () => {};
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => {
-      wakeUp();
-      reject(new AbortError('the run was aborted', { cause: signal.reason }));
-    };
-  });
-  aborted.catch(() => {});
-
+  if (signal.aborted) throw abortError(signal);
   // waits until at most `until` lines are in flight and the output takes more; throws once the
   // run is aborted
   const room = async (until: number) => {
     while (!signal.aborted && inFlight > until) await new Promise<void>((resolve) => (wake = resolve));
     // a stop must not wait for an output nobody reads
-    await Promise.race([writing, aborted]);
-    if (signal.aborted) throw new AbortError('the run was aborted', { cause: signal.reason });
+    await orAbort(writing, signal);
+    if (signal.aborted) throw abortError(signal);
   };
 
   // Sends a block of whole lines read, as far as the window allows at a time: the pool holds no
@@ -147,13 +138,13 @@ export async function runLines(pool: ProcessPool, input: Readable, sink: LinesSi
     }
   };
 
-  signal.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', wakeUp, { once: true });
   const chunks = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   let inputDone = false;
   try {
     for (;;) {
       // an input still waiting for its next chunk (stdin, say) must not hold a stop up
-      const next = await Promise.race([chunks.next(), aborted]);
+      const next = await orAbort(chunks.next(), signal);
       if (next.done === true) break;
       const block = splitter.push(typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
       if (block !== undefined) await submit(block);
@@ -163,9 +154,25 @@ export async function runLines(pool: ProcessPool, input: Readable, sink: LinesSi
     if (rest !== undefined) await submit(rest);
     await room(0);
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', wakeUp);
     if (!inputDone) void Promise.resolve(chunks.return?.()).catch(() => {});
   }
+}
+
+function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('the run was aborted', { cause: signal.reason });
+}
+
+// `promise`, or an AbortError once `signal` aborts: a stop must not wait for an input or an
+// output that is stuck. Each wait takes its listener off the signal when it ends (a race against
+// one promise that never settles keeps every value raced against it: here, all the input read)
+function orAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function countLines(bytes: Buffer): number {

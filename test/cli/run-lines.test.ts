@@ -5,6 +5,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { runLines } from '../../src/cli/run-lines.js';
+import { ProcessPool } from '../../src/pool/process/pool.js';
+import { resolveSpec } from '../../src/spec/load.js';
 import { bin, scratch, timed } from '../helpers.js';
 
 const files = scratch('polytask-run-lines-');
@@ -76,6 +82,36 @@ cli('an item that ends its child fails alone; the other lines of its block run a
     assert.equal(failed.map((x) => [x.line, x.exit, x.error?.name]), [[151, 3, 'WorkerExitedError']]);
     assert.is(failed[0]!.attempts, flags.length === 0 ? 1 : 2);
     assert.is(r.status, 1);
+  }
+}));
+
+cli('what is held does not grow with the input', timed(60_000, async () => {
+  // a full collection on demand, to see what is still held, not what waits for the collector
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const lines = 300_000;
+  const line = (i: number) => JSON.stringify({ i, pad: 'x'.repeat(24) }) + '\n';
+  const input = Readable.from((function* () {
+    for (let i = 0; i < lines; i += 1000) yield Buffer.from(Array.from({ length: 1000 }, (_, k) => line(i + k)).join(''));
+  })());
+  const pool = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code: 'export const main = (e) => e.i' } }), { processes: 2, onWorkerOutput: () => {} });
+  try {
+    await pool.start();
+    assert.ok(pool.takesLines);
+    let written = 0;
+    let heldMidway: number | undefined;
+    await runLines(pool, input, async (_text, count) => {
+      written += count;
+      if (heldMidway === undefined && written >= (lines * 2) / 3) {
+        gc();
+        heldMidway = process.memoryUsage().arrayBuffers;
+      }
+    }, new AbortController().signal);
+    assert.is(written, lines);
+    // two thirds of the input is 8 MB; the window in flight is some hundred KB
+    assert.ok(heldMidway !== undefined && heldMidway < 3_000_000, `${heldMidway} bytes of buffers held after two thirds of the input`);
+  } finally {
+    await pool.close();
   }
 }));
 
