@@ -70,13 +70,25 @@ async function* mapItems<T, R>(
   const checkAbort = () => {
     if (signal?.aborted) throw new AbortError('map() was aborted', { cause: signal.reason });
   };
+  // each future says once that it is done (unordered): a race over the window at each step
+  // would leave a reaction on a slow future for every result taken meanwhile
+  let wake: (() => void) | undefined;
+  const settled = () => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
   try {
     checkAbort();
     for (;;) {
       while (!exhausted && window.length < concurrency) {
         const step = await iterator.next();
         if (step.done) exhausted = true;
-        else window.push(asFuture(fn(step.value), step.value));
+        else {
+          const future = asFuture(fn(step.value), step.value);
+          window.push(future);
+          if (!ordered) future.then(settled, settled);
+        }
       }
       checkAbort();
       if (window.length === 0) return;
@@ -86,8 +98,11 @@ async function* mapItems<T, R>(
         await next.then(noop, noop);
         window.shift();
       } else {
-        await Promise.race(window.map((f) => f.then(noop, noop)));
-        const index = window.findIndex((f) => f.done());
+        let index = window.findIndex((f) => f.done());
+        while (index === -1) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          index = window.findIndex((f) => f.done());
+        }
         next = window.splice(index, 1)[0]!;
       }
       checkAbort();
