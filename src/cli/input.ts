@@ -25,9 +25,8 @@ export async function* readJsonLines(stream: Readable, check = true): AsyncGener
   const splitter = new LineBlockSplitter();
   const state = readState(check);
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-    const block = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    if (block === undefined) continue;
-    const items = blockItems(block, state);
+    const blocks = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    const items = blocks.length === 1 ? blockItems(blocks[0]!, state) : blocks.flatMap((block) => blockItems(block, state));
     if (items.length > 0) yield items;
   }
   const rest = splitter.end();

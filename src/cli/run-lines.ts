@@ -146,8 +146,7 @@ export async function runLines(pool: ProcessPool, input: Readable, sink: LinesSi
       // an input still waiting for its next chunk (stdin, say) must not hold a stop up
       const next = await orAbort(chunks.next(), signal);
       if (next.done === true) break;
-      const block = splitter.push(typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
-      if (block !== undefined) await submit(block);
+      for (const block of splitter.push(typeof next.value === 'string' ? Buffer.from(next.value) : next.value)) await submit(block);
     }
     inputDone = true;
     const rest = splitter.end();

@@ -30,18 +30,25 @@ export class LineBlockSplitter {
   // the pieces of a line not ended yet: joined once its end comes, not at every chunk
   #pending: Buffer[] = [];
 
-  // Returns the lines ended in `chunk` (with those begun before it), each with its '\n';
-  // undefined when no line ends in it
-  push(chunk: Buffer): Buffer | undefined {
-    const end = chunk.lastIndexOf(newline);
-    if (end === -1) {
+  // Returns the lines ended in `chunk`, each with its '\n', in at most two blocks: the line begun
+  // in earlier chunks, joined (a copy of that line only), then the whole lines after it (a part of
+  // `chunk`, not a copy: copying each chunk doubled the memory a run went through); none when no
+  // line ends in it
+  push(chunk: Buffer): Buffer[] {
+    const last = chunk.lastIndexOf(newline);
+    if (last === -1) {
       this.#pending.push(chunk);
-      return undefined;
+      return [];
     }
-    const head = chunk.subarray(0, end + 1);
-    const block = this.#pending.length > 0 ? Buffer.concat([...this.#pending, head]) : head;
-    this.#pending = end + 1 < chunk.length ? [chunk.subarray(end + 1)] : [];
-    return block;
+    const blocks: Buffer[] = [];
+    let from = 0;
+    if (this.#pending.length > 0) {
+      from = chunk.indexOf(newline) + 1;
+      blocks.push(Buffer.concat([...this.#pending, chunk.subarray(0, from)]));
+    }
+    if (from <= last) blocks.push(chunk.subarray(from, last + 1));
+    this.#pending = last + 1 < chunk.length ? [chunk.subarray(last + 1)] : [];
+    return blocks;
   }
 
   // The bytes after the last '\n' (a last line without one), once the stream has ended

@@ -20,8 +20,7 @@ test('LineBlockSplitter: whole lines as one block, a character cut between chunk
   const blocks: string[] = [];
   let from = 0;
   for (const to of cuts) {
-    const block = splitter.push(bytes.subarray(from, to));
-    if (block !== undefined) blocks.push(block.toString('utf8'));
+    for (const block of splitter.push(bytes.subarray(from, to))) blocks.push(block.toString('utf8'));
     from = to;
   }
   assert.equal(blocks, ['{"a":"é"}\n', '{"b":"€"}\n']);
@@ -31,9 +30,21 @@ test('LineBlockSplitter: whole lines as one block, a character cut between chunk
 
 test('LineBlockSplitter: a chunk with no line end gives nothing until one comes', () => {
   const splitter = new LineBlockSplitter();
-  assert.is(splitter.push(Buffer.from('ab')), undefined);
-  assert.is(splitter.push(Buffer.from('cd')), undefined);
-  assert.is(splitter.push(Buffer.from('\n'))?.toString(), 'abcd\n');
+  assert.equal(splitter.push(Buffer.from('ab')), []);
+  assert.equal(splitter.push(Buffer.from('cd')), []);
+  assert.equal(splitter.push(Buffer.from('\n')).map(String), ['abcd\n']);
+  assert.is(splitter.end(), undefined);
+});
+
+test('LineBlockSplitter: the line begun before a chunk is joined on its own; the whole lines after it are not copied', () => {
+  const splitter = new LineBlockSplitter();
+  assert.equal(splitter.push(Buffer.from('{"a":1}\n{"b"')).map(String), ['{"a":1}\n']);
+  const chunk = Buffer.from(':2}\n{"c":3}\n{"d":4}\n{"e"');
+  const blocks = splitter.push(chunk);
+  assert.equal(blocks.map(String), ['{"b":2}\n', '{"c":3}\n{"d":4}\n']);
+  assert.is(blocks[1]!.buffer, chunk.buffer, 'a part of the chunk read');
+  assert.equal(splitter.push(Buffer.from('\n')).map(String), ['{"e"\n']);
+  assert.equal(splitter.push(Buffer.from('{"f":6}\n')).map(String), ['{"f":6}\n']);
   assert.is(splitter.end(), undefined);
 });
 
