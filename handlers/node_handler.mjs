@@ -9,13 +9,21 @@ import { writeFileSync, writeSync, unlinkSync, mkdtempSync, rmdirSync } from 'no
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { pathToFileURL } from 'node:url';
 
 const realExit = process.exit.bind(process);
 const workerId = Number(process.env.POLYTASK_WORKER_ID ?? 0);
 Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 50);
 const capture = new AsyncLocalStorage();
-const input = new net.Socket({ fd: 3, readable: true, writable: false });
+// fd 3 is read into one buffer, used again at every read, and decoded from there: a Buffer of
+// its own for each read (the default) is freed only when V8 next collects, and so are the
+// ones written below; with little else allocated, that let them pile up to tens of MB
+const decoder = new StringDecoder('utf8');
+const input = new net.Socket({
+  fd: 3, readable: true, writable: false,
+  onread: { buffer: Buffer.allocUnsafeSlow(65536), callback: (length, buffer) => void onChunk(decoder.write(buffer.subarray(0, length))) },
+});
 let handler;
 // false when a debugging session runs attached to the terminal (init's `capture`)
 let captureOutput = true;
@@ -85,11 +93,15 @@ function takeOutgoing() {
   return text;
 }
 
+// the bytes of what is written, in a buffer used again for every write (see fd 3)
+let outBuffer = Buffer.allocUnsafeSlow(131072);
 function writeAll(text) {
-  const buffer = Buffer.from(text);
+  const length = Buffer.byteLength(text);
+  if (length > outBuffer.length) outBuffer = Buffer.allocUnsafeSlow(Math.max(length, 2 * outBuffer.length));
+  outBuffer.write(text, 0, length);
   let offset = 0;
   try {
-    while (offset < buffer.length) offset += writeSync(4, buffer, offset);
+    while (offset < length) offset += writeSync(4, outBuffer, offset, length - offset);
   } catch {
     // the parent is gone: so is what the handler started
     signalOwnGroup('SIGKILL');
@@ -461,10 +473,9 @@ function whenReady(answer) {
   else answer();
 }
 
-input.setEncoding('utf8');
 // the pieces of a message longer than a read: joined once its end comes, not at every read
 let long = [];
-input.on('data', (chunk) => {
+function onChunk(chunk) {
   if (!chunk.includes('\n')) {
     long.push(chunk);
     return;
@@ -478,7 +489,7 @@ input.on('data', (chunk) => {
     onLine(line);
   }
   flush();
-});
+}
 input.on('end', () => {
   inputEnded = true;
   if (initialising === undefined) maybeExit();
