@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The Python side of a polytask worker (protocol versions 1 and 2, docs/protocol.md).
+"""The Python side of a polytask worker (protocol versions 1 to 3, docs/protocol.md).
 
 polytask starts this file once per pool slot, under Python 2.7 or any Python
 3.6+, using nothing but the standard library.  Requests arrive on file
@@ -13,7 +13,7 @@ What happens, in order:
    string), the handler function and an optional setup hook.  We load the code
    into a fresh module, call the setup hook and answer ``ready``, or answer
    ``init_error`` and exit with status 1 when anything goes wrong.
-2. Each ``call`` (or item of a ``calls`` block) runs ``handler(event, context)``.
+2. Each ``call`` (or item of a ``calls`` or ``lines`` block) runs ``handler(event, context)``.
    While the items of one read run, sys.stdout and sys.stderr are small capture
    objects, emptied for each item, so what an item prints travels back inside its
    ``result``.  An ``async def`` handler is run
@@ -209,25 +209,92 @@ def write_all(data):
         raise
 
 
+class Chunk(object):
+    """The answer to the lines of a `lines` block gathered since the last one was written: its
+    output lines, failures, returned exits and bad places; its lines are those from `first` to
+    the place of the next line (they are answered in order)."""
+    __slots__ = ('block_id', 'first', 'out', 'failed', 'returned', 'bad', 'running', 'token')
+
+    def __init__(self):
+        self.block_id, self.first, self.out, self.failed, self.returned, self.bad = -1, 0, [], 0, 0, []
+        # the place of the item running (the lines before it are answered), and a token in the
+        # list while it runs: see Output.flush_held
+        self.running, self.token = 0, []
+
+    def add(self, line, code, returned):
+        self.out.append(line)
+        if code:
+            self.failed += 1
+        if returned:
+            self.returned += 1
+
+    def close(self, block_id, place, pending):
+        """Moves the answer, under its head, to the messages to write."""
+        count = place - self.first
+        if not count:
+            return
+        out = self.out
+        head = '{"type":"lines","id":%d,"count":%d,"out":%d' % (block_id, count, len(out))
+        if self.failed:
+            head += ',"failed":%d' % self.failed
+        if self.returned:
+            head += ',"returned":%d' % self.returned
+        if self.bad:
+            head += ',"bad":[%s]' % ','.join(str(p) for p in self.bad)
+        pending.append(head + '}')
+        if out:
+            pending.extend(out)
+            del out[:]
+        self.first, self.failed, self.returned = place, 0, 0
+        if self.bad:
+            self.bad = []
+
+
 class Output(object):
     """Encoded messages waiting for fd 4.  Both threads flush, under a lock."""
     def __init__(self):
         self.pending = []
         self.lock = threading.Lock()
         self.last = clock()
+        self.chunk = Chunk()  # the answer of a `lines` block being gathered (serve's)
 
     def flush(self, wait=True):
         if not self.lock.acquire(wait):
             return  # the other thread is writing right now
         try:
-            n = len(self.pending)  # the main thread may append meanwhile: take only n
-            if n:
-                data = ('\n'.join(self.pending[:n]) + '\n').encode('ascii')
-                del self.pending[:n]
-                write_all(data)
-            self.last = clock()
+            self.write()
         finally:
             self.lock.release()
+
+    def flush_held(self, chunk):
+        """From the watchdog: the answers held in `chunk` (a `lines` block's) while one item
+        runs long go out.  The chunk is the main thread's: it is closed here only while the
+        main thread is inside that item, which the token says (taken from the list, it makes
+        the main thread wait for this lock before it touches the chunk again)."""
+        if not self.lock.acquire(False):
+            return
+        try:
+            try:
+                chunk.token.pop()
+            except IndexError:
+                return  # the item is done: the main thread writes the answers itself
+            chunk.close(chunk.block_id, chunk.running, self.pending)
+            self.write()
+        finally:
+            self.lock.release()
+
+    def write(self):
+        """Writes what is pending; the caller holds the lock."""
+        n = len(self.pending)  # the main thread may append meanwhile: take only n
+        if n:
+            data = '\n'.join(self.pending[:n]) + '\n'
+            # the output lines of `lines` blocks carry the input's UTF-8 text (bytes already
+            # on Python 2); everything else is ASCII
+            if not (PY2 and isinstance(data, str)):
+                data = data.encode('utf-8')
+            del self.pending[:n]
+            write_all(data)
+        self.last = clock()
 
 
 out = Output()
@@ -307,6 +374,7 @@ def orphaned():
 
 def watchdog(parent, getppid=os.getppid, sleep=time.sleep):
     """Daemon thread: end when the parent dies; flush results stuck behind a slow item."""
+    seen = None  # the item of a `lines` block seen running at the last look
     while True:
         sleep(0.1)
         try:
@@ -314,6 +382,12 @@ def watchdog(parent, getppid=os.getppid, sleep=time.sleep):
                 orphaned()
             if out.pending:
                 out.flush(False)
+            # the same item still running 100 ms later: the lines answered before it go out
+            chunk = out.chunk
+            running = chunk.block_id, chunk.running
+            if running == seen and chunk.running > chunk.first:
+                out.flush_held(chunk)
+            seen = running
         except:  # noqa: E722 - Python 2 at exit: the module's globals are None by now
             return
 
@@ -427,8 +501,8 @@ def initialise(init):
     finally:
         sys.stdout, sys.stderr = saved
     version = '%d.%d.%d' % tuple(sys.version_info[:3])
-    # version 2 (`calls` blocks) when the parent speaks it
-    protocol = 2 if (init.get('protocol') or 1) >= 2 else 1
+    # the highest version both speak: 2 adds `calls` blocks, 3 `lines` blocks
+    protocol = max(1, min(3, int(init.get('protocol') or 1)))
     send({'type': 'ready', 'pid': os.getpid(), 'language': 'python', 'version': version,
           'protocol': protocol, 'stdout': cap_out.take(), 'stderr': cap_err.take()})
     return handler
@@ -446,7 +520,7 @@ def run_awaitable(awaitable):
     return event_loop[0].run_until_complete(awaitable)
 
 
-def serve(handler, worker_id, batches, capture=True):
+def serve(handler, worker_id, batches, capture=True, exit_from_return=True):
     """Answer every call.  This is the hot loop, hence the local names."""
     # strict as JSON.parse, as the parent checks items: no NaN or Infinity, nothing after the value
     decoder = json.JSONDecoder(parse_constant=refuse_constant)
@@ -461,14 +535,47 @@ def serve(handler, worker_id, batches, capture=True):
     saved = sys.stdout, sys.stderr
     plain, sys_, clock_, Context_, join, RESULT_ = PLAIN, sys, clock, Context, ''.join, RESULT
     left = next_id = attempt = 0  # the items of a `calls` block still to come, and their id
+    # a `lines` block: its lines still to come, the place of the next one, its first line's
+    # number and id (the answer being gathered is `chunk`)
+    lleft = place = lfirst = lid = 0
+    row = None  # the line number of the item running, in a `lines` block
+    chunk = out.chunk
+    out_line, attempt_text = chunk.out.append, '1'
+    # while an item of a `lines` block runs, the watchdog may send the lines answered before it
+    hold, give_back, lock = chunk.token.append, chunk.token.pop, out.lock
     try:
         for lines in batches:
             out.last = clock_()
             for line in lines:
-                if not line:
+                if lleft:  # a line of a `lines` block: as read, maybe blank or not JSON
+                    lleft -= 1
+                    row = lfirst + place
+                    cid = lid + place
+                    place += 1
+                    try:
+                        data, end = scan(line, 0)
+                        if end != len(line):
+                            raise ValueError('text after the value')
+                    except Exception:
+                        if line[-1:] == '\r':  # a CRLF line end (the line's text goes out)
+                            line = line[:-1]
+                        data = NOTHING
+                        if line.strip(' \t\r'):  # not blank
+                            try:
+                                data = loads(line)  # JSON whitespace around it, or not JSON
+                            except ValueError:
+                                chunk.bad.append(place - 1)  # the parent words its ParseError
+                            except RuntimeError as e:  # JSON nested too deeply: this item's failure
+                                chunk.add(as_line(bad_item(cid, e), row, line, attempt), 65, False)
+                        if data is NOTHING:  # no item
+                            if not lleft:
+                                chunk.close(lid, place, pending)
+                            continue
+                elif not line:
                     continue
-                if left:  # a line of a `calls` block: the item's JSON text
+                elif left:  # a line of a `calls` block: the item's JSON text
                     left -= 1
+                    row = None
                     cid = next_id
                     next_id += 1
                     try:
@@ -494,6 +601,13 @@ def serve(handler, worker_id, batches, capture=True):
                     if kind == 'calls':
                         next_id, left, attempt = msg['id'], msg['count'], msg.get('attempt', 1)
                         continue
+                    if kind == 'lines':
+                        chunk.close(lid, place, pending)
+                        lid, lleft, lfirst = msg['id'], msg['count'], msg['line']
+                        attempt, place = msg.get('attempt', 1), 0
+                        attempt_text, chunk.first, chunk.block_id = str(attempt), 0, lid
+                        continue
+                    row = None
                     if kind != 'call':
                         continue  # nothing else is expected after init
                     cid, data, attempt = msg['id'], msg.get('data'), msg.get('attempt', 1)
@@ -501,6 +615,9 @@ def serve(handler, worker_id, batches, capture=True):
                 # prints nothing), put back only when an item's code replaced it
                 if sys_.stdout is not cap_out or sys_.stderr is not cap_err:
                     sys_.stdout, sys_.stderr = cap_out, cap_err
+                if row is not None:
+                    chunk.running = place - 1
+                    hold(1)
                 try:
                     context = Context_(worker_id, cid, attempt)
                     value = handler(data, context)
@@ -509,35 +626,85 @@ def serve(handler, worker_id, batches, capture=True):
                 except KeyboardInterrupt:
                     raise
                 except BaseException:
+                    info = sys_.exc_info()  # (Python 2 would forget it in the try below)
+                    if row is not None:
+                        try:
+                            give_back()
+                        except IndexError:  # the watchdog has it: wait until it is done
+                            lock.acquire()
+                            lock.release()
                     sys_.stdout, sys_.stderr = saved
-                    error = describe(sys_.exc_info())
+                    error = describe(info)
                     se = cap_err.take() + error['stack']  # the traceback goes to stderr too
-                    append(failed(cid, 1, error, cap_out.take(), se))
+                    message = failed(cid, 1, error, cap_out.take(), se)
+                    if row is None:
+                        append(message)
+                    else:
+                        chunk.add(as_line(message, row, line, attempt), 1, False)
                 else:
+                    if row is not None:
+                        try:
+                            give_back()
+                        except IndexError:  # the watchdog has it: wait until it is done
+                            lock.acquire()
+                            lock.release()
                     t = type(value)
                     code = value if t is int else 0 if t in plain else exit_code_of(value)
                     try:
                         value_json = join(chunks(value, 0))
                     except Exception as e:
                         e = not_encodable(value, e, checked, markers)
-                        append(serialization_error(cid, value, e, cap_out.take(), cap_err.take()))
-                    else:
-                        cid_json = str(cid) if cid.__class__ is int else join(chunks(cid, 0))
-                        if code == 0 and not out_parts and not err_parts:  # most items: joined
-                            append(QUIET_HEAD + cid_json + QUIET_VALUE + value_json + QUIET_TAIL)
+                        message = serialization_error(cid, value, e, cap_out.take(), cap_err.take())
+                        if row is None:
+                            append(message)
                         else:
-                            append(RESULT_ % (cid_json, code, value_json,
-                                              join(chunks(cap_out.take(), 0)) if out_parts else '""',
-                                              join(chunks(cap_err.take(), 0)) if err_parts else '""'))
+                            chunk.add(as_line(message, row, line, attempt), 1, False)
+                    else:
+                        if code and row is not None and not exit_from_return:
+                            code = 0
+                        if code == 0 and not out_parts and not err_parts:  # most items: joined
+                            if row is None:
+                                cid_json = str(cid) if cid.__class__ is int else join(chunks(cid, 0))
+                                append(QUIET_HEAD + cid_json + QUIET_VALUE + value_json + QUIET_TAIL)
+                            else:
+                                out_line(join((LINE_HEAD, str(row), LINE_DATA, line, LINE_EXIT_0,
+                                               attempt_text, LINE_VALUE, value_json, QUIET_TAIL)))
+                        else:
+                            cid_json = str(cid) if cid.__class__ is int else join(chunks(cid, 0))
+                            message = RESULT_ % (cid_json, code, value_json,
+                                                 join(chunks(cap_out.take(), 0)) if out_parts else '""',
+                                                 join(chunks(cap_err.take(), 0)) if err_parts else '""')
+                            if row is None:
+                                append(message)
+                            else:
+                                chunk.add(as_line(message, row, line, attempt), code, code != 0)
+                if row is not None and not lleft:
+                    chunk.close(lid, place, pending)  # the block's last line
                 if clock_() - out.last > 0.005:
+                    chunk.close(lid, place, pending)
                     flush()
             sys_.stdout, sys_.stderr = saved
+            chunk.close(lid, place, pending)
             if pending:
                 flush()
     finally:
         sys.stdout, sys.stderr = saved
         if pending:
             flush(False)
+
+
+NOTHING = object()
+# The start of `polytask run`'s output line for an item of a `lines` block, in pieces to join
+LINE_HEAD, LINE_DATA, LINE_EXIT_0, LINE_VALUE = '{"line":', ',"data":', ',"exit":0,"attempts":', ',"value":'
+RESULT_EXIT = re.compile(r'\{"type":"result","id":\d+,"exit":(-?\d+),')
+
+
+def as_line(message, row, text, attempt):
+    """The output line of an item of a `lines` block from its result message (failures,
+    printed output, non-zero exits: not the common case)."""
+    found = RESULT_EXIT.match(message)
+    return '{"line":%d,"data":%s,"exit":%s,"attempts":%d,%s' % (
+        row, text, found.group(1), attempt, message[found.end():])
 
 
 def exit_code_of(value):
@@ -607,7 +774,8 @@ def main():
     worker_id = init.get('worker_id', int(os.environ.get('POLYTASK_WORKER_ID', 0)))
     Context.args = tuple(init.get('args') or ())
     handler = initialise(init)
-    serve(handler, worker_id, itertools.chain([lines[1:]], stream), capture)
+    serve(handler, worker_id, itertools.chain([lines[1:]], stream), capture,
+          init.get('exit_from_return', True) is not False)
     end_group()
     return 0
 
