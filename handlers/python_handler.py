@@ -623,18 +623,20 @@ def serve(handler, worker_id, batches, capture=True, exit_from_return=True):
                     value = handler(data, context)
                     if type(value) not in plain and hasattr(value, '__await__'):
                         value = run_awaitable(value)
+                    raised = None
                 except KeyboardInterrupt:
                     raise
                 except BaseException:
-                    info = sys_.exc_info()  # (Python 2 would forget it in the try below)
-                    if row is not None:
-                        try:
-                            give_back()
-                        except IndexError:  # the watchdog has it: wait until it is done
-                            lock.acquire()
-                            lock.release()
+                    raised = sys_.exc_info()
+                if row is not None:
+                    try:
+                        give_back()
+                    except IndexError:  # the watchdog has it: wait until it is done
+                        lock.acquire()
+                        lock.release()
+                if raised is not None:
                     sys_.stdout, sys_.stderr = saved
-                    error = describe(info)
+                    error = describe(raised)
                     se = cap_err.take() + error['stack']  # the traceback goes to stderr too
                     message = failed(cid, 1, error, cap_out.take(), se)
                     if row is None:
@@ -642,12 +644,6 @@ def serve(handler, worker_id, batches, capture=True, exit_from_return=True):
                     else:
                         chunk.add(as_line(message, row, line, attempt), 1, False)
                 else:
-                    if row is not None:
-                        try:
-                            give_back()
-                        except IndexError:  # the watchdog has it: wait until it is done
-                            lock.acquire()
-                            lock.release()
                     t = type(value)
                     code = value if t is int else 0 if t in plain else exit_code_of(value)
                     try:
