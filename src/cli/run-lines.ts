@@ -1,10 +1,10 @@
 // `polytask run` over children that write their own output lines (protocol version 3, the Node
-// handler): the input goes to them as it was read, a block of whole lines at a time, and their
-// output lines come back in blocks that go out as they came. The parent looks at no item: it
-// checks each block is UTF-8 and counts its lines. What it still does for an item on its own:
-// a line that is not JSON (the child names it; its result is worded here, as for a line checked
-// first), the lines of a block whose child died (they run again, one call each), and a block
-// that is not valid UTF-8 (its lines go one call each, the bad one gets its ParseError).
+// and Python handlers): the input goes to them as it was read, a block of whole lines at a time,
+// and their output lines come back in blocks that go out as they came. The parent looks at no
+// item: it checks each block is UTF-8 and counts its lines. What it still does for an item on its
+// own: a line that is not JSON (the child names it; its result is worded here, as for a line
+// checked first), the lines of a block whose child died (they run again, one call each), and a
+// block that is not valid UTF-8 (its lines go one call each, the bad one gets its ParseError).
 import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { AbortError } from '../errors.js';

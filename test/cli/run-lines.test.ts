@@ -1,7 +1,8 @@
 // `polytask run` over children that write their own output lines (protocol version 3, the Node
-// handler): the input goes to them as read, a block of lines at a time. Whatever the input, the
-// output must be the one the item-by-item path writes (the path taken with --keep-order), in
-// another order: the same lines, the same end-of-run messages, the same exit status.
+// and Python handlers): the input goes to them as read, a block of lines at a time. Whatever the
+// input, the output must be the one the item-by-item path writes (the path taken with
+// --keep-order), in another order: the same lines, the same end-of-run messages, the same exit
+// status.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';

@@ -116,7 +116,8 @@ export class ProcessPool implements ItemExecutor {
   }
 
   /**
-   * Whether every child takes `lines` blocks (protocol version 3, the Node handler). Known once started.
+   * Whether every child takes `lines` blocks (protocol version 3: the bundled Node and Python
+   * handlers). Known once started.
    * @internal
    */
   get takesLines(): boolean {
