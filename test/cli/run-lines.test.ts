@@ -149,7 +149,7 @@ cli('what is held does not grow with the input', timed(60_000, async () => {
   // a full collection on demand, to see what is still held, not what waits for the collector
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
-  const lines = 300_000;
+  const lines = 900_000;
   const line = (i: number) => JSON.stringify({ i, pad: 'x'.repeat(24) }) + '\n';
   const input = Readable.from((function* () {
     for (let i = 0; i < lines; i += 1000) yield Buffer.from(Array.from({ length: 1000 }, (_, k) => line(i + k)).join(''));
@@ -168,8 +168,9 @@ cli('what is held does not grow with the input', timed(60_000, async () => {
       }
     }, new AbortController().signal);
     assert.is(written, lines);
-    // two thirds of the input is 8 MB; the window in flight is some hundred KB
-    assert.ok(heldMidway !== undefined && heldMidway < 3_000_000, `${heldMidway} bytes of buffers held after two thirds of the input`);
+    // two thirds of the input is 25 MB; what is in flight (the window, the chunks the input has
+    // read ahead, the children's answers being read) is some MB whatever the input's length
+    assert.ok(heldMidway !== undefined && heldMidway < 8_000_000, `${heldMidway} bytes of buffers held after two thirds of the input`);
   } finally {
     await pool.close();
   }
