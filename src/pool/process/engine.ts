@@ -182,8 +182,9 @@ export class PoolEngine {
   #onLines(worker: Worker, head: LinesMessage, out: Buffer[]): void {
     const slot = this.slots[worker.id]!;
     if (slot.worker !== worker) return;
-    const { call, chunk } = slot.linesAnswered(head, out) ?? {};
-    if (call === undefined || chunk === undefined) return worker.protocolError(`a lines message that answers no block in flight: ${JSON.stringify(head)}`);
+    const answer = slot.linesAnswered(head, out);
+    if (answer === undefined) return worker.protocolError(`a lines message that answers no block in flight: ${JSON.stringify(head)}`);
+    const { call, chunk } = answer;
     const now = performance.now();
     this.#meter.chunk(worker.id, chunk.outLines + chunk.bad.length, chunk.failed, now - call.sentAt);
     call.lines!.owner.answered(call, chunk);
