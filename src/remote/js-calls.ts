@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { OptionError } from '../errors.js';
 import type { JsCall } from '../pool/thread/wire.js';
+import { wireVersion } from './keys.js';
 
 export const secretVariable = 'POLYTASK_SECRET';
 const codeFile = /\.(?:m|c)?js$|\.json$/;
@@ -23,12 +24,12 @@ export function sharedSecret(what: string): string {
 }
 
 export function inlineQueue(secret: string): string {
-  return `js-inline-${createHash('sha256').update(`polytask inline queue\0${secret}`).digest('hex').slice(0, 16)}`;
+  return `js-inline-${createHash('sha256').update(`polytask inline queue\0${wireVersion}\0${secret}`).digest('hex').slice(0, 16)}`;
 }
 
-/** The queue of a module root: a hash of its code files' paths and contents */
+/** The queue of a module root: a hash of its code files' paths and contents, and the wire version */
 export function moduleQueue(root: string): string {
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(`polytask wire ${wireVersion}\0`);
   let count = 0;
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {

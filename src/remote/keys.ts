@@ -1,5 +1,6 @@
-// Names in Redis, and the timing both sides agree on. A queue is named from a hash of the spec
-// and its code, so a producer only ever reaches workers that run the same code.
+// Names in Redis, and the timing both sides agree on. A queue is named from a hash of the spec,
+// its code and the wire format's version, so a producer only ever reaches workers that run the
+// same code and read its jobs as it wrote them.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -7,6 +8,13 @@ import type { ResolvedSpec } from '../spec/load.js';
 
 /** BullMQ's key prefix for polytask's queues */
 export const prefix = 'polytask';
+
+/**
+ * The version of what travels through Redis (jobs and results entries, wire.ts), in every
+ * queue's name: producers and workers of polytask releases that write it differently never
+ * share a queue (the producer finds no worker and says so). 2: a job's item numbers as `first`.
+ */
+export const wireVersion = 2;
 
 export const timing = {
   // a worker holds a job's lock this long and renews it at half; a worker killed with -9 has its
@@ -31,10 +39,10 @@ export const timing = {
   reconcileMs: 2000,
 } as const;
 
-/** The queue for a spec: its exec type, handler, hooks, arguments and the code's text */
+/** The queue for a spec: its exec type, handler, hooks, arguments, the code's text and the wire version */
 export function queueName(spec: ResolvedSpec): string {
   const code = spec.code === null ? null : spec.code.type === 'path' ? readFileSync(spec.code.data, 'utf8') : spec.code.data;
-  const identity = JSON.stringify([spec.spec.exec_type, spec.handler, spec.setupHook, spec.exitFromReturn, spec.handlerArgs ?? [], code]);
+  const identity = JSON.stringify([wireVersion, spec.spec.exec_type, spec.handler, spec.setupHook, spec.exitFromReturn, spec.handlerArgs ?? [], code]);
   return `spec-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
 }
 

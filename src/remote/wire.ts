@@ -8,12 +8,19 @@ import { exitCodes } from '../protocol/exit-codes.js';
 export interface JobData {
   /** the run it belongs to */
   run: string;
-  /** item numbers, one per line of `items` */
-  ids: number[];
+  /** the number of the first line of `items`, when the numbers follow one another (most jobs) */
+  first?: number;
+  /** otherwise the item numbers, one per line of `items` (items sent again) */
+  ids?: number[];
   /** the items, JSON texts joined by '\n' (JSON text has no raw newline) */
   items: string;
   /** ms an item may run, or null */
   timeout: number | null;
+}
+
+/** The item number of the line `index` of a job's items */
+export function itemId(data: JobData, index: number): number {
+  return data.ids === undefined ? data.first! + index : data.ids[index]!;
 }
 
 /** One result line; `r` marks an exit that is the handler's returned integer */

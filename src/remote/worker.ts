@@ -17,7 +17,7 @@ import { connect, redisTarget, type RedisTarget } from './connection.js';
 import { inlineQueue, moduleQueue, sharedSecret } from './js-calls.js';
 import { JsLane } from './js-lane.js';
 import { Keys, prefix, queueName, timing } from './keys.js';
-import { resultLine, type JobData } from './wire.js';
+import { itemId, resultLine, type JobData } from './wire.js';
 
 export const remoteWorkerOptionKeys = optionKeys<RemoteWorkerOptions>()([...poolOptionKeys, 'redis', 'graceMs', 'onError', 'onResults']);
 const jsWorkerOptionKeys = ['redis', 'graceMs', 'onError', 'onResults', 'processes'] as const;
@@ -173,7 +173,7 @@ export class RemoteWorker {
   }
 
   async #process(job: Job<JobData>, token: string | undefined): Promise<void> {
-    const { run, ids, items, timeout } = job.data;
+    const { run, items, timeout } = job.data;
     const keys = new Keys(job.queueName);
     const runKey = keys.run(run);
     if ((await this.#redis.exists(runKey)) === 0) return;
@@ -215,7 +215,7 @@ export class RemoteWorker {
         for (let i = 0; i < lines.length; i++) {
           const done = (raw: RawResult) => {
             if (running.state !== 'running') return;
-            buffered.push(resultLine(ids[i]!, raw));
+            buffered.push(resultLine(itemId(job.data, i), raw));
             if (raw.exit !== 0) failed++;
             if (--left > 0) return;
             clearInterval(timer);

@@ -1,0 +1,63 @@
+// What a job carries (wire.ts), as the Sender packs it into BullMQ on a real redis-server:
+// item numbers that follow one another go as `first` alone, others (items sent again after a
+// loss or a retry) as `ids`; itemId() reads either back as the worker does.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Queue } from 'bullmq';
+import { connect, redisTarget } from '../../src/remote/connection.js';
+import { InFlight, type Item } from '../../src/remote/inflight.js';
+import { Sender } from '../../src/remote/sender.js';
+import { itemId, type JobData } from '../../src/remote/wire.js';
+import { timed } from '../helpers.js';
+import { RedisServer, redisMissing } from './redis.js';
+
+const it = suite('wire');
+const missing = redisMissing();
+const redis = new RedisServer();
+
+it.before(async () => {
+  if (missing === undefined) await redis.start();
+});
+it.after(async () => {
+  await redis.close();
+});
+
+const item = (id: number): Item => ({ id, json: `{"n":${id}}`, done: () => {}, onStart: undefined, timeout: null, attempts: 1, retried: 0, lost: 0, job: undefined, sentAt: 0 });
+
+it('numbers in a row go as the first; others one by one; the worker reads both back', timed(30_000, async () => {
+  if (missing !== undefined) {
+    console.log(`  skipped: ${missing}`);
+    return;
+  }
+  const connection = await connect(redisTarget(redis.url), 'wire-test', false);
+  const queue = new Queue('wire-test', { connection });
+  try {
+    const sender = new Sender(queue, 'run1', new InFlight(), () => {});
+    // one block: the Sender cuts at a changed timeout
+    for (const id of [1, 2, 3, 4]) sender.add(item(id));
+    sender.add({ ...item(7), timeout: 1000 });
+    sender.add({ ...item(9), timeout: 1000 });
+    sender.add({ ...item(10), timeout: 1000 });
+    let jobs: { data: JobData }[] = [];
+    for (let tries = 0; jobs.length < 2 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      jobs = (await queue.getJobs(['waiting'])) as { data: JobData }[];
+    }
+    assert.is(jobs.length, 2);
+    const numbers = (data: JobData) => data.items.split('\n').map((_, i) => itemId(data, i));
+    const inRow = jobs.find((job) => job.data.items.startsWith('{"n":1}'))?.data;
+    const sentAgain = jobs.find((job) => job.data.items.startsWith('{"n":7}'))?.data;
+    assert.equal(inRow!.first, 1);
+    assert.is(inRow!.ids, undefined);
+    assert.equal(numbers(inRow!), [1, 2, 3, 4]);
+    assert.is(sentAgain!.first, undefined);
+    assert.equal(sentAgain!.ids, [7, 9, 10]);
+    assert.equal(numbers(sentAgain!), [7, 9, 10]);
+    assert.equal(sentAgain!.items.split('\n'), ['{"n":7}', '{"n":9}', '{"n":10}']);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}));
+
+it.run();
