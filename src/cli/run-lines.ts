@@ -158,14 +158,14 @@ export async function runLines(pool: ProcessPool, input: Readable, sink: LinesSi
   }
 }
 
-function abortError(signal: AbortSignal): AbortError {
+export function abortError(signal: AbortSignal): AbortError {
   return new AbortError('the run was aborted', { cause: signal.reason });
 }
 
 // `promise`, or an AbortError once `signal` aborts: a stop must not wait for an input or an
 // output that is stuck. Each wait takes its listener off the signal when it ends (a race against
 // one promise that never settles keeps every value raced against it: here, all the input read)
-function orAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function orAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortError(signal));

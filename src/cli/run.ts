@@ -10,8 +10,10 @@ import { specExecutor } from '../pool/runtimes.js';
 import { ProcessPool } from '../pool/process/pool.js';
 import { runLines } from './run-lines.js';
 import { redisTarget } from '../remote/connection.js';
+import { RemoteExecutor } from '../remote/executor.js';
 import { streamResults } from '../job/stream.js';
 import { readJsonLines, type InputLine } from './input.js';
+import { runRemoteLines } from './run-remote.js';
 import { badLineResult, resultLine, undecoded } from './result-line.js';
 import { LineWriter } from '../job/line-writer.js';
 import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMissing } from './common.js';
@@ -175,15 +177,19 @@ export class RunCommand extends Command {
     // time it, no item error to retry, no log to match it with
     const asRead = pool instanceof ProcessPool && pool.takesLines && !this.keepOrder && shared.timeout === undefined
       && !(retryOn?.includes('error') ?? false) && resume === undefined && !failFast && this.maxTasksPerWorker === undefined;
+    // over Redis, the same where the retry policy has nothing to do: the lines go in blocks
+    const asBlocks = pool instanceof RemoteExecutor && !this.keepOrder && shared.timeout === undefined && (this.retries ?? 0) === 0 && resume === undefined && !failFast;
+    const sink = (text: string | readonly Buffer[], count: number, failed: number, fromReturn: number) => {
+      total += count;
+      failures += failed;
+      returned += fromReturn;
+      progress?.meter.add(count, failed);
+      return writer.write(text);
+    };
     try {
-      if (asRead) {
-        await runLines(pool, input, (text, count, failed, fromReturn) => {
-          total += count;
-          failures += failed;
-          returned += fromReturn;
-          progress?.meter.add(count, failed);
-          return writer.write(text);
-        }, abort.signal);
+      if (asRead || asBlocks) {
+        if (asRead) await runLines(pool, input, sink, abort.signal);
+        else if (asBlocks) await runRemoteLines(pool, lines, sink, abort.signal);
         return failures > 0 ? exitCodes.itemFailed : exitCodes.ok;
       }
       const batches = streamResults(pool, lines, {

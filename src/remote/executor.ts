@@ -18,9 +18,9 @@ import { RetryPolicy } from '../pool/retry.js';
 import { exitCodes } from '../protocol/exit-codes.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { connect, LoopHold, Outage, redisTarget, type RedisTarget } from './connection.js';
+import { Block, BlockFlight, type BlockOwner } from './blocks.js';
 import { InFlight, type Item } from './inflight.js';
 import { countWorkers, Keys, prefix, queueName, timing } from './keys.js';
-import { failureKind } from './wire.js';
 import { checkRemoteOptions, type RemoteOptions, type RemoteRoute } from './options.js';
 import { ResultsReader, type ResultsEntry } from './results.js';
 import { RemoteStats } from './stats.js';
@@ -37,9 +37,9 @@ export class RemoteExecutor implements ItemExecutor {
   #redis: Redis | undefined;
   #outage: Outage | undefined;
   readonly #options: RemoteOptions;
-  readonly #retry: RetryPolicy;
-  readonly #inflight = new InFlight();
   readonly #stats = new RemoteStats();
+  readonly #inflight: InFlight;
+  readonly #blocks = new BlockFlight(this.#stats, (numbers, items) => this.#sender!.addJob(numbers, items));
   #sender: Sender | undefined;
   #reader: ResultsReader | undefined;
   #bull: Queue | undefined;
@@ -63,7 +63,7 @@ export class RemoteExecutor implements ItemExecutor {
     checkRemoteOptions(options);
     this.#target = redisTarget(options.redis);
     this.#options = options;
-    this.#retry = new RetryPolicy(options);
+    this.#inflight = new InFlight(this.#stats, new RetryPolicy(options), (item) => this.#sender!.add(item), () => this.#closing !== undefined);
     this.queue = 'queue' in target ? target.queue : queueName(target);
     if ('queue' in target) {
       this.#encode = target.encode;
@@ -73,7 +73,12 @@ export class RemoteExecutor implements ItemExecutor {
   }
 
   get size(): number {
-    return this.#inflight.size;
+    return this.#inflight.size + this.#blocks.size;
+  }
+
+  /** Items a job holds now (the workers' measure of an item's time sets it) */
+  get blockSize(): number {
+    return this.#sender?.blockSize ?? 8;
   }
 
   /** Enough blocks in flight to keep every worker's children busy */
@@ -103,7 +108,10 @@ export class RemoteExecutor implements ItemExecutor {
     // BullMQ's events are not read (results come on the run's own stream): keep few of them
     this.#bull = new Queue(this.queue, { connection: this.#bullRedis, prefix, streams: { events: { maxLen: 100 } } });
     this.#bull.on('error', () => {});
-    this.#sender = new Sender(this.#bull, this.runId, this.#inflight, (jobIds) => this.#inflight.markGone(jobIds));
+    this.#sender = new Sender(this.#bull, this.runId, this.#inflight, (jobIds) => {
+      this.#inflight.markGone(jobIds);
+      this.#blocks.markGone(jobIds);
+    });
     const reader = this.#redis!.duplicate();
     reader.on('error', () => {});
     this.#reader = new ResultsReader(reader, this.#redis!, this.#keys.results(this.runId), (entry) => this.#onEntry(entry));
@@ -121,7 +129,7 @@ export class RemoteExecutor implements ItemExecutor {
   }
 
   #updateHold(): void {
-    this.#hold.set(this.#inflight.size > 0 || this.#closing !== undefined);
+    this.#hold.set(this.size > 0 || this.#closing !== undefined);
   }
 
   async #countWorkers(): Promise<void> {
@@ -146,32 +154,10 @@ export class RemoteExecutor implements ItemExecutor {
     if (itemMs !== undefined) this.#sender?.measured(itemMs);
     const now = performance.now();
     for (const { id, exit, fromReturn, rest } of results) {
-      const item = this.#inflight.items.get(id);
-      if (item === undefined || item.job === undefined) continue;
-      if (exit !== 0 && this.#retryLater(item, exit, rest, fromReturn)) continue;
-      this.#stats.answered(exit, rest, now - item.sentAt);
-      this.#inflight.answer(id, exit, rest, fromReturn);
+      if (this.#blocks.answer(id, exit, rest, fromReturn) === undefined) this.#inflight.result(id, exit, rest, fromReturn, now);
     }
+    this.#blocks.settle();
     this.#updateHold();
-  }
-
-  // A failure the retry policy runs again: the item leaves its job and is sent anew after the delay
-  #retryLater(item: Item, exit: number, rest: string, fromReturn: boolean): boolean {
-    if (this.#retry.retries === 0 || fromReturn) return false;
-    const kind = failureKind(exit, rest);
-    const delay = kind === undefined ? undefined : this.#retry.delayFor(kind, item.retried);
-    if (delay === undefined) return false;
-    item.retried++;
-    this.#stats.retried++;
-    this.#inflight.release(item);
-    setTimeout(() => this.#resend(item), delay).unref();
-    return true;
-  }
-
-  #resend(item: Item): void {
-    if (this.#closing !== undefined || !this.#inflight.items.has(item.id)) return;
-    item.attempts++;
-    this.#sender!.add(item);
   }
 
   // Jobs gone from the queue (done, failed, lost with Redis) whose results were all read by
@@ -179,25 +165,18 @@ export class RemoteExecutor implements ItemExecutor {
   async #reconcile(): Promise<void> {
     const bull = this.#bull;
     if (bull === undefined || this.#closing !== undefined) return;
-    const ids = [...this.#inflight.jobs.keys()];
+    this.#blocks.sweep();
+    const ids = [...this.#inflight.jobs.keys(), ...this.#blocks.jobs.keys()];
     const states = await Promise.all(ids.map((id) => bull.getJobState(id)));
     const gone = ids.filter((_, i) => states[i] === 'unknown' || states[i] === 'completed' || states[i] === 'failed');
-    for (const item of this.#inflight.lost(gone, this.#reader?.caughtUpTo ?? 0)) {
-      this.#stats.lost++;
-      if (++item.lost <= timing.lostLimit) {
-        this.#resend(item);
-        continue;
-      }
-      const message = `the item was lost with its worker ${item.lost} times (killed, or its job failed)`;
-      this.#answerHere(item, failure(exitCodes.itemFailed, { name: 'WorkerExitedError', message }));
-    }
+    this.#blocks.sendAgain(this.#blocks.lost(gone, this.#reader?.caughtUpTo ?? 0));
+    this.#inflight.sendLostAgain(this.#inflight.lost(gone, this.#reader?.caughtUpTo ?? 0));
+    this.#updateHold();
   }
 
   // Answers an item with a result made here (a failure, a cancellation)
   #answerHere(item: Item, result: ItemResult): void {
-    this.#stats.answered(result.exit, '', undefined);
-    const { exit, ...rest } = result;
-    this.#inflight.answer(item.id, exit, JSON.stringify(rest).slice(1), false);
+    this.#inflight.answerHere(item, result);
     this.#updateHold();
   }
 
@@ -226,6 +205,21 @@ export class RemoteExecutor implements ItemExecutor {
       else if (result.cancelled === true && this.#closing !== undefined) receiver.reject(this.#fatal ?? Object.assign(new PoolClosedError(), { result }));
       else receiver.reject(toError(result, receiver.timeout ?? this.#options.timeout));
     }, { ...(receiver.timeout === undefined ? {} : { timeout: receiver.timeout }), onAbort: (listener) => ((cancel = listener), () => {}), ...(receiver.onStart === undefined ? {} : { onStart: () => receiver.onStart!() }) });
+  }
+
+  /**
+   * Runs input lines in one job (`polytask run`'s blocks: cli/run-remote.ts); `owner` hears each
+   * line's result once. A line lost with its worker goes again, but the retry policy and
+   * timeouts do not apply: the CLI sends blocks only when it has neither.
+   */
+  submitLines(texts: readonly string[], lines: readonly number[], owner: BlockOwner): void {
+    const block = new Block(this.#nextId, texts, lines, owner);
+    this.#nextId += texts.length;
+    this.#blocks.add(block);
+    if (this.#closing !== undefined) this.#blocks.answerAll(block.lines(), cancelled(this.#fatal?.message ?? new PoolClosedError().message));
+    else if (this.#sender !== undefined) this.#blocks.send(block);
+    else this.start().then(() => this.#closing === undefined && this.#blocks.send(block), (error: unknown) => this.#blocks.answerAll(block.lines(), failure(exitCodes.itemFailed, errorInfo(error))));
+    this.#updateHold();
   }
 
   submitRaw(json: string, done: RawResultCallback, options?: RawOptions): void {
@@ -282,8 +276,9 @@ export class RemoteExecutor implements ItemExecutor {
     this.#hold.set(true); // closing is work: Node waits for it
     await this.#starting?.catch(() => {});
     const message = this.#fatal?.message ?? new PoolClosedError().message;
-    const jobs = [...this.#inflight.jobs.keys()];
+    const jobs = [...this.#inflight.jobs.keys(), ...this.#blocks.jobs.keys()];
     for (const item of [...this.#inflight.items.values()]) this.#answerHere(item, cancelled(message));
+    this.#blocks.answerAll(this.#blocks.unanswered(), cancelled(message));
     this.#reader?.stop();
     if (this.#fatal === undefined && this.#redis?.status === 'ready') {
       await Promise.all(jobs.map((id) => this.#bull?.remove(id).catch(() => 0)));

@@ -1,8 +1,14 @@
 // The producer's items in flight and the jobs that carry them: each item is answered exactly
 // once (a duplicate result, from a block run again after a stall, finds no item and is
 // dropped), and a job that ended without the results of all its items has those sent again.
-import type { RawResultCallback } from '../pool/items.js';
+import type { ItemResult, RawResultCallback } from '../pool/items.js';
+import { failure } from '../pool/process/call.js';
 import { dropFront } from '../pool/queue.js';
+import type { RetryPolicy } from '../pool/retry.js';
+import { exitCodes } from '../protocol/exit-codes.js';
+import { timing } from './keys.js';
+import type { RemoteStats } from './stats.js';
+import { failureKind } from './wire.js';
 
 export interface Item {
   readonly id: number;
@@ -102,6 +108,62 @@ class ItemTable {
 export class InFlight {
   readonly items = new ItemTable();
   readonly jobs = new Map<string, JobRecord>();
+
+  /** `send`: sends an item (again) in a job; `closing`: whether the producer is closing */
+  constructor(
+    readonly stats: RemoteStats,
+    readonly retry: RetryPolicy,
+    readonly send: (item: Item) => void,
+    readonly closing: () => boolean,
+  ) {}
+
+  /** A worker's result for the item `id`: answered, sent again later (the retry policy), or dropped (a duplicate) */
+  result(id: number, exit: number, rest: string, fromReturn: boolean, now: number): void {
+    const item = this.items.get(id);
+    if (item === undefined || item.job === undefined) return;
+    if (exit !== 0 && this.#retryLater(item, exit, rest, fromReturn)) return;
+    this.stats.answered(exit, rest, now - item.sentAt);
+    this.answer(id, exit, rest, fromReturn);
+  }
+
+  // A failure the retry policy runs again: the item leaves its job and is sent anew after the delay
+  #retryLater(item: Item, exit: number, rest: string, fromReturn: boolean): boolean {
+    if (this.retry.retries === 0 || fromReturn) return false;
+    const kind = failureKind(exit, rest);
+    const delay = kind === undefined ? undefined : this.retry.delayFor(kind, item.retried);
+    if (delay === undefined) return false;
+    item.retried++;
+    this.stats.retried++;
+    this.release(item);
+    setTimeout(() => this.#sendAgain(item), delay).unref();
+    return true;
+  }
+
+  #sendAgain(item: Item): void {
+    if (this.closing() || !this.items.has(item.id)) return;
+    item.attempts++;
+    this.send(item);
+  }
+
+  /** Items lost with their worker (lost() below) go again; one lost more than timing.lostLimit times fails */
+  sendLostAgain(items: readonly Item[]): void {
+    for (const item of items) {
+      this.stats.lost++;
+      if (++item.lost <= timing.lostLimit) {
+        this.#sendAgain(item);
+        continue;
+      }
+      const message = `the item was lost with its worker ${item.lost} times (killed, or its job failed)`;
+      this.answerHere(item, failure(exitCodes.itemFailed, { name: 'WorkerExitedError', message }));
+    }
+  }
+
+  /** Answers an item with a result made here (a failure, a cancellation) */
+  answerHere(item: Item, result: ItemResult): void {
+    this.stats.answered(result.exit, '', undefined);
+    const { exit, ...rest } = result;
+    this.answer(item.id, exit, JSON.stringify(rest).slice(1), false);
+  }
 
   get size(): number {
     return this.items.size;

@@ -6,7 +6,7 @@ import type { InFlight, Item } from './inflight.js';
 import type { JobData } from './wire.js';
 
 const maxItems = 1000;
-const maxBytes = 256 * 1024;
+export const maxBytes = 256 * 1024;
 const targetMs = 200;
 // before the first measurement: small blocks, so that slow items are not stuck in a few
 const firstBlock = 8;
@@ -41,10 +41,21 @@ export class Sender {
     this.#block.push(item);
     this.#bytes += item.json.length;
     if (this.#block.length >= this.blockSize || this.#bytes >= maxBytes) this.#cut();
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    this.#schedule();
+  }
+
+  /** A job of its own, without a timeout (a block of input lines, blocks.ts): its id */
+  addJob(numbers: { first: number } | { ids: number[] }, items: string): string {
+    const jobId = `${this.runId}-${++this.#seq}`;
+    this.#jobs.push({ name: 'items', data: { run: this.runId, ...numbers, items, timeout: null }, opts: { jobId, removeOnComplete: true, removeOnFail: true } });
+    this.#schedule();
+    return jobId;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
   }
 
   /** The workers' measure of one item's time on a child: sets the block size */

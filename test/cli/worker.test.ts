@@ -5,7 +5,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { bin, fixture, scratch, timed, waitUntil } from '../helpers.js';
 import { RedisServer, redisMissing, sleeperSpec, startWorker, type WorkerProcess } from '../remote/redis.js';
 
@@ -29,7 +30,7 @@ it.after(() => redis.close());
 
 const lines = (n: number, ms: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ n: i + 1, ms })).join('\n') + '\n';
 const { POLYTASK_SECRET: _secret, ...env } = process.env;
-const polytask = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, env });
+const polytask = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 2 ** 20, env });
 
 function startRun(...args: string[]) {
   const child = spawn(process.execPath, [bin, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -47,6 +48,33 @@ it('run --redis writes the same results as a local run', timed(60_000, async () 
   const local = polytask('run', '-s', specFile, '-d', data, '-p', '2', '--keep-order');
   assert.is(remote.status, 0, remote.stderr);
   assert.is(remote.stdout, local.stdout);
+}));
+
+it('run --redis without --keep-order sends the lines in blocks: the same results as a local run, hostile lines included', timed(90_000, async () => {
+  const echo = dir.write('echo.yml', `exec_type: node
+exec_info:
+  code: "export const main = (item) => { if (item === 42) throw new Error('boom'); if (item === null) return 3; console.log('seen', JSON.stringify(item)); return item }"
+`);
+  workers.push(await startWorker(bin, redis.url, echo, '-p', '2'));
+  // a BOM, CRLF, blank and whitespace lines, a line that is not UTF-8, lines that are not JSON,
+  // a throw, a returned exit status; then enough lines for several reads and blocks
+  const hostile = Buffer.concat([
+    Buffer.from('\ufeff{"a":1}\r\n\n   \n{"b":2}\nnot json\n{"c":"\u00e9"}\n{"bad":"'),
+    Buffer.from([0xff]),
+    Buffer.from('"}\n[1,2]\n"str"\n42\nnull\n{"open":\n'),
+    Buffer.from(Array.from({ length: 6000 }, (_, i) => (i % 1000 === 500 ? '\t\n' : JSON.stringify({ n: i, pad: 'x'.repeat(i % 40) }) + '\n')).join('')),
+  ]);
+  const data = path.join(dir.dir, 'hostile.jsonl');
+  writeFileSync(data, hostile);
+  const remote = polytask('run', '-s', echo, '-d', data, '--redis', redis.url);
+  const local = polytask('run', '-s', echo, '-d', data, '-p', '2');
+  // the handler's temporary folder is in its stack traces
+  const sorted = (out: string) => out.replace(/polytask-[A-Za-z0-9]+/g, 'TMP').trim().split('\n').sort();
+  assert.is(remote.status, 1, remote.stderr);
+  assert.is(remote.stderr, local.stderr);
+  const results = sorted(remote.stdout);
+  assert.is(results.length, 10 + 6000 - 6);
+  assert.equal(results, sorted(local.stdout));
 }));
 
 it('lines that are not JSON fail alone, as in a local run, on version 2 children and on version 1 ones (Perl: the worker checks)', timed(90_000, async () => {

@@ -5,8 +5,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Queue } from 'bullmq';
 import { connect, redisTarget } from '../../src/remote/connection.js';
+import { RetryPolicy } from '../../src/pool/retry.js';
 import { InFlight, type Item } from '../../src/remote/inflight.js';
 import { Sender } from '../../src/remote/sender.js';
+import { RemoteStats } from '../../src/remote/stats.js';
 import { itemId, type JobData } from '../../src/remote/wire.js';
 import { timed } from '../helpers.js';
 import { RedisServer, redisMissing } from './redis.js';
@@ -32,7 +34,7 @@ it('numbers in a row go as the first; others one by one; the worker reads both b
   const connection = await connect(redisTarget(redis.url), 'wire-test', false);
   const queue = new Queue('wire-test', { connection });
   try {
-    const sender = new Sender(queue, 'run1', new InFlight(), () => {});
+    const sender = new Sender(queue, 'run1', new InFlight(new RemoteStats(), new RetryPolicy({}), () => {}, () => false), () => {});
     // one block: the Sender cuts at a changed timeout
     for (const id of [1, 2, 3, 4]) sender.add(item(id));
     sender.add({ ...item(7), timeout: 1000 });

@@ -1,0 +1,240 @@
+// The producer's blocks of input lines (`polytask run --redis` when nothing is done for an item
+// on its own: cli/run-remote.ts). A block is one job: its lines joined as they were read, their
+// numbers, and which are answered, a few bytes a line. An item of its own (inflight.ts) costs
+// some 500 bytes of objects that live as long as it is in flight, long enough for V8 to copy
+// them into its old generation: a fifth of the producer's time went to collecting them.
+// Each line is answered once: a duplicate (a job run again after a stall) finds it answered.
+import type { ItemResult, RawResult } from '../pool/items.js';
+import { failure } from '../pool/process/call.js';
+import { exitCodes } from '../protocol/exit-codes.js';
+import { timing } from './keys.js';
+import type { RemoteStats } from './stats.js';
+
+/** Hears the results of a block's lines, each once */
+export interface BlockOwner {
+  answered(line: number, text: string, result: RawResult): void;
+  /** After the results of one read of the results stream */
+  settled(): void;
+}
+
+export class Block {
+  // the lines joined by '\n', where each starts (and one past the end), their input line numbers
+  #text: string;
+  #starts: Int32Array;
+  #lines: Int32Array;
+  #answered: Uint8Array;
+  // times each line was sent and lost with its worker, made on the first loss
+  #attempts: Uint8Array | undefined;
+  #lost: Uint8Array | undefined;
+  left: number;
+  sentAt = 0;
+
+  /** `first`: the item number of its first line; the next lines have the next numbers */
+  constructor(readonly first: number, texts: readonly string[], lines: readonly number[], readonly owner: BlockOwner) {
+    this.#text = texts.join('\n');
+    this.#starts = new Int32Array(texts.length + 1);
+    let at = 0;
+    for (let i = 0; i < texts.length; i++) {
+      this.#starts[i] = at;
+      at += texts[i]!.length + 1;
+    }
+    this.#starts[texts.length] = at;
+    this.#lines = Int32Array.from(lines);
+    this.#answered = new Uint8Array(texts.length);
+    this.left = texts.length;
+  }
+
+  get count(): number {
+    return this.#answered.length;
+  }
+
+  get text(): string {
+    return this.#text;
+  }
+
+  lineText(index: number): string {
+    return this.#text.slice(this.#starts[index], this.#starts[index + 1]! - 1);
+  }
+
+  isAnswered(index: number): boolean {
+    return this.left === 0 || this.#answered[index] === 1;
+  }
+
+  /** Answers the line `index` unless it is answered already: whether it was not */
+  answer(index: number, exit: number, rest: string, fromReturn: boolean): boolean {
+    if (this.isAnswered(index)) return false;
+    this.#answered[index] = 1;
+    this.left--;
+    const attempts = this.#attempts?.[index] ?? 1;
+    this.owner.answered(this.#lines[index]!, this.lineText(index), fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts });
+    // answered in full: only its numbers are looked at again (by a duplicate result)
+    if (this.left === 0) {
+      this.#text = '';
+      this.#starts = this.#lines = new Int32Array(0);
+    }
+    return true;
+  }
+
+  /** Every line of it */
+  lines(): BlockLine[] {
+    return Array.from({ length: this.count }, (_, index) => ({ block: this, index }));
+  }
+
+  /** A line lost with its worker: how many times now (it is sent again as one more attempt) */
+  lost(index: number): number {
+    (this.#attempts ??= new Uint8Array(this.count).fill(1))[index]! += 1;
+    return ((this.#lost ??= new Uint8Array(this.count))[index]! += 1);
+  }
+}
+
+interface BlockJob {
+  readonly block: Block;
+  // the places of its lines in the block: all of them, or those sent again
+  readonly indices: readonly number[] | undefined;
+  // Date.now() when the producer first saw it gone from the queue (as JobRecord.goneAt)
+  goneAt: number | undefined;
+}
+
+/** One line of a block */
+export interface BlockLine {
+  block: Block;
+  index: number;
+}
+
+export class BlockFlight {
+  // in the order of their numbers; those before #head are answered
+  #blocks: Block[] = [];
+  #head = 0;
+  readonly jobs = new Map<string, BlockJob>();
+  /** Lines not answered */
+  size = 0;
+  readonly #touched = new Set<BlockOwner>();
+
+  /** `addJob`: sends a job (Sender.addJob) */
+  constructor(
+    readonly stats: RemoteStats,
+    readonly addJob: (numbers: { first: number } | { ids: number[] }, items: string) => string,
+  ) {}
+
+  add(block: Block): void {
+    this.#blocks.push(block);
+    this.size += block.count;
+  }
+
+  /** Sends the block's lines at `indices` (all of them when undefined) in a job */
+  send(block: Block, indices?: readonly number[]): void {
+    const numbers = indices === undefined ? { first: block.first } : { ids: indices.map((index) => block.first + index) };
+    const items = indices === undefined ? block.text : indices.map((index) => block.lineText(index)).join('\n');
+    block.sentAt = performance.now();
+    this.jobs.set(this.addJob(numbers, items), { block, indices, goneAt: undefined });
+  }
+
+  /**
+   * Lines lost with their worker (lost() below) go again, a job per block, as one more attempt;
+   * one lost more than timing.lostLimit times fails
+   */
+  sendAgain(lines: readonly BlockLine[]): void {
+    const again = new Map<Block, number[]>();
+    for (const { block, index } of lines) {
+      this.stats.lost++;
+      if (block.lost(index) <= timing.lostLimit) again.set(block, [...(again.get(block) ?? []), index]);
+      else this.answerAll([{ block, index }], failure(exitCodes.itemFailed, { name: 'WorkerExitedError', message: `the item was lost with its worker ${timing.lostLimit + 1} times (killed, or its job failed)` }));
+    }
+    for (const [block, indices] of again) this.send(block, indices);
+  }
+
+  /** Answers lines with a result made here (a failure, a cancellation) */
+  answerAll(lines: readonly BlockLine[], result: ItemResult): void {
+    const { exit, ...fields } = result;
+    const rest = JSON.stringify(fields).slice(1);
+    for (const { block, index } of lines) this.answer(block.first + index, exit, rest, false, false);
+    this.settle();
+  }
+
+  /**
+   * Answers the item `id` once: undefined when it is no block's, else whether it was answered now.
+   * `byWorker`: the result came from a worker (its time counts in the stats).
+   */
+  answer(id: number, exit: number, rest: string, fromReturn: boolean, byWorker = true): boolean | undefined {
+    const block = this.#find(id);
+    if (block === undefined) return undefined;
+    if (!block.answer(id - block.first, exit, rest, fromReturn)) return false;
+    this.size--;
+    this.stats.answered(exit, rest, byWorker ? performance.now() - block.sentAt : undefined);
+    this.#touched.add(block.owner);
+    if (block.left === 0) this.#dropAnswered();
+    return true;
+  }
+
+  /** Tells the owners of the lines answered since the last call */
+  settle(): void {
+    for (const owner of this.#touched) owner.settled();
+    this.#touched.clear();
+  }
+
+  /** Jobs seen gone from the queue (or never added): the time is kept from the first sighting */
+  markGone(jobIds: readonly string[]): void {
+    const now = Date.now();
+    for (const id of jobIds) {
+      const job = this.jobs.get(id);
+      if (job !== undefined) job.goneAt ??= now;
+    }
+  }
+
+  /** Forgets the jobs whose lines are all answered */
+  sweep(): void {
+    for (const [id, { block, indices }] of this.jobs) {
+      if (block.left === 0 || (indices !== undefined && indices.every((index) => block.isAnswered(index)))) this.jobs.delete(id);
+    }
+  }
+
+  /**
+   * The lines of jobs gone without all their results, once every result written before they
+   * were seen gone has been read (`caughtUpTo`, as InFlight.lost); those jobs are forgotten
+   */
+  lost(gone: readonly string[], caughtUpTo: number): BlockLine[] {
+    this.markGone(gone);
+    return gone.flatMap((id) => {
+      const job = this.jobs.get(id);
+      if (job === undefined || job.goneAt === undefined || job.goneAt >= caughtUpTo) return [];
+      this.jobs.delete(id);
+      return unanswered(job).map((index) => ({ block: job.block, index }));
+    });
+  }
+
+  /** Every line not answered */
+  unanswered(): BlockLine[] {
+    return this.#blocks.slice(this.#head).flatMap((block) => unanswered({ block, indices: undefined, goneAt: undefined }).map((index) => ({ block, index })));
+  }
+
+  // The block holding the item `id`: blocks are added in the order of their numbers
+  #find(id: number): Block | undefined {
+    const blocks = this.#blocks;
+    let low = this.#head;
+    let high = blocks.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const block = blocks[middle]!;
+      if (id < block.first) high = middle - 1;
+      else if (id >= block.first + block.count) low = middle + 1;
+      else return block;
+    }
+    return undefined;
+  }
+
+  // Answered blocks at the front go (a duplicate result for them then finds no block: dropped)
+  #dropAnswered(): void {
+    while (this.#head < this.#blocks.length && this.#blocks[this.#head]!.left === 0) this.#head++;
+    if (this.#head > 64 && this.#head * 2 > this.#blocks.length) {
+      this.#blocks = this.#blocks.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
+function unanswered(job: BlockJob): number[] {
+  const { block } = job;
+  if (block.left === 0) return [];
+  const indices = job.indices ?? Array.from({ length: block.count }, (_, i) => i);
+  return indices.filter((index) => !block.isAnswered(index));
+}
