@@ -15,9 +15,11 @@ import { badLineResult, resultLine, undecoded } from './result-line.js';
 import { abortError, orAbort, type LinesSink } from './run-lines.js';
 
 export async function runRemoteLines(pool: RemoteExecutor, input: AsyncIterable<InputLine[]>, sink: LinesSink, signal: AbortSignal): Promise<void> {
-  // lines sent and not answered; the reading waits while a block would pass the window
+  // lines sent and not answered; the reading waits while a block would pass the window: twice
+  // the window of a run item by item, as lines in blocks cost little to hold (200,000 trivial
+  // items, one worker -p 2: 1.42-1.58 s against 1.53-1.63 s with the same window)
   let inFlight = 0;
-  const limit = () => 2 * pool.capacity;
+  const limit = () => 4 * pool.capacity;
   let writing: Promise<void> = Promise.resolve();
   // output lines not written yet, how many of them failed, how many of those a returned integer
   let out: string[] = [];
