@@ -64,7 +64,7 @@ export async function runRemoteLines(pool: RemoteExecutor, input: AsyncIterable<
   // The lines of one read, in blocks of about the same size, none over the executor's block
   // size or maxBytes (no small block left over at the end of each read)
   const submit = async (texts: string[], lines: number[], bytes: number) => {
-    const blocks = Math.max(Math.ceil(texts.length / pool.blockSize), Math.ceil(bytes / maxBytes));
+    const blocks = Math.min(texts.length, Math.max(Math.ceil(texts.length / pool.blockSize), Math.ceil(bytes / maxBytes)));
     for (let k = 0; k < blocks; k++) {
       const from = Math.floor((k * texts.length) / blocks);
       const to = Math.floor(((k + 1) * texts.length) / blocks);

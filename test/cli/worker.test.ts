@@ -57,11 +57,13 @@ exec_info:
 `);
   workers.push(await startWorker(bin, redis.url, echo, '-p', '2'));
   // a BOM, CRLF, blank and whitespace lines, a line that is not UTF-8, lines that are not JSON,
-  // a throw, a returned exit status; then enough lines for several reads and blocks
+  // a throw, a returned exit status, a long line; then enough lines for several reads and blocks
   const hostile = Buffer.concat([
     Buffer.from('\ufeff{"a":1}\r\n\n   \n{"b":2}\nnot json\n{"c":"\u00e9"}\n{"bad":"'),
     Buffer.from([0xff]),
     Buffer.from('"}\n[1,2]\n"str"\n42\nnull\n{"open":\n'),
+    // a line longer than a job's 256 KB
+    Buffer.from(`${JSON.stringify({ big: 'x'.repeat(300_000) })}\n`),
     Buffer.from(Array.from({ length: 6000 }, (_, i) => (i % 1000 === 500 ? '\t\n' : JSON.stringify({ n: i, pad: 'x'.repeat(i % 40) }) + '\n')).join('')),
   ]);
   const data = path.join(dir.dir, 'hostile.jsonl');
@@ -73,7 +75,7 @@ exec_info:
   assert.is(remote.status, 1, remote.stderr);
   assert.is(remote.stderr, local.stderr);
   const results = sorted(remote.stdout);
-  assert.is(results.length, 10 + 6000 - 6);
+  assert.is(results.length, 11 + 6000 - 6);
   assert.equal(results, sorted(local.stdout));
 }));
 
