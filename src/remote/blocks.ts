@@ -5,8 +5,7 @@
 // them into its old generation: a fifth of the producer's time went to collecting them.
 // Each line is answered once: a duplicate (a job run again after a stall) finds it answered.
 import type { ItemResult, RawResult } from '../pool/items.js';
-import { failure } from '../pool/process/call.js';
-import { exitCodes } from '../protocol/exit-codes.js';
+import { asSent, lostResult } from './inflight.js';
 import { timing } from './keys.js';
 import type { RemoteStats } from './stats.js';
 
@@ -137,16 +136,21 @@ export class BlockFlight {
     const again = new Map<Block, number[]>();
     for (const { block, index } of lines) {
       this.stats.lost++;
-      if (block.lost(index) <= timing.lostLimit) again.set(block, [...(again.get(block) ?? []), index]);
-      else this.answerAll([{ block, index }], failure(exitCodes.itemFailed, { name: 'WorkerExitedError', message: `the item was lost with its worker ${timing.lostLimit + 1} times (killed, or its job failed)` }));
+      const times = block.lost(index);
+      if (times > timing.lostLimit) {
+        this.answerAll([{ block, index }], lostResult(times));
+        continue;
+      }
+      const indices = again.get(block);
+      if (indices === undefined) again.set(block, [index]);
+      else indices.push(index);
     }
     for (const [block, indices] of again) this.send(block, indices);
   }
 
   /** Answers lines with a result made here (a failure, a cancellation) */
   answerAll(lines: readonly BlockLine[], result: ItemResult): void {
-    const { exit, ...fields } = result;
-    const rest = JSON.stringify(fields).slice(1);
+    const { exit, rest } = asSent(result);
     for (const { block, index } of lines) this.answer(block.first + index, exit, rest, false, false);
     this.settle();
   }

@@ -10,6 +10,17 @@ import { timing } from './keys.js';
 import type { RemoteStats } from './stats.js';
 import { failureKind } from './wire.js';
 
+/** The result of an item lost with its worker `times` times, which is not sent again */
+export function lostResult(times: number): ItemResult {
+  return failure(exitCodes.itemFailed, { name: 'WorkerExitedError', message: `the item was lost with its worker ${times} times (killed, or its job failed)` });
+}
+
+/** A result made here as a worker sends one: its exit, and the JSON text of the fields after it */
+export function asSent(result: ItemResult): { exit: number; rest: string } {
+  const { exit, ...fields } = result;
+  return { exit, rest: JSON.stringify(fields).slice(1) };
+}
+
 export interface Item {
   readonly id: number;
   readonly json: string;
@@ -153,16 +164,15 @@ export class InFlight {
         this.#sendAgain(item);
         continue;
       }
-      const message = `the item was lost with its worker ${item.lost} times (killed, or its job failed)`;
-      this.answerHere(item, failure(exitCodes.itemFailed, { name: 'WorkerExitedError', message }));
+      this.answerHere(item, lostResult(item.lost));
     }
   }
 
   /** Answers an item with a result made here (a failure, a cancellation) */
   answerHere(item: Item, result: ItemResult): void {
     this.stats.answered(result.exit, '', undefined);
-    const { exit, ...rest } = result;
-    this.answer(item.id, exit, JSON.stringify(rest).slice(1), false);
+    const { exit, rest } = asSent(result);
+    this.answer(item.id, exit, rest, false);
   }
 
   get size(): number {
