@@ -1,23 +1,23 @@
 // A worker (`polytask worker`): takes jobs (blocks of items) from BullMQ and runs their items on
-// a local lane, a spec's ProcessPool or a ThreadPool for JavaScript calls (js-lane.ts), sending
-// each result to the run's results stream as it comes (every flushMs), before the job
-// completes. A job of a run that is gone (its producer stopped or died) is dropped, and its
-// running items are cancelled.
+// a local lane (worker-jobs.ts: a spec's ProcessPool, or a ThreadPool for JavaScript calls in
+// js-lane.ts), sending each result to the run's results stream as it comes (every flushMs),
+// before the job completes. A job of a run that is gone (its producer stopped or died) is
+// dropped, and its running items are cancelled (a job of trivial items run as one `lines` block
+// cannot be: it ends within its few ms, and its results are not sent).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Job, Worker as BullWorker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { OptionError } from '../errors.js';
 import { knownOptions, optionKeys, checkOptions, isNonNegativeMs } from '../options.js';
-import type { RawOptions, RawResult, RawResultCallback } from '../pool/items.js';
-import { ProcessPool, poolOptionKeys, type PoolOptions, type PoolStats } from '../pool/process/pool.js';
+import { ProcessPool, poolOptionKeys, type PoolOptions } from '../pool/process/pool.js';
 import type { ResolvedSpec } from '../spec/load.js';
-import { exitCodes } from '../protocol/exit-codes.js';
 import { connect, redisTarget, type RedisTarget } from './connection.js';
 import { inlineQueue, moduleQueue, sharedSecret } from './js-calls.js';
 import { JsLane } from './js-lane.js';
 import { Keys, prefix, queueName, timing } from './keys.js';
-import { itemId, resultLine, type JobData } from './wire.js';
+import type { JobData } from './wire.js';
+import { asBlock, runBlock, runCalls, type Lane } from './worker-jobs.js';
 
 export const remoteWorkerOptionKeys = optionKeys<RemoteWorkerOptions>()([...poolOptionKeys, 'redis', 'graceMs', 'onError', 'onResults']);
 const jsWorkerOptionKeys = ['redis', 'graceMs', 'onError', 'onResults', 'processes'] as const;
@@ -30,17 +30,6 @@ export interface JavaScriptTarget {
   allowInline?: boolean;
 }
 
-// Where a worker runs items: a spec's pool of children, or worker threads for JavaScript
-interface Lane {
-  readonly processes: number;
-  start(): Promise<void>;
-  submitRaw(json: string, done: RawResultCallback, options?: RawOptions): void;
-  // a line that is not JSON fails only its own item (else the worker checks each line first)
-  readonly decodesEachItem: boolean;
-  stats(): PoolStats;
-  readyInfo(): string;
-  close(): Promise<void>;
-}
 /** Options of `RemoteWorker` (`polytask worker`): its local pool's, and these */
 export interface RemoteWorkerOptions extends PoolOptions {
   /** Redis URL: `redis://[user:password@]host:port[/db]`, `rediss://...` or `redis+unix:///path` */
@@ -88,6 +77,8 @@ export class RemoteWorker {
   readonly #onError: (error: Error) => void;
   readonly #onResults: ((count: number, failed: number) => void) | undefined;
   readonly #running = new Map<string, Running>();
+  // ms an item took on a child in the last job (see worker-jobs.ts)
+  #itemMs: number | undefined;
   readonly #bull: BullWorker<JobData>[] = [];
   #bullRedis: Redis | undefined;
   #timers: NodeJS.Timeout[] = [];
@@ -173,7 +164,7 @@ export class RemoteWorker {
   }
 
   async #process(job: Job<JobData>, token: string | undefined): Promise<void> {
-    const { run, items, timeout } = job.data;
+    const { run, timeout } = job.data;
     const keys = new Keys(job.queueName);
     const runKey = keys.run(run);
     if ((await this.#redis.exists(runKey)) === 0) return;
@@ -185,8 +176,6 @@ export class RemoteWorker {
     const started = performance.now();
     try {
       await new Promise<void>((resolve, reject) => {
-        const lines = items.split('\n');
-        let left = lines.length;
         let buffered: string[] = [];
         let failed = 0;
         let sending: Promise<unknown> = Promise.resolve();
@@ -208,26 +197,22 @@ export class RemoteWorker {
           running.cancels.push(listener);
           return () => {};
         };
-        const options = { onAbort, ...(timeout === null ? {} : { timeout }) };
-        // producers send input lines unchecked (RemoteExecutor.decodesEachItem): one that is not
-        // JSON must fail alone, also on children that take items inside a message (version 1)
-        const check = !this.pool.decodesEachItem;
-        for (let i = 0; i < lines.length; i++) {
-          const done = (raw: RawResult) => {
-            if (running.state !== 'running') return;
-            buffered.push(resultLine(itemId(job.data, i), raw));
-            if (raw.exit !== 0) failed++;
-            if (--left > 0) return;
-            clearInterval(timer);
-            // the cost of an item on one child, for the producer's block size
-            const itemMs = ((performance.now() - started) * this.pool.processes) / lines.length;
-            send(['t', itemMs.toFixed(3)]);
-            sending.then(() => resolve(), reject);
-          };
-          const notJson = check ? notJsonResult(lines[i]!) : undefined;
-          if (notJson === undefined) this.pool.submitRaw(lines[i]!, done, options);
-          else done(notJson);
-        }
+        const record = (line: string, fails: boolean) => {
+          if (running.state !== 'running') return;
+          buffered.push(line);
+          if (fails) failed++;
+        };
+        const done = (count: number) => {
+          if (running.state !== 'running') return;
+          clearInterval(timer);
+          // the cost of an item on one child, for the producer's block size (and this worker's)
+          const itemMs = ((performance.now() - started) * this.pool.processes) / count;
+          this.#itemMs = itemMs;
+          send(['t', itemMs.toFixed(3)]);
+          sending.then(() => resolve(), reject);
+        };
+        if (asBlock(this.pool, job.data, this.#itemMs)) runBlock(this.pool, job.data, record, done);
+        else runCalls(this.pool, job.data, { onAbort, ...(timeout === null ? {} : { timeout }) }, record, done);
       });
     } finally {
       this.#running.delete(job.id!);
@@ -282,17 +267,5 @@ async function settlesWithin(promise: Promise<unknown> | undefined, ms: number):
     return await Promise.race([Promise.resolve(promise).then(() => true, () => true), late]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-// The result of an item line that is not JSON (exit 65, a ParseError, as from a child that
-// decodes each item), or undefined for a line that is
-function notJsonResult(line: string): RawResult | undefined {
-  try {
-    JSON.parse(line);
-    return undefined;
-  } catch (error) {
-    const message = `the item is not valid JSON: ${(error as Error).message}`;
-    return { exit: exitCodes.dataError, rest: JSON.stringify({ error: { name: 'ParseError', message }, stdout: '', stderr: `ParseError: ${message}\n` }).slice(1), attempts: 1 };
   }
 }

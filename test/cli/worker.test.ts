@@ -79,6 +79,26 @@ exec_info:
   assert.equal(results, sorted(local.stdout));
 }));
 
+it('a worker runs trivial items as lines blocks; a child that dies in one: its item fails alone, as in a local run', timed(90_000, async () => {
+  const dies = dir.write('dies.yml', `exec_type: node
+exec_info:
+  code: "export const main = (item) => { if (item.die) process.exit(3); return item }"
+`);
+  workers.push(await startWorker(bin, redis.url, dies, '-p', '2'));
+  // the first job is run a call per item: the worker then knows the items are trivial
+  assert.is(polytask('run', '-s', dies, '-d', dir.write('warm.jsonl', lines(100, 0)), '--redis', redis.url).status, 0);
+  const data = dir.write('dies.jsonl', Array.from({ length: 3000 }, (_, i) => JSON.stringify(i === 1500 || i === 2900 ? { die: true, i } : { i })).join('\n') + '\n');
+  const remote = polytask('run', '-s', dies, '-d', data, '--redis', redis.url);
+  const local = polytask('run', '-s', dies, '-d', data, '-p', '2');
+  // `attempts` apart: a local run counts the lines run again after the death as a second
+  // attempt; over Redis it counts the producer's sends of an item, and it sent each once
+  const sorted = (out: string) => out.replace(/polytask-[A-Za-z0-9]+/g, 'TMP').replace(/"attempts":\d+/g, '"attempts":N').trim().split('\n').sort();
+  assert.is(remote.status, 1, remote.stderr);
+  assert.is(remote.stderr, local.stderr);
+  assert.equal(sorted(remote.stdout), sorted(local.stdout));
+  assert.is(remote.stdout.match(/WorkerExitedError/g)?.length, 2);
+}));
+
 it('lines that are not JSON fail alone, as in a local run, on version 2 children and on version 1 ones (Perl: the worker checks)', timed(90_000, async () => {
   const data = dir.write('bad.jsonl', '{"n":1}\n{oops\n\n[1,\n{"n":2}\nNaN\n');
   const perl = spawnSync('perl', ['-e', '1']).status === 0;
