@@ -77,8 +77,10 @@ export class RemoteWorker {
   readonly #onError: (error: Error) => void;
   readonly #onResults: ((count: number, failed: number) => void) | undefined;
   readonly #running = new Map<string, Running>();
-  // ms an item took on a child in the last job (see worker-jobs.ts)
+  // ms an item took on a child in the last job, and whether trivial jobs may go as lines blocks
+  // (as for a local run: not with the pool's own timeout, task quota or retries of errors)
   #itemMs: number | undefined;
+  readonly #blocks: boolean;
   readonly #bull: BullWorker<JobData>[] = [];
   #bullRedis: Redis | undefined;
   #timers: NodeJS.Timeout[] = [];
@@ -93,6 +95,7 @@ export class RemoteWorker {
     this.#target = redisTarget(redis);
     this.#graceMs = graceMs;
     this.#onError = onError ?? ((error) => process.stderr.write(`polytask worker: ${error.message}\n`));
+    this.#blocks = poolOptions.timeout === undefined && poolOptions.maxTasksPerWorker === undefined && !(poolOptions.retryOn?.includes('error') ?? false);
     if (isSpec) {
       this.queues = [queueName(target)];
       this.pool = new ProcessPool(target, poolOptions);
@@ -211,7 +214,7 @@ export class RemoteWorker {
           send(['t', itemMs.toFixed(3)]);
           sending.then(() => resolve(), reject);
         };
-        if (asBlock(this.pool, job.data, this.#itemMs)) runBlock(this.pool, job.data, record, done);
+        if (this.#blocks && asBlock(this.pool, job.data, this.#itemMs)) runBlock(this.pool, job.data, record, done);
         else runCalls(this.pool, job.data, { onAbort, ...(timeout === null ? {} : { timeout }) }, record, done);
       });
     } finally {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { RemoteExecutor } from '../../src/remote/executor.js';
+import { RemoteWorker } from '../../src/remote/worker.js';
 import { loadSpec } from '../../src/spec/load.js';
 import { bin, childrenOf, isAlive, scratch, timed, waitUntil } from '../helpers.js';
 import { RedisServer, redisMissing, sleeperSpec, startWorker, type WorkerProcess } from './redis.js';
@@ -83,6 +84,25 @@ it('SIGTERM: the running item is handed back at once, another worker runs it, th
   const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as { done: number; workers: unknown[] };
   assert.is(stats.done, 1);
   assert.is(stats.workers.length, 1);
+}));
+
+it('a worker with a timeout of its own runs each item as a call, also once its items are trivial: a slow one times out', timed(60_000, async () => {
+  const spec = await loadSpec(specFile);
+  await using worker = new RemoteWorker(spec, { redis: redis.url, processes: 2, timeout: 1000, onError: () => {} });
+  await worker.start();
+  const run = (file: string) => new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, 'run', '-s', specFile, '-d', file, '--redis', redis.url], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.once('error', reject);
+    child.once('exit', () => resolve(out));
+  });
+  // trivial items first: without its timeout the worker would then take jobs as lines blocks
+  await run(dir.write('trivial.jsonl', lines(200, 0)));
+  const seen = (await run(dir.write('one-slow.jsonl', lines(20, 0) + JSON.stringify({ n: 21, ms: 5000 }) + '\n'))).trim().split('\n');
+  const results = seen.map((line) => JSON.parse(line) as { line: number; exit: number; error?: { name: string } });
+  assert.is(results.length, 21);
+  assert.equal(results.filter((r) => r.exit !== 0).map((r) => [r.line, r.error?.name]), [[21, 'TimeoutError']]);
 }));
 
 it('the items of a run that is gone are dropped: the worker is free within a second', timed(60_000, async () => {
