@@ -28,6 +28,8 @@ it.after.each(async () => {
 });
 it.after(() => redis.close());
 
+// a node spec of one line of code (without a double quote)
+const nodeSpec = (name: string, code: string) => dir.write(name, `exec_type: node\nexec_info:\n  code: "${code}"\n`);
 const lines = (n: number, ms: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ n: i + 1, ms })).join('\n') + '\n';
 const { POLYTASK_SECRET: _secret, ...env } = process.env;
 const polytask = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 2 ** 20, env });
@@ -51,10 +53,7 @@ it('run --redis writes the same results as a local run', timed(60_000, async () 
 }));
 
 it('run --redis without --keep-order sends the lines in blocks: the same results as a local run, hostile lines included', timed(90_000, async () => {
-  const echo = dir.write('echo.yml', `exec_type: node
-exec_info:
-  code: "export const main = (item) => { if (item === 42) throw new Error('boom'); if (item === null) return 3; console.log('seen', JSON.stringify(item)); return item }"
-`);
+  const echo = nodeSpec('echo.yml', "export const main = (item) => { if (item === 42) throw new Error('boom'); if (item === null) return 3; console.log('seen', JSON.stringify(item)); return item }");
   workers.push(await startWorker(bin, redis.url, echo, '-p', '2'));
   // a BOM, CRLF, blank and whitespace lines, a line that is not UTF-8, lines that are not JSON,
   // a throw, a returned exit status, a long line; then enough lines for several reads and blocks
@@ -80,10 +79,7 @@ exec_info:
 }));
 
 it('a worker runs trivial items as lines blocks; a child that dies in one: its item fails alone, as in a local run', timed(90_000, async () => {
-  const dies = dir.write('dies.yml', `exec_type: node
-exec_info:
-  code: "export const main = (item) => { if (item.die) process.exit(3); return item }"
-`);
+  const dies = nodeSpec('dies.yml', 'export const main = (item) => { if (item.die) process.exit(3); return item }');
   workers.push(await startWorker(bin, redis.url, dies, '-p', '2'));
   // the first job is run a call per item: the worker then knows the items are trivial
   assert.is(polytask('run', '-s', dies, '-d', dir.write('warm.jsonl', lines(100, 0)), '--redis', redis.url).status, 0);
