@@ -61,8 +61,9 @@ export async function runRemoteLines(pool: RemoteExecutor, input: AsyncIterable<
     await orAbort(writing, signal);
     if (signal.aborted) throw abortError(signal);
   };
-  // The lines of one read, in blocks of about the same size, none over the executor's block
-  // size or maxBytes (no small block left over at the end of each read)
+  // The lines of one read, in blocks of about the same number of lines: none over the
+  // executor's block size, about maxBytes at most unless the lines differ much in length, and
+  // no small block left over at the end of each read
   const submit = async (texts: string[], lines: number[], bytes: number) => {
     const blocks = Math.min(texts.length, Math.max(Math.ceil(texts.length / pool.blockSize), Math.ceil(bytes / maxBytes)));
     for (let k = 0; k < blocks; k++) {
