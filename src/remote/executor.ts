@@ -83,7 +83,7 @@ export class RemoteExecutor implements ItemExecutor {
 
   /** Enough blocks in flight to keep every worker's children busy */
   get capacity(): number {
-    return Math.max(64, this.#slots * (this.#sender?.blockSize ?? 8) * 2);
+    return Math.max(64, this.#slots * this.blockSize * 2);
   }
 
   start(): Promise<void> {

@@ -104,7 +104,8 @@ export class ProcessPool implements ItemExecutor {
   /**
    * Queues a block of `count` input lines (`bytes`, each line ending with '\n', valid UTF-8),
    * numbered from `line`, for children that write their output lines themselves (protocol
-   * version 3, see takesLines): `polytask run`'s way to pass lines through untouched.
+   * version 3, see takesLines): `polytask run`'s way to pass lines through untouched, and a
+   * `polytask worker`'s for a job of trivial items (remote/worker-jobs.ts).
    * @internal
    */
   submitLines(bytes: Buffer, line: number, count: number, owner: LinesOwner): void {
