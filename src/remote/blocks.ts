@@ -60,11 +60,11 @@ export class Block {
   }
 
   /** Answers the line `index` unless it is answered already: whether it was not */
-  answer(index: number, exit: number, rest: string, fromReturn: boolean): boolean {
+  answer(index: number, exit: number, rest: string, fromReturn: boolean, reruns: number): boolean {
     if (this.isAnswered(index)) return false;
     this.#answered[index] = 1;
     this.left--;
-    const attempts = this.#attempts?.[index] ?? 1;
+    const attempts = (this.#attempts?.[index] ?? 1) + reruns;
     this.owner.answered(this.#lines[index]!, this.lineText(index), fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts });
     // answered in full: only its numbers are looked at again (by a duplicate result)
     if (this.left === 0) {
@@ -151,18 +151,19 @@ export class BlockFlight {
   /** Answers lines with a result made here (a failure, a cancellation) */
   answerAll(lines: readonly BlockLine[], result: ItemResult): void {
     const { exit, rest } = asSent(result);
-    for (const { block, index } of lines) this.answer(block.first + index, exit, rest, false, false);
+    for (const { block, index } of lines) this.answer(block.first + index, exit, rest, false, 0, false);
     this.settle();
   }
 
   /**
    * Answers the item `id` once: undefined when it is no block's, else whether it was answered now.
-   * `byWorker`: the result came from a worker (its time counts in the stats).
+   * `reruns`: the worker's runs of it after the first; `byWorker`: the result came from a worker
+   * (its time counts in the stats).
    */
-  answer(id: number, exit: number, rest: string, fromReturn: boolean, byWorker = true): boolean | undefined {
+  answer(id: number, exit: number, rest: string, fromReturn: boolean, reruns: number, byWorker = true): boolean | undefined {
     const block = this.#find(id);
     if (block === undefined) return undefined;
-    if (!block.answer(id - block.first, exit, rest, fromReturn)) return false;
+    if (!block.answer(id - block.first, exit, rest, fromReturn, reruns)) return false;
     this.size--;
     this.stats.answered(exit, rest, byWorker ? performance.now() - block.sentAt : undefined);
     this.#touched.add(block.owner);

@@ -153,8 +153,8 @@ export class RemoteExecutor implements ItemExecutor {
     if (started !== undefined) this.#inflight.started(started);
     if (itemMs !== undefined) this.#sender?.measured(itemMs);
     const now = performance.now();
-    for (const { id, exit, fromReturn, rest } of results) {
-      if (this.#blocks.answer(id, exit, rest, fromReturn) === undefined) this.#inflight.result(id, exit, rest, fromReturn, now);
+    for (const { id, exit, fromReturn, rest, reruns } of results) {
+      if (this.#blocks.answer(id, exit, rest, fromReturn, reruns) === undefined) this.#inflight.result(id, exit, rest, fromReturn, reruns, now);
     }
     this.#blocks.settle();
     this.#updateHold();

@@ -128,10 +128,14 @@ export class InFlight {
     readonly closing: () => boolean,
   ) {}
 
-  /** A worker's result for the item `id`: answered, sent again later (the retry policy), or dropped (a duplicate) */
-  result(id: number, exit: number, rest: string, fromReturn: boolean, now: number): void {
+  /**
+   * A worker's result for the item `id`: answered, sent again later (the retry policy), or
+   * dropped (a duplicate). `reruns`: the worker's runs of it after the first, attempts too.
+   */
+  result(id: number, exit: number, rest: string, fromReturn: boolean, reruns: number, now: number): void {
     const item = this.items.get(id);
     if (item === undefined || item.job === undefined) return;
+    item.attempts += reruns;
     if (exit !== 0 && this.#retryLater(item, exit, rest, fromReturn)) return;
     this.stats.answered(exit, rest, now - item.sentAt);
     this.answer(id, exit, rest, fromReturn);

@@ -12,9 +12,10 @@ export const prefix = 'polytask';
 /**
  * The version of what travels through Redis (jobs and results entries, wire.ts), in every
  * queue's name: producers and workers of polytask releases that write it differently never
- * share a queue (the producer finds no worker and says so). 2: a job's item numbers as `first`.
+ * share a queue (the producer finds no worker and says so). 2: a job's item numbers as `first`;
+ * 3: a result line's `+<reruns>`.
  */
-export const wireVersion = 2;
+export const wireVersion = 3;
 
 export const timing = {
   // a worker holds a job's lock this long and renews it at half; a worker killed with -9 has its

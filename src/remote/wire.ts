@@ -1,6 +1,6 @@
 // What travels through Redis: a job is a block of items as JSON lines with their numbers, and
-// a results entry is a block of lines `<number> <exit>[r] <rest>` (rest: the result's JSON
-// after its exit, as the child wrote it), so neither side re-encodes an item or a result.
+// a results entry is a block of lines `<number>[+<reruns>] <exit>[r] <rest>` (rest: the result's
+// JSON after its exit, as the child wrote it), so neither side re-encodes an item or a result.
 import type { RawResult } from '../pool/items.js';
 import type { RetryOn } from '../pool/retry.js';
 import { exitCodes } from '../protocol/exit-codes.js';
@@ -23,9 +23,12 @@ export function itemId(data: JobData, index: number): number {
   return data.ids === undefined ? data.first! + index : data.ids[index]!;
 }
 
-/** One result line; `r` marks an exit that is the handler's returned integer */
+/**
+ * One result line; `r` marks an exit that is the handler's returned integer, `+<reruns>` an item
+ * the worker ran more than once (its child died under it, or its own retry policy ran it again)
+ */
 export function resultLine(id: number, raw: RawResult): string {
-  return `${id} ${raw.exit}${raw.fromReturn === true ? 'r' : ''} ${raw.rest}`;
+  return `${id}${raw.attempts > 1 ? `+${raw.attempts - 1}` : ''} ${raw.exit}${raw.fromReturn === true ? 'r' : ''} ${raw.rest}`;
 }
 
 export interface ParsedResult {
@@ -33,6 +36,8 @@ export interface ParsedResult {
   exit: number;
   fromReturn: boolean;
   rest: string;
+  /** the runs of the item on the worker after its first (attempts counts them as the producer's sends) */
+  reruns: number;
 }
 
 export function parseResultLine(line: string): ParsedResult {
@@ -40,7 +45,14 @@ export function parseResultLine(line: string): ParsedResult {
   const second = line.indexOf(' ', first + 1);
   const exitText = line.slice(first + 1, second);
   const fromReturn = exitText.endsWith('r');
-  return { id: Number(line.slice(0, first)), exit: Number(fromReturn ? exitText.slice(0, -1) : exitText), fromReturn, rest: line.slice(second + 1) };
+  const plus = line.lastIndexOf('+', first);
+  return {
+    id: Number(line.slice(0, plus === -1 ? first : plus)),
+    exit: Number(fromReturn ? exitText.slice(0, -1) : exitText),
+    fromReturn,
+    rest: line.slice(second + 1),
+    reruns: plus === -1 ? 0 : Number(line.slice(plus + 1, first)),
+  };
 }
 
 /**

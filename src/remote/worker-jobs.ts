@@ -64,6 +64,7 @@ const newline = '\n';
 const head = '{"line":'.length;
 const dataKey = ',"data":'.length;
 const exitKey = ',"exit":'.length;
+const attemptsKey = ',"attempts":'.length;
 
 class LinesJob implements LinesOwner {
   // where each item starts in `items`, and one past the end
@@ -113,7 +114,8 @@ class LinesJob implements LinesOwner {
     return calls;
   }
 
-  // The results line of an output line: the item's number, its exit, and the fields after `attempts`
+  // The results line of an output line: the item's number, its exit, its attempt (a block run
+  // again after its child died is a second) and the fields after it
   #outputLine(line: string): void {
     const numberEnd = line.indexOf(',', head);
     const id = Number(line.slice(head, numberEnd));
@@ -122,10 +124,11 @@ class LinesJob implements LinesOwner {
     const exitEnd = line.indexOf(',', exitAt);
     const exit = Number(line.slice(exitAt, exitEnd));
     const restAt = line.indexOf(',', exitEnd + 1);
+    const attempts = Number(line.slice(exitEnd + attemptsKey, restAt === -1 ? line.length - 1 : restAt));
     const rest = restAt === -1 ? '}' : line.slice(restAt + 1);
     // a non-zero exit with a value is the handler's returned integer (a failure has an error)
     const fromReturn = exit !== 0 && rest.startsWith('"value":');
-    this.record(resultLine(id, fromReturn ? { exit, rest, attempts: 1, fromReturn } : { exit, rest, attempts: 1 }), exit !== 0);
+    this.record(resultLine(id, fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts }), exit !== 0);
   }
 
   #settled(count: number): void {

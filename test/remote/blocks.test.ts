@@ -44,18 +44,18 @@ test('each line is answered once, with its line number and text; a duplicate is 
   }
   assert.equal(sent.map((job) => [job.numbers, job.items]), [[{ first: 10 }, '{"a":1}\n{"b":2}\n[3]'], [{ first: 13 }, '"x"\n5']]);
   assert.is(flight.size, 5);
-  assert.is(flight.answer(14, 0, '"value":5}', false), true);
-  assert.is(flight.answer(11, 1, '"error":{}}', false), true);
-  assert.is(flight.answer(11, 0, '"value":2}', false), false, 'a duplicate');
-  assert.is(flight.answer(9, 0, '}', false), undefined, 'no block holds it');
+  assert.is(flight.answer(14, 0, '"value":5}', false, 0), true);
+  assert.is(flight.answer(11, 1, '"error":{}}', false, 0), true);
+  assert.is(flight.answer(11, 0, '"value":2}', false, 0), false, 'a duplicate');
+  assert.is(flight.answer(9, 0, '}', false, 0), undefined, 'no block holds it');
   flight.settle();
   assert.is(settled(), 1);
   assert.equal(answers.map((a) => [a.line, a.text, a.result.exit, a.result.attempts]), [[6, '5', 0, 1], [2, '{"b":2}', 1, 1]]);
-  for (const id of [10, 12, 13]) flight.answer(id, 0, '}', id === 12);
+  for (const id of [10, 12, 13]) flight.answer(id, 0, '}', id === 12, 0);
   assert.is(flight.size, 0);
   assert.equal(answers.slice(2).map((a) => [a.line, a.text, a.result.fromReturn === true]), [[1, '{"a":1}', false], [4, '[3]', true], [5, '"x"', false]]);
   // answered in full: later duplicates still find nothing to answer
-  assert.is(flight.answer(12, 0, '}', false) ?? false, false);
+  assert.is(flight.answer(12, 0, '}', false, 0) ?? false, false);
   flight.sweep();
   assert.is(flight.jobs.size, 0);
 });
@@ -65,7 +65,7 @@ test('the lines of a job gone without their results go again, as one more attemp
   const block = new Block(1, ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}'], [1, 2, 3, 4], owner);
   flight.add(block);
   flight.send(block);
-  flight.answer(2, 0, '}', false);
+  flight.answer(2, 0, '}', false, 0);
   // seen gone, but results written before it may still be unread (read up to a time before): nothing yet
   assert.equal(flight.lost(['job-1'], 0), []);
   // once everything written up to a time after it is read
@@ -73,8 +73,9 @@ test('the lines of a job gone without their results go again, as one more attemp
   assert.equal(lost.map((line) => line.index), [0, 2, 3]);
   flight.sendAgain(lost);
   assert.equal(sent[1], { id: 'job-2', numbers: { ids: [1, 3, 4] }, items: '{"n":1}\n{"n":3}\n{"n":4}' });
-  flight.answer(3, 0, '}', false);
-  assert.equal(answers.at(-1)!.result.attempts, 2);
+  // sent twice, and run twice by the worker the second time (its child died under it): 3 runs
+  flight.answer(3, 0, '}', false, 1);
+  assert.equal(answers.at(-1)!.result.attempts, 3);
   assert.is(stats.snapshot().crashes, 3);
   // line 1 and 4, lost again and again: after lostLimit + 1 losses they fail
   for (let loss = 2; loss <= timing.lostLimit + 1; loss++) {
@@ -94,7 +95,7 @@ test('a stop answers every line left, once', () => {
   const block = new Block(1, ['1', '2', '3'], [1, 2, 3], owner);
   flight.add(block);
   flight.send(block);
-  flight.answer(2, 0, '}', false);
+  flight.answer(2, 0, '}', false, 0);
   flight.answerAll(flight.unanswered(), cancelled('stopped'));
   assert.equal(answers.map((a) => [a.line, a.result.exit]), [[2, 0], [1, cancelled('stopped').exit], [3, cancelled('stopped').exit]]);
   assert.is(flight.size, 0);
@@ -112,7 +113,7 @@ test('many blocks: each result finds its own, and answered blocks are let go', (
     flight.add(block);
   }
   // answered from the last to the first
-  for (let n = id - 1; n >= 1; n--) assert.is(flight.answer(n, 0, '}', false), true);
+  for (let n = id - 1; n >= 1; n--) assert.is(flight.answer(n, 0, '}', false, 0), true);
   assert.is(flight.size, 0);
   assert.is(answers.length, id - 1);
   for (const a of answers) assert.is(Number(a.text) + 1, a.line);
