@@ -25,3 +25,36 @@ export function undecoded(item: InputLine, result: RawResult): RawResult {
   item.error = checked.error;
   return badLineResult(checked.error);
 }
+
+const chunkSize = 64 * 1024;
+
+/**
+ * Output lines encoded as they come into large chunks of bytes, handed out as they are: no
+ * join of the lines and no encoding of a joined text later
+ */
+export class ResultBytes {
+  #chunk = Buffer.allocUnsafe(chunkSize);
+  #start = 0;
+  #at = 0;
+  #full: Buffer[] = [];
+
+  add(item: InputLine, result: RawResult): void {
+    const line = resultLine(item, result);
+    // at most 3 bytes for each UTF-16 unit
+    if (this.#chunk.length - this.#at < 3 * line.length) {
+      if (this.#at > this.#start) this.#full.push(this.#chunk.subarray(this.#start, this.#at));
+      this.#chunk = Buffer.allocUnsafe(Math.max(chunkSize, 3 * line.length));
+      this.#start = this.#at = 0;
+    }
+    this.#at += this.#chunk.write(line, this.#at);
+  }
+
+  /** The bytes added since the last call */
+  take(): Buffer[] {
+    const taken = this.#full;
+    if (this.#at > this.#start) taken.push(this.#chunk.subarray(this.#start, this.#at));
+    this.#full = [];
+    this.#start = this.#at;
+    return taken;
+  }
+}

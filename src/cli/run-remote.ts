@@ -11,7 +11,7 @@ import type { BlockOwner } from '../remote/blocks.js';
 import type { RemoteExecutor } from '../remote/executor.js';
 import { maxBytes } from '../remote/sender.js';
 import type { InputLine } from './input.js';
-import { badLineResult, resultLine, undecoded } from './result-line.js';
+import { badLineResult, ResultBytes, undecoded } from './result-line.js';
 import { abortError, orAbort, type LinesSink } from './run-lines.js';
 
 export async function runRemoteLines(pool: RemoteExecutor, input: AsyncIterable<InputLine[]>, sink: LinesSink, signal: AbortSignal): Promise<void> {
@@ -22,20 +22,22 @@ export async function runRemoteLines(pool: RemoteExecutor, input: AsyncIterable<
   const limit = () => 4 * pool.capacity;
   let writing: Promise<void> = Promise.resolve();
   // output lines not written yet, how many of them failed, how many of those a returned integer
-  let out: string[] = [];
+  const out = new ResultBytes();
+  let count = 0;
   let failed = 0;
   let returned = 0;
   const add = (item: InputLine, result: RawResult) => {
-    out.push(resultLine(item, result));
+    out.add(item, result);
+    count++;
     if (result.exit !== 0) failed++;
     if (result.fromReturn === true) returned++;
   };
   const write = () => {
-    if (out.length === 0) return;
+    if (count === 0) return;
+    const bytes = out.take();
     // once the run is stopped, what the executor answers as it closes is not written
-    if (!signal.aborted) writing = sink(out.join(''), out.length, failed, returned);
-    out = [];
-    failed = returned = 0;
+    if (!signal.aborted) writing = sink(bytes, count, failed, returned);
+    count = failed = returned = 0;
   };
   let wake: (() => void) | undefined;
   const wakeUp = () => {
