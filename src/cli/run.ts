@@ -189,7 +189,7 @@ export class RunCommand extends Command {
     try {
       if (asRead || asBlocks) {
         if (asRead) await runLines(pool, input, sink, abort.signal);
-        else if (asBlocks) await runRemoteLines(pool, lines, sink, abort.signal);
+        else if (asBlocks) await runRemoteLines(pool, input, sink, abort.signal);
         return failures > 0 ? exitCodes.itemFailed : exitCodes.ok;
       }
       const batches = streamResults(pool, lines, {

@@ -16,11 +16,33 @@ export interface BlockOwner {
   settled(): void;
 }
 
+/**
+ * A block's lines: joined by '\n', where each starts in the text (and, last, one past the end of
+ * the last line and its newline), and their input line numbers, or the first one when they
+ * follow one another
+ */
+export interface BlockLines {
+  text: string;
+  starts: Int32Array;
+  lines: Int32Array | number;
+}
+
+/** The BlockLines of lines given one by one */
+export function joinLines(texts: readonly string[], lines: readonly number[]): BlockLines {
+  const starts = new Int32Array(texts.length + 1);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    starts[i] = at;
+    at += texts[i]!.length + 1;
+  }
+  starts[texts.length] = at;
+  return { text: texts.join('\n'), starts, lines: Int32Array.from(lines) };
+}
+
 export class Block {
-  // the lines joined by '\n', where each starts (and one past the end), their input line numbers
   #text: string;
   #starts: Int32Array;
-  #lines: Int32Array;
+  #lines: Int32Array | number;
   #answered: Uint8Array;
   // times each line was sent and lost with its worker, made on the first loss
   #attempts: Uint8Array | undefined;
@@ -29,18 +51,12 @@ export class Block {
   sentAt = 0;
 
   /** `first`: the item number of its first line; the next lines have the next numbers */
-  constructor(readonly first: number, texts: readonly string[], lines: readonly number[], readonly owner: BlockOwner) {
-    this.#text = texts.join('\n');
-    this.#starts = new Int32Array(texts.length + 1);
-    let at = 0;
-    for (let i = 0; i < texts.length; i++) {
-      this.#starts[i] = at;
-      at += texts[i]!.length + 1;
-    }
-    this.#starts[texts.length] = at;
-    this.#lines = Int32Array.from(lines);
-    this.#answered = new Uint8Array(texts.length);
-    this.left = texts.length;
+  constructor(readonly first: number, { text, starts, lines }: BlockLines, readonly owner: BlockOwner) {
+    this.#text = text;
+    this.#starts = starts;
+    this.#lines = lines;
+    this.#answered = new Uint8Array(starts.length - 1);
+    this.left = this.#answered.length;
   }
 
   get count(): number {
@@ -65,11 +81,13 @@ export class Block {
     this.#answered[index] = 1;
     this.left--;
     const attempts = (this.#attempts?.[index] ?? 1) + reruns;
-    this.owner.answered(this.#lines[index]!, this.lineText(index), fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts });
+    const line = typeof this.#lines === 'number' ? this.#lines + index : this.#lines[index]!;
+    this.owner.answered(line, this.lineText(index), fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts });
     // answered in full: only its numbers are looked at again (by a duplicate result)
     if (this.left === 0) {
       this.#text = '';
-      this.#starts = this.#lines = new Int32Array(0);
+      this.#starts = new Int32Array(0);
+      this.#lines = 0;
     }
     return true;
   }

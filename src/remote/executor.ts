@@ -18,7 +18,7 @@ import { RetryPolicy } from '../pool/retry.js';
 import { exitCodes } from '../protocol/exit-codes.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { connect, LoopHold, Outage, redisTarget, type RedisTarget } from './connection.js';
-import { Block, BlockFlight, type BlockOwner } from './blocks.js';
+import { Block, BlockFlight, type BlockLines, type BlockOwner } from './blocks.js';
 import { InFlight, type Item } from './inflight.js';
 import { countWorkers, Keys, prefix, queueName, timing } from './keys.js';
 import { checkRemoteOptions, type RemoteOptions, type RemoteRoute } from './options.js';
@@ -212,9 +212,9 @@ export class RemoteExecutor implements ItemExecutor {
    * line's result once. A line lost with its worker goes again, but the retry policy and
    * timeouts do not apply: the CLI sends blocks only when it has neither.
    */
-  submitLines(texts: readonly string[], lines: readonly number[], owner: BlockOwner): void {
-    const block = new Block(this.#nextId, texts, lines, owner);
-    this.#nextId += texts.length;
+  submitLines(lines: BlockLines, owner: BlockOwner): void {
+    const block = new Block(this.#nextId, lines, owner);
+    this.#nextId += block.count;
     this.#blocks.add(block);
     if (this.#closing !== undefined) this.#blocks.answerAll(block.lines(), cancelled(this.#fatal?.message ?? new PoolClosedError().message));
     else if (this.#sender !== undefined) this.#blocks.send(block);

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RawResult } from '../../src/pool/items.js';
 import { cancelled } from '../../src/pool/process/call.js';
-import { Block, BlockFlight, type BlockOwner } from '../../src/remote/blocks.js';
+import { Block, BlockFlight, joinLines, type BlockOwner } from '../../src/remote/blocks.js';
 import { timing } from '../../src/remote/keys.js';
 import { RemoteStats } from '../../src/remote/stats.js';
 
@@ -36,8 +36,8 @@ function setup() {
 test('each line is answered once, with its line number and text; a duplicate is dropped', () => {
   const { sent, answers, owner, flight, settled } = setup();
   // item numbers 10-12 and 13-14, input lines with a blank one skipped
-  const first = new Block(10, ['{"a":1}', '{"b":2}', '[3]'], [1, 2, 4], owner);
-  const second = new Block(13, ['"x"', '5'], [5, 6], owner);
+  const first = new Block(10, joinLines(['{"a":1}', '{"b":2}', '[3]'], [1, 2, 4]), owner);
+  const second = new Block(13, joinLines(['"x"', '5'], [5, 6]), owner);
   for (const block of [first, second]) {
     flight.add(block);
     flight.send(block);
@@ -62,7 +62,7 @@ test('each line is answered once, with its line number and text; a duplicate is 
 
 test('the lines of a job gone without their results go again, as one more attempt; too many losses fail the line', () => {
   const { sent, answers, owner, flight, stats } = setup();
-  const block = new Block(1, ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}'], [1, 2, 3, 4], owner);
+  const block = new Block(1, joinLines(['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}'], [1, 2, 3, 4]), owner);
   flight.add(block);
   flight.send(block);
   flight.answer(2, 0, '}', false, 0);
@@ -92,7 +92,7 @@ test('the lines of a job gone without their results go again, as one more attemp
 
 test('a stop answers every line left, once', () => {
   const { answers, owner, flight, settled } = setup();
-  const block = new Block(1, ['1', '2', '3'], [1, 2, 3], owner);
+  const block = new Block(1, joinLines(['1', '2', '3'], [1, 2, 3]), owner);
   flight.add(block);
   flight.send(block);
   flight.answer(2, 0, '}', false, 0);
@@ -108,7 +108,7 @@ test('many blocks: each result finds its own, and answered blocks are let go', (
   let id = 1;
   for (let b = 0; b < 300; b++) {
     const texts = Array.from({ length: 1 + (b % 7) }, (_, i) => `${b * 10 + i}`);
-    const block = new Block(id, texts, texts.map((_, i) => b * 10 + i + 1), owner);
+    const block = new Block(id, joinLines(texts, texts.map((_, i) => b * 10 + i + 1)), owner);
     id += texts.length;
     flight.add(block);
   }
