@@ -64,8 +64,9 @@ it('run --redis without --keep-order sends the lines in blocks: the same results
     // a line longer than a job's 256 KB
     Buffer.from(`${JSON.stringify({ big: 'x'.repeat(300_000) })}\n`),
     Buffer.from(Array.from({ length: 6000 }, (_, i) => (i % 1000 === 500 ? '\t\n' : JSON.stringify({ n: i, pad: 'x'.repeat(i % 40) }) + '\n')).join('')),
-    // and plain lines (sent a read at a time as one text), the last without its newline
-    Buffer.from(Array.from({ length: 6000 }, (_, i) => JSON.stringify({ m: i, s: i % 7 === 0 ? '\u00e9\u{1f600}' : 'x' })).join('\n')),
+    // and plain lines (sent a read at a time as one text, run as lines blocks by the worker),
+    // throws and returned statuses among them, the last without its newline
+    Buffer.from(Array.from({ length: 6000 }, (_, i) => (i % 997 === 5 ? '42' : i % 1009 === 7 ? 'null' : JSON.stringify({ m: i, s: i % 7 === 0 ? '\u00e9\u{1f600}' : 'x' }))).join('\n')),
   ]);
   const data = path.join(dir.dir, 'hostile.jsonl');
   writeFileSync(data, hostile);
