@@ -2,6 +2,7 @@
 import type { ParseError } from '../errors.js';
 import type { RawResult } from '../pool/items.js';
 import { decimal } from '../protocol/messages.js';
+import type { RestBytes } from '../remote/wire.js';
 import { exitCodes } from './common.js';
 import { checkLine, type InputLine } from './input.js';
 
@@ -41,12 +42,19 @@ export class ResultBytes {
   add(item: InputLine, result: RawResult): void {
     const line = resultLine(item, result);
     // at most 3 bytes for each UTF-16 unit
-    if (this.#chunk.length - this.#at < 3 * line.length) {
-      if (this.#at > this.#start) this.#full.push(this.#chunk.subarray(this.#start, this.#at));
-      this.#chunk = Buffer.allocUnsafe(Math.max(chunkSize, 3 * line.length));
-      this.#start = this.#at = 0;
-    }
+    this.#room(3 * line.length);
     this.#at += this.#chunk.write(line, this.#at);
+  }
+
+  /** The line of a result with exit 0 whose fields after the exit are bytes read (`rest`) */
+  addOk(line: number, text: string, attempts: number, rest: RestBytes): void {
+    const restLength = rest.end - rest.start;
+    const brace = restLength === 1 && rest.bytes[rest.start] === 0x7d;
+    const head = `{"line":${decimal(line)},"data":${text},"exit":0,"attempts":${attempts}${brace ? '' : ','}`;
+    this.#room(3 * head.length + restLength + 1);
+    this.#at += this.#chunk.write(head, this.#at);
+    this.#at += rest.bytes.copy(this.#chunk, this.#at, rest.start, rest.end);
+    this.#chunk[this.#at++] = 0x0a;
   }
 
   /** The bytes added since the last call */
@@ -56,5 +64,13 @@ export class ResultBytes {
     this.#full = [];
     this.#start = this.#at;
     return taken;
+  }
+
+  // a chunk with `bytes` free; the bytes of the one before are kept to be taken
+  #room(bytes: number): void {
+    if (this.#chunk.length - this.#at >= bytes) return;
+    if (this.#at > this.#start) this.#full.push(this.#chunk.subarray(this.#start, this.#at));
+    this.#chunk = Buffer.allocUnsafe(Math.max(chunkSize, bytes));
+    this.#start = this.#at = 0;
   }
 }

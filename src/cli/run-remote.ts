@@ -55,6 +55,11 @@ export async function runRemoteLines(pool: RemoteExecutor, input: Readable, sink
       const item = { line, text };
       add(item, raw.exit === exitCodes.dataError ? undecoded(item, raw) : raw);
     },
+    answeredOk(line, text, attempts, rest) {
+      inFlight--;
+      out.addOk(line, text, attempts, rest);
+      count++;
+    },
     settled() {
       write();
       wakeUp();

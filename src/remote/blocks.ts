@@ -8,10 +8,13 @@ import type { ItemResult, RawResult } from '../pool/items.js';
 import { asSent, lostResult } from './inflight.js';
 import { timing } from './keys.js';
 import type { RemoteStats } from './stats.js';
+import type { RestBytes } from './wire.js';
 
 /** Hears the results of a block's lines, each once */
 export interface BlockOwner {
   answered(line: number, text: string, result: RawResult): void;
+  /** A result with exit 0 as read from the results stream: its fields after the exit as bytes */
+  answeredOk(line: number, text: string, attempts: number, rest: RestBytes): void;
   /** After the results of one read of the results stream */
   settled(): void;
 }
@@ -75,14 +78,18 @@ export class Block {
     return this.left === 0 || this.#answered[index] === 1;
   }
 
-  /** Answers the line `index` unless it is answered already: whether it was not */
-  answer(index: number, exit: number, rest: string, fromReturn: boolean, reruns: number): boolean {
+  /**
+   * Answers the line `index` unless it is answered already: whether it was not. `rest` as bytes
+   * only with exit 0 (not a returned integer).
+   */
+  answer(index: number, exit: number, rest: string | RestBytes, fromReturn: boolean, reruns: number): boolean {
     if (this.isAnswered(index)) return false;
     this.#answered[index] = 1;
     this.left--;
     const attempts = (this.#attempts?.[index] ?? 1) + reruns;
     const line = typeof this.#lines === 'number' ? this.#lines + index : this.#lines[index]!;
-    this.owner.answered(line, this.lineText(index), fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts });
+    if (typeof rest !== 'string') this.owner.answeredOk(line, this.lineText(index), attempts, rest);
+    else this.owner.answered(line, this.lineText(index), fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts });
     // answered in full: only its numbers are looked at again (by a duplicate result)
     if (this.left === 0) {
       this.#text = '';
@@ -178,12 +185,12 @@ export class BlockFlight {
    * `reruns`: the worker's runs of it after the first; `byWorker`: the result came from a worker
    * (its time counts in the stats).
    */
-  answer(id: number, exit: number, rest: string, fromReturn: boolean, reruns: number, byWorker = true): boolean | undefined {
+  answer(id: number, exit: number, rest: string | RestBytes, fromReturn: boolean, reruns: number, byWorker = true): boolean | undefined {
     const block = this.#find(id);
     if (block === undefined) return undefined;
     if (!block.answer(id - block.first, exit, rest, fromReturn, reruns)) return false;
     this.size--;
-    this.stats.answered(exit, rest, byWorker ? performance.now() - block.sentAt : undefined);
+    this.stats.answered(exit, typeof rest === 'string' ? rest : '', byWorker ? performance.now() - block.sentAt : undefined);
     this.#touched.add(block.owner);
     if (block.left === 0) this.#dropAnswered();
     return true;

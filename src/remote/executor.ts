@@ -25,6 +25,7 @@ import { checkRemoteOptions, type RemoteOptions, type RemoteRoute } from './opti
 import { ResultsReader, type ResultsEntry } from './results.js';
 import { RemoteStats } from './stats.js';
 import { Sender } from './sender.js';
+import { forEachResult } from './wire.js';
 
 export type { RemoteOptions, RemoteRoute } from './options.js';
 
@@ -153,9 +154,11 @@ export class RemoteExecutor implements ItemExecutor {
     if (started !== undefined) this.#inflight.started(started);
     if (itemMs !== undefined) this.#sender?.measured(itemMs);
     const now = performance.now();
-    for (const { id, exit, fromReturn, rest, reruns } of results) {
-      if (this.#blocks.answer(id, exit, rest, fromReturn, reruns) === undefined) this.#inflight.result(id, exit, rest, fromReturn, reruns, now);
-    }
+    if (results !== undefined) forEachResult(results, ({ id, exit, fromReturn, reruns, rest }) => {
+      // a success's fields go to a block's owner as bytes; anything else is read as text
+      const text = exit === 0 && !fromReturn ? undefined : rest.bytes.toString('utf8', rest.start, rest.end);
+      if (this.#blocks.answer(id, exit, text ?? rest, fromReturn, reruns) === undefined) this.#inflight.result(id, exit, text ?? rest.bytes.toString('utf8', rest.start, rest.end), fromReturn, reruns, now);
+    });
     this.#blocks.settle();
     this.#updateHold();
   }

@@ -3,14 +3,17 @@
 // from this stream and not from BullMQ's events, which are trimmed and lost when a reader falls
 // behind (taskforcesh/bullmq#2517).
 import type { Redis } from 'ioredis';
-import { parseResultLine, type ParsedResult } from './wire.js';
 
 const count = 16;
 
-/** One entry of the stream: a job a worker started, or results with the item time measured */
+/**
+ * One entry of the stream: a job a worker started, or results lines (wire.ts) with the item time
+ * measured. The lines stay bytes, as read (forEachResult): no string of them outlives a scavenge
+ * while the entries of a read are handed over.
+ */
 export interface ResultsEntry {
   started?: string;
-  results: ParsedResult[];
+  results?: Buffer;
   itemMs?: number;
 }
 
@@ -47,9 +50,9 @@ export class ResultsReader {
   async #loop(): Promise<void> {
     while (!this.#stopped) {
       const startedAt = Date.now();
-      let reply: [string, [string, string[]][]][] | null;
+      let reply: [Buffer, [Buffer, Buffer[]][]][] | null;
       try {
-        reply = (await this.reader.xread('COUNT', count, 'BLOCK', 500, 'STREAMS', this.key, this.#last)) as typeof reply;
+        reply = (await this.reader.xreadBuffer('COUNT', count, 'BLOCK', 500, 'STREAMS', this.key, this.#last)) as typeof reply;
       } catch {
         if (this.#stopped) return;
         // a lost connection: ioredis reconnects; the producer's watchdog decides when to give up
@@ -58,13 +61,14 @@ export class ResultsReader {
       }
       const entries = reply?.[0]?.[1] ?? [];
       for (const [id, fields] of entries) {
-        this.#last = id;
-        const entry: ResultsEntry = { results: [] };
+        this.#last = id.toString();
+        const entry: ResultsEntry = {};
         for (let i = 0; i < fields.length; i += 2) {
+          const name = fields[i]![0];
           const value = fields[i + 1]!;
-          if (fields[i] === 'r') entry.results = value === '' ? [] : value.split('\n').map(parseResultLine);
-          else if (fields[i] === 't') entry.itemMs = Number(value);
-          else if (fields[i] === 's') entry.started = value;
+          if (name === 0x72) entry.results = value;
+          else if (name === 0x74) entry.itemMs = Number(value.toString());
+          else if (name === 0x73) entry.started = value.toString();
         }
         this.onEntry(entry);
       }

@@ -31,28 +31,56 @@ export function resultLine(id: number, raw: RawResult): string {
   return `${id}${raw.attempts > 1 ? `+${raw.attempts - 1}` : ''} ${raw.exit}${raw.fromReturn === true ? 'r' : ''} ${raw.rest}`;
 }
 
-export interface ParsedResult {
+/** The fields after a result's exit, as read: bytes[start, end) */
+export interface RestBytes {
+  bytes: Buffer;
+  start: number;
+  end: number;
+}
+
+/** A results line read */
+export interface ResultFields {
   id: number;
   exit: number;
   fromReturn: boolean;
-  rest: string;
   /** the runs of the item on the worker after its first (attempts counts them as the producer's sends) */
   reruns: number;
+  rest: RestBytes;
 }
 
-export function parseResultLine(line: string): ParsedResult {
-  const first = line.indexOf(' ');
-  const second = line.indexOf(' ', first + 1);
-  const exitText = line.slice(first + 1, second);
-  const fromReturn = exitText.endsWith('r');
-  const plus = line.lastIndexOf('+', first);
-  return {
-    id: Number(line.slice(0, plus === -1 ? first : plus)),
-    exit: Number(fromReturn ? exitText.slice(0, -1) : exitText),
-    fromReturn,
-    rest: line.slice(second + 1),
-    reruns: plus === -1 ? 0 : Number(line.slice(plus + 1, first)),
-  };
+const digit0 = 0x30;
+const isDigit = (byte: number | undefined) => byte !== undefined && byte >= digit0 && byte <= digit0 + 9;
+
+/**
+ * Calls `each` with every results line of `bytes` (lines joined by '\n'), read in place: one
+ * object, filled again for each line, and no string (the fields after the exit are the bytes'
+ * positions; most are only copied to the output)
+ */
+export function forEachResult(bytes: Buffer, each: (fields: ResultFields) => void): void {
+  const fields: ResultFields = { id: 0, exit: 0, fromReturn: false, reruns: 0, rest: { bytes, start: 0, end: 0 } };
+  for (let at = 0; at < bytes.length; ) {
+    let end = bytes.indexOf(0x0a, at);
+    if (end === -1) end = bytes.length;
+    let p = at;
+    let id = 0;
+    for (; isDigit(bytes[p]); p++) id = id * 10 + bytes[p]! - digit0;
+    let reruns = 0;
+    if (bytes[p] === 0x2b) for (p++; isDigit(bytes[p]); p++) reruns = reruns * 10 + bytes[p]! - digit0;
+    p++;
+    const sign = bytes[p] === 0x2d ? -1 : 1;
+    if (sign === -1) p++;
+    let exit = 0;
+    for (; isDigit(bytes[p]); p++) exit = exit * 10 + bytes[p]! - digit0;
+    fields.fromReturn = bytes[p] === 0x72;
+    if (fields.fromReturn) p++;
+    fields.id = id;
+    fields.exit = sign * exit;
+    fields.reruns = reruns;
+    fields.rest.start = p + 1;
+    fields.rest.end = end;
+    each(fields);
+    at = end + 1;
+  }
 }
 
 /**

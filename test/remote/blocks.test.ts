@@ -22,6 +22,7 @@ function setup() {
   let settled = 0;
   const owner: BlockOwner = {
     answered: (line, text, result) => answers.push({ line, text, result }),
+    answeredOk: (line, text, attempts, rest) => answers.push({ line, text, result: { exit: 0, rest: rest.bytes.toString('utf8', rest.start, rest.end), attempts } }),
     settled: () => settled++,
   };
   const stats = new RemoteStats();

@@ -1,7 +1,7 @@
 // What a job carries (wire.ts), as the Sender packs it into BullMQ on a real redis-server:
 // item numbers that follow one another go as `first` alone, others (items sent again after a
-// loss or a retry) as `ids`; itemId() reads either back as the worker does. And a result line
-// reads back as the worker wrote it.
+// loss or a retry) as `ids`; itemId() reads either back as the worker does. And results lines
+// read back as the worker wrote them.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Queue } from 'bullmq';
@@ -10,7 +10,7 @@ import { RetryPolicy } from '../../src/pool/retry.js';
 import { InFlight, type Item } from '../../src/remote/inflight.js';
 import { Sender } from '../../src/remote/sender.js';
 import { RemoteStats } from '../../src/remote/stats.js';
-import { itemId, parseResultLine, resultLine, type JobData } from '../../src/remote/wire.js';
+import { forEachResult, itemId, resultLine, type JobData } from '../../src/remote/wire.js';
 import { timed } from '../helpers.js';
 import { RedisServer, redisMissing } from './redis.js';
 
@@ -63,17 +63,21 @@ it('numbers in a row go as the first; others one by one; the worker reads both b
   }
 }));
 
-it('a result line reads back as written: the exit, a returned integer, the runs on the worker after the first', () => {
+it('result lines read back as written: the exit, a returned integer, the runs on the worker after the first', () => {
   const lines = [
-    resultLine(12, { exit: 0, rest: '"value":{"a":"b c"},"stdout":"","stderr":""}', attempts: 1 }),
+    resultLine(12, { exit: 0, rest: '"value":{"a":"b c","\u00e9":"\u{1f600}"},"stdout":"","stderr":""}', attempts: 1 }),
     resultLine(7, { exit: 3, rest: '"value":3,"stdout":"","stderr":""}', attempts: 1, fromReturn: true }),
     resultLine(40, { exit: 1, rest: '"error":{"name":"WorkerExitedError"}}', attempts: 3 }),
+    resultLine(41, { exit: -2, rest: '}', attempts: 1, fromReturn: true }),
   ];
-  assert.equal(lines.slice(1), ['7 3r "value":3,"stdout":"","stderr":""}', '40+2 1 "error":{"name":"WorkerExitedError"}}']);
-  assert.equal(lines.map(parseResultLine), [
-    { id: 12, exit: 0, fromReturn: false, rest: '"value":{"a":"b c"},"stdout":"","stderr":""}', reruns: 0 },
-    { id: 7, exit: 3, fromReturn: true, rest: '"value":3,"stdout":"","stderr":""}', reruns: 0 },
-    { id: 40, exit: 1, fromReturn: false, rest: '"error":{"name":"WorkerExitedError"}}', reruns: 2 },
+  assert.equal(lines.slice(1), ['7 3r "value":3,"stdout":"","stderr":""}', '40+2 1 "error":{"name":"WorkerExitedError"}}', '41 -2r }']);
+  const read: unknown[] = [];
+  forEachResult(Buffer.from(lines.join('\n')), ({ id, exit, fromReturn, reruns, rest }) => read.push({ id, exit, fromReturn, reruns, rest: rest.bytes.toString('utf8', rest.start, rest.end) }));
+  assert.equal(read, [
+    { id: 12, exit: 0, fromReturn: false, reruns: 0, rest: '"value":{"a":"b c","\u00e9":"\u{1f600}"},"stdout":"","stderr":""}' },
+    { id: 7, exit: 3, fromReturn: true, reruns: 0, rest: '"value":3,"stdout":"","stderr":""}' },
+    { id: 40, exit: 1, fromReturn: false, reruns: 2, rest: '"error":{"name":"WorkerExitedError"}}' },
+    { id: 41, exit: -2, fromReturn: true, reruns: 0, rest: '}' },
   ]);
 });
 
