@@ -75,11 +75,11 @@ export async function runRemoteLines(pool: RemoteExecutor, input: Readable, sink
   // The lines of one read, in blocks of about the same number of lines: none over the
   // executor's block size, about maxBytes at most unless the lines differ much in length, and
   // no small block left over at the end of each read. `take`: the lines from..to as a block
-  const submit = async (count: number, bytes: number, take: (from: number, to: number) => BlockLines) => {
-    const blocks = Math.min(count, Math.max(Math.ceil(count / pool.blockSize), Math.ceil(bytes / maxBytes)));
+  const submit = async (lines: number, bytes: number, take: (from: number, to: number) => BlockLines) => {
+    const blocks = Math.min(lines, Math.max(Math.ceil(lines / pool.blockSize), Math.ceil(bytes / maxBytes)));
     for (let k = 0; k < blocks; k++) {
-      const from = Math.floor((k * count) / blocks);
-      const to = Math.floor(((k + 1) * count) / blocks);
+      const from = Math.floor((k * lines) / blocks);
+      const to = Math.floor(((k + 1) * lines) / blocks);
       await room(Math.max(0, limit() - (to - from)));
       inFlight += to - from;
       pool.submitLines(take(from, to), owner);

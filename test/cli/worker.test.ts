@@ -79,6 +79,12 @@ it('run --redis without --keep-order sends the lines in blocks: the same results
   const results = sorted(remote.stdout);
   assert.is(results.length, 11 + 6000 - 6 + 6000);
   assert.equal(results, sorted(local.stdout));
+  // a BOM before plain lines (sent as one text from after the BOM)
+  const bom = dir.write('bom.jsonl', '\ufeff{"a":1}\n{"b":"\u00e9"}\n[3]\n');
+  const bomRemote = polytask('run', '-s', echo, '-d', bom, '--redis', redis.url);
+  assert.is(bomRemote.status, 0, bomRemote.stderr);
+  assert.equal(sorted(bomRemote.stdout), sorted(polytask('run', '-s', echo, '-d', bom, '-p', '2').stdout));
+  assert.match(bomRemote.stdout, '{"line":1,"data":{"a":1},');
 }));
 
 it('a worker runs trivial items as lines blocks; a child that dies in one: its item fails alone, as in a local run', timed(90_000, async () => {
