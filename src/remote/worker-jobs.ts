@@ -23,8 +23,20 @@ export interface Lane {
   close(): Promise<void>;
 }
 
-/** Hears a results line (wire.ts) and whether its item failed */
-export type RecordResult = (line: string, failed: boolean) => void;
+/** Hears results lines (wire.ts): one, or `count` of them joined by '\n' as bytes; `failed`: how many failed */
+export type RecordResult = (lines: string | Buffer, count: number, failed: number) => void;
+
+const newlineByte = Buffer.from('\n');
+
+/** Results lines heard, joined by '\n': as text when each came as text, else as bytes */
+export function joinResults(pieces: readonly (string | Buffer)[]): string | Buffer {
+  if (pieces.every((piece) => typeof piece === 'string')) return pieces.join('\n');
+  if (pieces.length === 1) return pieces[0]!;
+  return Buffer.concat(pieces.flatMap((piece, i) => {
+    const bytes = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    return i === 0 ? [bytes] : [newlineByte, bytes];
+  }));
+}
 
 // items at most this long each (ms on a child, as the worker measured its last jobs) go as a
 // block: a block cannot be cancelled, and a run that is gone must free the worker within a second
@@ -44,7 +56,7 @@ export function runCalls(lane: Lane, data: JobData, options: RawOptions, record:
   const check = !lane.decodesEachItem;
   for (let i = 0; i < lines.length; i++) {
     const answer = (raw: RawResult) => {
-      record(resultLine(itemId(data, i), raw), raw.exit !== 0);
+      record(resultLine(itemId(data, i), raw), 1, raw.exit !== 0 ? 1 : 0);
       if (--left === 0) done(lines.length);
     };
     const notJson = check ? notJsonResult(lines[i]!) : undefined;
@@ -55,46 +67,86 @@ export function runCalls(lane: Lane, data: JobData, options: RawOptions, record:
 
 /** Runs the job's items (numbered from data.first) as one `lines` block; `done` as for runCalls */
 export function runBlock(pool: ProcessPool, data: JobData, record: RecordResult, done: (items: number) => void): void {
-  const job = new LinesJob(data.items, data.first!, record, done);
-  pool.submitLines(Buffer.from(`${data.items}\n`), data.first!, job.count, job);
+  const job = new LinesJob(Buffer.from(`${data.items}\n`), data.first!, record, done);
+  pool.submitLines(job.items, data.first!, job.count, job);
 }
 
-const newline = '\n';
 // an output line: {"line":<number>,"data":<the item's text>,"exit":<exit>,"attempts":<n>,<rest>
 const head = '{"line":'.length;
 const dataKey = ',"data":'.length;
 const exitKey = ',"exit":'.length;
 const attemptsKey = ',"attempts":'.length;
+const comma = 0x2c;
+const newline = 0x0a;
+const valueKey = Buffer.from('"value":');
 
 class LinesJob implements LinesOwner {
-  // where each item starts in `items`, and one past the end
-  readonly #starts: number[] = [0];
+  // where each item starts in `items` (bytes), and one past the end
+  readonly #starts: Int32Array;
   #left: number;
 
   constructor(
-    readonly items: string,
+    readonly items: Buffer,
     readonly first: number,
     readonly record: RecordResult,
     readonly done: (items: number) => void,
   ) {
-    for (let at = items.indexOf(newline); at !== -1; at = items.indexOf(newline, at + 1)) this.#starts.push(at + 1);
-    this.#starts.push(items.length + 1);
-    this.#left = this.count;
+    let count = 0;
+    for (let at = items.indexOf(newline); at !== -1; at = items.indexOf(newline, at + 1)) count++;
+    this.#starts = new Int32Array(count + 1);
+    for (let i = 0, at = 0; i < count; i++) this.#starts[i + 1] = at = items.indexOf(newline, at) + 1;
+    this.#left = count;
   }
 
   get count(): number {
     return this.#starts.length - 1;
   }
 
+  // Each output line becomes a results line, byte for byte: the item's number and exit as the
+  // child wrote them, its runs after the first, the fields after `attempts`. The item's text in
+  // it is as long as the job's line: that finds the exit without decoding anything.
   answered(block: Call, chunk: LinesChunk): void {
-    const text = (chunk.out.length === 1 ? chunk.out[0]! : Buffer.concat(chunk.out)).toString('utf8');
-    for (let at = 0; at < text.length; ) {
-      const end = text.indexOf(newline, at);
-      this.#outputLine(text.slice(at, end));
+    const out = chunk.out.length === 1 ? chunk.out[0]! : Buffer.concat(chunk.out);
+    // a results line is shorter than its output line
+    const results = Buffer.allocUnsafe(out.length);
+    let o = 0;
+    let lines = 0;
+    let failed = 0;
+    for (let at = 0; at < out.length; ) {
+      const end = out.indexOf(newline, at);
+      if (lines > 0) results[o++] = newline;
+      // the number
+      let p = at + head;
+      let id = 0;
+      for (; out[p] !== comma; p++) {
+        id = id * 10 + out[p]! - 0x30;
+        results[o++] = out[p]!;
+      }
+      const index = id - this.first;
+      const exitAt = p + dataKey + (this.#starts[index + 1]! - this.#starts[index]! - 1) + exitKey;
+      let exitEnd = exitAt;
+      while (out[exitEnd] !== comma) exitEnd++;
+      let q = exitEnd + attemptsKey;
+      let attempts = 0;
+      for (; out[q] !== comma && q < end - 1; q++) attempts = attempts * 10 + out[q]! - 0x30;
+      // the rest: after the comma, or only the closing brace
+      const restAt = out[q] === comma ? q + 1 : end - 1;
+      const ok = exitEnd - exitAt === 1 && out[exitAt] === 0x30;
+      // a non-zero exit with a value is the handler's returned integer (a failure has an error)
+      const fromReturn = !ok && restAt + valueKey.length <= end && out.compare(valueKey, 0, valueKey.length, restAt, restAt + valueKey.length) === 0;
+      if (attempts > 1) o += results.write(`+${attempts - 1}`, o, 'latin1');
+      results[o++] = 0x20;
+      for (let k = exitAt; k < exitEnd; k++) results[o++] = out[k]!;
+      if (fromReturn) results[o++] = 0x72;
+      results[o++] = 0x20;
+      o += out.copy(results, o, restAt, end);
+      lines++;
+      if (!ok) failed++;
       at = end + 1;
     }
+    if (lines > 0) this.record(results.subarray(0, o), lines, failed);
     // a line its child could not decode: the producer words its ParseError, as for a line it checks
-    for (const place of chunk.bad) this.record(resultLine(block.lines!.line + place, notDecoded), true);
+    for (const place of chunk.bad) this.record(resultLine(block.lines!.line + place, notDecoded), 1, 1);
     this.#settled(chunk.count);
   }
 
@@ -104,31 +156,14 @@ class LinesJob implements LinesOwner {
     for (let place = from; place < block.lines!.count; place++) {
       const id = block.lines!.line + place;
       const index = id - this.first;
-      const call = newCall(block.id + place, this.items.slice(this.#starts[index], this.#starts[index + 1]! - 1), undefined, (raw) => {
-        this.record(resultLine(id, raw), raw.exit !== 0);
+      const call = newCall(block.id + place, this.items.toString('utf8', this.#starts[index], this.#starts[index + 1]! - 1), undefined, (raw) => {
+        this.record(resultLine(id, raw), 1, raw.exit !== 0 ? 1 : 0);
         this.#settled(1);
       }, undefined, undefined);
       call.attempt = block.attempt;
       calls.push(call);
     }
     return calls;
-  }
-
-  // The results line of an output line: the item's number, its exit, its attempt (a block run
-  // again after its child died is a second) and the fields after it
-  #outputLine(line: string): void {
-    const numberEnd = line.indexOf(',', head);
-    const id = Number(line.slice(head, numberEnd));
-    const index = id - this.first;
-    const exitAt = numberEnd + dataKey + (this.#starts[index + 1]! - this.#starts[index]! - 1) + exitKey;
-    const exitEnd = line.indexOf(',', exitAt);
-    const exit = Number(line.slice(exitAt, exitEnd));
-    const restAt = line.indexOf(',', exitEnd + 1);
-    const attempts = Number(line.slice(exitEnd + attemptsKey, restAt === -1 ? line.length - 1 : restAt));
-    const rest = restAt === -1 ? '}' : line.slice(restAt + 1);
-    // a non-zero exit with a value is the handler's returned integer (a failure has an error)
-    const fromReturn = exit !== 0 && rest.startsWith('"value":');
-    this.record(resultLine(id, fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts }), exit !== 0);
   }
 
   #settled(count: number): void {

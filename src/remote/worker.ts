@@ -17,7 +17,7 @@ import { inlineQueue, moduleQueue, sharedSecret } from './js-calls.js';
 import { JsLane } from './js-lane.js';
 import { Keys, prefix, queueName, timing } from './keys.js';
 import type { JobData } from './wire.js';
-import { asBlock, runBlock, runCalls, type Lane } from './worker-jobs.js';
+import { asBlock, joinResults, runBlock, runCalls, type Lane, type RecordResult } from './worker-jobs.js';
 
 export const remoteWorkerOptionKeys = optionKeys<RemoteWorkerOptions>()([...poolOptionKeys, 'redis', 'graceMs', 'onError', 'onResults']);
 const jsWorkerOptionKeys = ['redis', 'graceMs', 'onError', 'onResults', 'processes'] as const;
@@ -179,15 +179,17 @@ export class RemoteWorker {
     const started = performance.now();
     try {
       await new Promise<void>((resolve, reject) => {
-        let buffered: string[] = [];
+        // results lines: one each, or several as bytes (a lines block's)
+        let buffered: (string | Buffer)[] = [];
+        let count = 0;
         let failed = 0;
         let sending: Promise<unknown> = Promise.resolve();
         const send = (fields: string[] = []) => {
           if (buffered.length === 0 && fields.length === 0) return;
-          const block = buffered.join('\n');
-          this.#onResults?.(buffered.length, failed);
+          const block = joinResults(buffered);
+          this.#onResults?.(count, failed);
           buffered = [];
-          failed = 0;
+          count = failed = 0;
           // the stream outlives a producer that died by a minute at most (it renews this)
           sending = sending.then(() => this.#redis.multi().xadd(stream, '*', 'r', block, ...fields).pexpire(stream, 4 * timing.runTtlMs).exec());
         };
@@ -200,10 +202,11 @@ export class RemoteWorker {
           running.cancels.push(listener);
           return () => {};
         };
-        const record = (line: string, fails: boolean) => {
+        const record: RecordResult = (lines, n, fails) => {
           if (running.state !== 'running') return;
-          buffered.push(line);
-          if (fails) failed++;
+          buffered.push(lines);
+          count += n;
+          failed += fails;
         };
         const done = (count: number) => {
           if (running.state !== 'running') return;
