@@ -113,19 +113,21 @@ class LinesJob implements LinesOwner {
     let lines = 0;
     let failed = 0;
     for (let at = 0; at < out.length; ) {
-      const end = out.indexOf(newline, at);
+      // (each output line ends with '\n'; the end of the bytes all the same if one did not)
+      let end = out.indexOf(newline, at);
+      if (end === -1) end = out.length;
       if (lines > 0) results[o++] = newline;
       // the number
       let p = at + head;
       let id = 0;
-      for (; out[p] !== comma; p++) {
+      for (; out[p] !== comma && p < end; p++) {
         id = id * 10 + out[p]! - 0x30;
         results[o++] = out[p]!;
       }
       const index = id - this.first;
       const exitAt = p + dataKey + (this.#starts[index + 1]! - this.#starts[index]! - 1) + exitKey;
       let exitEnd = exitAt;
-      while (out[exitEnd] !== comma) exitEnd++;
+      while (out[exitEnd] !== comma && exitEnd < end) exitEnd++;
       let q = exitEnd + attemptsKey;
       let attempts = 0;
       for (; out[q] !== comma && q < end - 1; q++) attempts = attempts * 10 + out[q]! - 0x30;
