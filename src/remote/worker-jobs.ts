@@ -1,9 +1,9 @@
 // How a worker (worker.ts) runs a job's items on its local lane: a call for each item, or, for
 // trivial items with numbers that follow one another on children that write their own output
 // lines (protocol version 3), as one `lines` block. A call per item cost the worker a third of
-// its time in collecting the objects of the calls in flight; a block costs it a few string
-// operations per item: each output line names its item, and the item's text in it is as long
-// as the job's line, which finds the exit and the fields after it without decoding anything.
+// its time in collecting the objects of the calls in flight; a block costs it a few byte
+// copies per item: each output line names its item, and the item's text in it is as long as
+// the job's line in bytes, which finds the exit and the fields after it without decoding anything.
 import type { RawOptions, RawResult, RawResultCallback } from '../pool/items.js';
 import { newCall, type Call, type LinesChunk, type LinesOwner } from '../pool/process/call.js';
 import type { PoolStats } from '../pool/process/stats.js';
