@@ -9,7 +9,12 @@ import { checkLine, type InputLine } from './input.js';
 // One output line; the item's text and the child's fields are copied as they came, never re-encoded
 export function resultLine(item: InputLine, result: RawResult): string {
   const data = item.error === undefined ? item.text : JSON.stringify(item.text);
-  return `{"line":${decimal(item.line)},"data":${data},"exit":${result.exit},"attempts":${result.attempts}${result.rest === '}' ? '' : ','}${result.rest}\n`;
+  return `${lineHead(item.line, data, result.exit, result.attempts, result.rest === '}')}${result.rest}\n`;
+}
+
+// An output line up to the child's fields; `bare`: none follow (the rest is only '}')
+function lineHead(line: number, data: string, exit: number, attempts: number, bare: boolean): string {
+  return `{"line":${decimal(line)},"data":${data},"exit":${exit},"attempts":${attempts}${bare ? '' : ','}`;
 }
 
 export function badLineResult(error: ParseError): RawResult {
@@ -50,7 +55,7 @@ export class ResultBytes {
   addOk(line: number, text: string, attempts: number, rest: RestBytes): void {
     const restLength = rest.end - rest.start;
     const brace = restLength === 1 && rest.bytes[rest.start] === 0x7d;
-    const head = `{"line":${decimal(line)},"data":${text},"exit":0,"attempts":${attempts}${brace ? '' : ','}`;
+    const head = lineHead(line, text, 0, attempts, brace);
     this.#room(3 * head.length + restLength + 1);
     this.#at += this.#chunk.write(head, this.#at);
     this.#at += rest.bytes.copy(this.#chunk, this.#at, rest.start, rest.end);

@@ -208,11 +208,11 @@ export class RemoteWorker {
           count += n;
           failed += fails;
         };
-        const done = (count: number) => {
+        const done = (items: number) => {
           if (running.state !== 'running') return;
           clearInterval(timer);
           // the cost of an item on one child, for the producer's block size (and this worker's)
-          const itemMs = ((performance.now() - started) * this.pool.processes) / count;
+          const itemMs = ((performance.now() - started) * this.pool.processes) / items;
           this.#itemMs = itemMs;
           send(['t', itemMs.toFixed(3)]);
           sending.then(() => resolve(), reject);
