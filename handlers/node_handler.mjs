@@ -94,11 +94,12 @@ function takeOutgoing() {
 }
 
 // the bytes of what is written, in a buffer used again for every write (see fd 3)
-let outBuffer = Buffer.allocUnsafeSlow(131072);
+let outBuffer = Buffer.allocUnsafeSlow(262144);
 function writeAll(text) {
-  const length = Buffer.byteLength(text);
-  if (length > outBuffer.length) outBuffer = Buffer.allocUnsafeSlow(Math.max(length, 2 * outBuffer.length));
-  outBuffer.write(text, 0, length);
+  // room for the most bytes the text can take (3 per UTF-16 unit): written in one pass, its
+  // length not counted first
+  if (3 * text.length > outBuffer.length) outBuffer = Buffer.allocUnsafeSlow(Math.max(3 * text.length, 2 * outBuffer.length));
+  const length = outBuffer.write(text, 0);
   let offset = 0;
   try {
     while (offset < length) offset += writeSync(4, outBuffer, offset, length - offset);
