@@ -8,14 +8,34 @@ import { WorkerCommand } from './worker.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export function createCli(): Cli {
+type OurCommand = typeof RunCommand | typeof ValidateCommand | typeof WorkerCommand;
+
+// The whole CLI, or one command of it (`only`)
+export function createCli(only?: OurCommand): Cli {
   const cli = new Cli({ binaryName: 'polytask', binaryLabel: 'polytask', binaryVersion: version, enableColors: process.stdout.isTTY === true });
+  if (only !== undefined) {
+    cli.register(only);
+    return cli;
+  }
   cli.register(RunCommand);
   cli.register(ValidateCommand);
   cli.register(WorkerCommand);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   return cli;
+}
+
+// The command a line names (run when it names none), unless it asks for help or the version:
+// clipanion builds its parser from every command registered at every start (about 20 ms, and
+// as much again of V8's optimizing compiler on another core, which the children starting
+// need). A line that does not parse gets the same words from that command alone: run is the
+// default command, so the whole CLI blames run for any line that names no other.
+const builtinFlags = new Set([Builtins.HelpCommand, Builtins.VersionCommand].flatMap((command) => command.paths?.flat() ?? []));
+function namedCommand(argv: readonly string[]): OurCommand | undefined {
+  if (argv.some((arg) => builtinFlags.has(arg))) return undefined;
+  if (argv[0] === 'validate') return ValidateCommand;
+  if (argv[0] === 'worker') return WorkerCommand;
+  return RunCommand;
 }
 
 // `--timeout -1` as `--timeout=-1`: clipanion takes a word that starts with "-" for a flag, and
@@ -46,16 +66,17 @@ function usageError(cli: Cli, error: unknown, stderr: BaseContext['stderr']): nu
 
 // Runs the CLI and resolves to the exit status; usage errors print without a stack and give 2
 export async function main(argv: string[], context: Partial<BaseContext> = {}): Promise<number> {
-  const cli = createCli();
   const full = { ...Cli.defaultContext, ...context };
   // no arguments at all: the list of commands, on stderr as a usage error (there is no spec to run)
   if (argv.length === 0) {
-    full.stderr.write(cli.usage(null, { colored: false }));
+    full.stderr.write(createCli().usage(null, { colored: false }));
     return exitCodes.usage;
   }
+  const args = joinNegativeValues(argv);
+  const cli = createCli(namedCommand(args));
   let command;
   try {
-    command = cli.process(joinNegativeValues(argv), full);
+    command = cli.process(args, full);
   } catch (error) {
     return usageError(cli, error, full.stderr);
   }

@@ -34,4 +34,27 @@ test('a bad flag value is one line naming the flag and the value, exit 2', timed
   assert.is(r.stderr, 'polytask: Invalid value for --timeout: expected a number of seconds, 0 (no timeout) or more, at most 2147483 (got "-1")\n');
 }));
 
+test('each command parses alone; errors name the command, as when every command is registered', timed(10_000, async () => {
+  for (const command of ['run', 'validate', 'worker']) {
+    const r = await runCli([command, '--bogus']);
+    assert.is(r.status, 2, command);
+    assert.match(r.stderr, 'Unsupported option name ("--bogus")', command);
+    assert.match(r.stderr, `$ polytask ${command}`, command);
+  }
+  const typo = await runCli(['validat']);
+  assert.is(typo.status, 2);
+  assert.match(typo.stderr, 'Extraneous positional argument ("validat")');
+  const help = await runCli(['worker', '--help']);
+  assert.is(help.status, 0);
+  assert.match(help.stdout, '--redis');
+  for (const flag of ['--version', '-v']) {
+    const version = await runCli([flag]);
+    assert.is(version.status, 0, flag);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/, flag);
+  }
+  const list = await runCli(['-h']);
+  assert.is(list.status, 0);
+  assert.match(list.stdout, 'polytask worker');
+}));
+
 test.run();
