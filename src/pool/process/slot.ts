@@ -11,10 +11,10 @@ import type { Worker } from './worker.js';
 // calls in flight on a child at most (Depth's own ceiling is for the lines of `lines` blocks)
 const maxCalls = 256;
 // lines of `lines` blocks in flight on a child at most: Depth's 10 ms of work is about 6,600
-// trivial lines, so at 1,024 the ceiling, not the measure, set the size of the blocks
-// (1,000,000 trivial items, -p 2, 6 interleaved rounds: python3 2.24-2.31 s against 2.35-2.44,
-// node 1.84-1.95 s against 1.89-2.07; 8,192 no better)
-const maxLines = 4096;
+// trivial lines, so at 1,024 the ceiling, not the measure, set the size of the blocks. At 2,048
+// (1,000,000 trivial items, -p 2, 8 interleaved rounds) python3 took 2.16-2.34 s against
+// 2.29-2.54, node the same; at 4,096 the Node children's peak RSS grew by 17-20 MB
+const maxLines = 2048;
 
 export class Slot {
   readonly id: number;
