@@ -91,11 +91,10 @@ class LinesJob implements LinesOwner {
     readonly record: RecordResult,
     readonly done: (items: number) => void,
   ) {
-    let count = 0;
-    for (let at = items.indexOf(newline); at !== -1; at = items.indexOf(newline, at + 1)) count++;
-    this.#starts = new Int32Array(count + 1);
-    for (let i = 0, at = 0; i < count; i++) this.#starts[i + 1] = at = items.indexOf(newline, at) + 1;
-    this.#left = count;
+    const starts = [0];
+    for (let at = items.indexOf(newline); at !== -1; at = items.indexOf(newline, at + 1)) starts.push(at + 1);
+    this.#starts = Int32Array.from(starts);
+    this.#left = this.count;
   }
 
   get count(): number {
