@@ -1,7 +1,8 @@
 // `polytask run --redis` when the producer has nothing to do for an item on its own (no order to
 // keep, no timeout, no retry, no log to match, no line checked first): the input lines go out
 // in blocks, a job each, held in flight as a few bytes a line (remote/blocks.ts) instead of an
-// item's objects, and each result becomes its output line as it comes. The input is read in
+// item's objects, and each result becomes its output line as it comes (output lines that come
+// whole from a worker's children, numbered by input line, go on as they came). The input is read in
 // blocks of whole lines; one whose lines are all items as they stand (the usual case) goes on
 // as one text, without an object per line; another goes line by line as in a run item by item
 // (blockItems): a blank line is no item, a line that is not UTF-8 gets its ParseError here. One
@@ -27,6 +28,8 @@ export async function runRemoteLines(pool: RemoteExecutor, input: Readable, sink
   let writing: Promise<void> = Promise.resolve();
   // output lines not written yet, how many of them failed, how many of those a returned integer
   const out = new ResultBytes();
+  // and output lines that came whole from the workers' children
+  let whole: Buffer[] = [];
   let count = 0;
   let failed = 0;
   let returned = 0;
@@ -39,6 +42,8 @@ export async function runRemoteLines(pool: RemoteExecutor, input: Readable, sink
   const write = () => {
     if (count === 0) return;
     const bytes = out.take();
+    if (whole.length > 0) bytes.push(...whole);
+    whole = [];
     // once the run is stopped, what the executor answers as it closes is not written
     if (!signal.aborted) writing = sink(bytes, count, failed, returned);
     count = failed = returned = 0;
@@ -59,6 +64,13 @@ export async function runRemoteLines(pool: RemoteExecutor, input: Readable, sink
       inFlight--;
       out.addOk(line, text, attempts, rest);
       count++;
+    },
+    answeredLines(bytes, lines, linesFailed, linesReturned) {
+      inFlight -= lines;
+      whole.push(bytes);
+      count += lines;
+      failed += linesFailed;
+      returned += linesReturned;
     },
     settled() {
       write();

@@ -8,13 +8,15 @@ import type { ItemResult, RawResult } from '../pool/items.js';
 import { asSent, lostResult } from './inflight.js';
 import { timing } from './keys.js';
 import type { RemoteStats } from './stats.js';
-import type { RestBytes } from './wire.js';
+import { outputFields, type RestBytes, type WholeLines } from './wire.js';
 
 /** Hears the results of a block's lines, each once */
 export interface BlockOwner {
   answered(line: number, text: string, result: RawResult): void;
   /** A result with exit 0 as read from the results stream: its fields after the exit as bytes */
   answeredOk(line: number, text: string, attempts: number, rest: RestBytes): void;
+  /** `count` output lines as a worker's children wrote them, `failed` of them failed, `returned` of those a returned integer */
+  answeredLines(bytes: Buffer, count: number, failed: number, returned: number): void;
   /** After the results of one read of the results stream */
   settled(): void;
 }
@@ -70,6 +72,11 @@ export class Block {
     return this.#text;
   }
 
+  /** The input line number of its first line, when its lines follow one another */
+  get firstLine(): number | undefined {
+    return typeof this.#lines === 'number' && this.left > 0 ? this.#lines : undefined;
+  }
+
   lineText(index: number): string {
     return this.#text.slice(this.#starts[index], this.#starts[index + 1]! - 1);
   }
@@ -90,13 +97,31 @@ export class Block {
     const line = typeof this.#lines === 'number' ? this.#lines + index : this.#lines[index]!;
     if (typeof rest !== 'string') this.owner.answeredOk(line, this.lineText(index), attempts, rest);
     else this.owner.answered(line, this.lineText(index), fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts });
-    // answered in full: only its numbers are looked at again (by a duplicate result)
-    if (this.left === 0) {
-      this.#text = '';
-      this.#starts = new Int32Array(0);
-      this.#lines = 0;
-    }
+    this.#answeredInFull();
     return true;
+  }
+
+  /**
+   * Answers the lines index..index+count-1 at once with their output lines (`bytes`), when none
+   * is answered yet and none was ever lost (their attempts are then the ones the children wrote):
+   * whether it did
+   */
+  answerLines(index: number, count: number, bytes: Buffer, failed: number, returned: number): boolean {
+    if (this.#attempts !== undefined || this.left === 0) return false;
+    for (let k = index; k < index + count; k++) if (this.#answered[k] === 1) return false;
+    this.#answered.fill(1, index, index + count);
+    this.left -= count;
+    this.owner.answeredLines(bytes, count, failed, returned);
+    this.#answeredInFull();
+    return true;
+  }
+
+  // answered in full: only its numbers are looked at again (by a duplicate result)
+  #answeredInFull(): void {
+    if (this.left > 0) return;
+    this.#text = '';
+    this.#starts = new Int32Array(0);
+    this.#lines = 0;
   }
 
   /** Every line of it */
@@ -137,7 +162,7 @@ export class BlockFlight {
   /** `addJob`: sends a job (Sender.addJob) */
   constructor(
     readonly stats: RemoteStats,
-    readonly addJob: (numbers: { first: number } | { ids: number[] }, items: string) => string,
+    readonly addJob: (numbers: { first: number; line?: number } | { ids: number[] }, items: string) => string,
   ) {}
 
   add(block: Block): void {
@@ -147,7 +172,8 @@ export class BlockFlight {
 
   /** Sends the block's lines at `indices` (all of them when undefined) in a job */
   send(block: Block, indices?: readonly number[]): void {
-    const numbers = indices === undefined ? { first: block.first } : { ids: indices.map((index) => block.first + index) };
+    const line = block.firstLine;
+    const numbers = indices !== undefined ? { ids: indices.map((index) => block.first + index) } : line === undefined ? { first: block.first } : { first: block.first, line };
     const items = indices === undefined ? block.text : indices.map((index) => block.lineText(index)).join('\n');
     block.sentAt = performance.now();
     this.jobs.set(this.addJob(numbers, items), { block, indices, goneAt: undefined });
@@ -194,6 +220,38 @@ export class BlockFlight {
     this.#touched.add(block.owner);
     if (block.left === 0) this.#dropAnswered();
     return true;
+  }
+
+  /**
+   * Answers a run of whole output lines (from a block sent whole with its input line numbers):
+   * at once when none of them is answered yet, else line by line, each once
+   */
+  answerWhole({ first, count, failed, returned, bytes, start, end }: WholeLines): void {
+    const block = this.#find(first);
+    // no block holds them: answered in full already (duplicates)
+    if (block === undefined || first - block.first + count > block.count) return;
+    if (block.answerLines(first - block.first, count, bytes.subarray(start, end), failed, returned)) {
+      this.size -= count;
+      this.stats.answeredMany(count, failed, performance.now() - block.sentAt);
+      this.#touched.add(block.owner);
+      if (block.left === 0) this.#dropAnswered();
+      return;
+    }
+    let at = start;
+    for (let index = first - block.first; index < first - block.first + count && at < end; index++) {
+      let lineEnd = bytes.indexOf(0x0a, at);
+      if (lineEnd === -1 || lineEnd > end) lineEnd = end;
+      if (!block.isAnswered(index)) {
+        const text = block.lineText(index);
+        const { exitAt, exitEnd, attempts, restAt } = outputFields(bytes, at, lineEnd, () => Buffer.byteLength(text));
+        const exit = Number(bytes.toString('latin1', exitAt, exitEnd));
+        // a non-zero exit with a value is the handler's returned integer (a failure has an error)
+        const fromReturn = exit !== 0 && bytes.toString('latin1', restAt, restAt + valueKey.length) === valueKey;
+        const rest = exit === 0 ? { bytes, start: restAt, end: lineEnd } : bytes.toString('utf8', restAt, lineEnd);
+        this.answer(block.first + index, exit, rest, fromReturn, Math.max(0, attempts - 1));
+      }
+      at = lineEnd + 1;
+    }
   }
 
   /** Tells the owners of the lines answered since the last call */
@@ -261,6 +319,8 @@ export class BlockFlight {
     }
   }
 }
+
+const valueKey = '"value":';
 
 function unanswered(job: BlockJob): number[] {
   const { block } = job;

@@ -25,7 +25,7 @@ import { checkRemoteOptions, type RemoteOptions, type RemoteRoute } from './opti
 import { ResultsReader, type ResultsEntry } from './results.js';
 import { RemoteStats } from './stats.js';
 import { Sender } from './sender.js';
-import { forEachResult } from './wire.js';
+import { forEachResult, forEachWhole } from './wire.js';
 
 export type { RemoteOptions, RemoteRoute } from './options.js';
 
@@ -150,7 +150,7 @@ export class RemoteExecutor implements ItemExecutor {
     void this.close();
   }
 
-  #onEntry({ started, results, itemMs }: ResultsEntry): void {
+  #onEntry({ started, results, whole, itemMs }: ResultsEntry): void {
     if (started !== undefined) this.#inflight.started(started);
     if (itemMs !== undefined) this.#sender?.measured(itemMs);
     const now = performance.now();
@@ -159,6 +159,9 @@ export class RemoteExecutor implements ItemExecutor {
       const text = exit === 0 && !fromReturn ? undefined : rest.bytes.toString('utf8', rest.start, rest.end);
       if (this.#blocks.answer(id, exit, text ?? rest, fromReturn, reruns) === undefined) this.#inflight.result(id, exit, text ?? rest.bytes.toString('utf8', rest.start, rest.end), fromReturn, reruns, now);
     });
+    // (only a block's lines come back whole; a run of them that is not read as one is dropped:
+    // the reconciliation sends its lines again)
+    if (whole !== undefined) forEachWhole(whole, (lines) => this.#blocks.answerWhole(lines));
     this.#blocks.settle();
     this.#updateHold();
   }

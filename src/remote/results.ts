@@ -14,6 +14,8 @@ const count = 16;
 export interface ResultsEntry {
   started?: string;
   results?: Buffer;
+  /** runs of whole output lines (wire.ts, forEachWhole) */
+  whole?: Buffer;
   itemMs?: number;
 }
 
@@ -67,6 +69,7 @@ export class ResultsReader {
           const name = fields[i]![0];
           const value = fields[i + 1]!;
           if (name === 0x72) entry.results = value;
+          else if (name === 0x77) entry.whole = value;
           else if (name === 0x74) entry.itemMs = Number(value.toString());
           else if (name === 0x73) entry.started = value.toString();
         }

@@ -45,7 +45,7 @@ export class Sender {
   }
 
   /** A job of its own, without a timeout (a block of input lines, blocks.ts): its id */
-  addJob(numbers: { first: number } | { ids: number[] }, items: string): string {
+  addJob(numbers: { first: number; line?: number } | { ids: number[] }, items: string): string {
     const jobId = `${this.runId}-${++this.#seq}`;
     this.#jobs.push({ name: 'items', data: { run: this.runId, ...numbers, items, timeout: null }, opts: { jobId, removeOnComplete: true, removeOnFail: true } });
     this.#schedule();

@@ -20,6 +20,13 @@ export class RemoteStats {
     if (exit === exitCodes.timeout && rest.includes('"TimeoutError"')) this.#timedOut++;
   }
 
+  // `count` items answered by a worker at once, `failed` of them failed (none timed out: a block has no timeout)
+  answeredMany(count: number, failed: number, ms: number): void {
+    this.#done += count;
+    this.#failed += failed;
+    for (let k = 0; k < count; k++) this.#latency.add(ms);
+  }
+
   snapshot(): PoolStats {
     const latency = { p50: round(this.#latency.quantile(0.5)), p99: round(this.#latency.quantile(0.99)), max: round(this.#latency.max) };
     return { done: this.#done, failed: this.#failed, retried: this.retried, timedOut: this.#timedOut, crashes: this.lost, recycled: 0, latency, workers: [] };

@@ -9,7 +9,7 @@ import { newCall, type Call, type LinesChunk, type LinesOwner } from '../pool/pr
 import type { PoolStats } from '../pool/process/stats.js';
 import { ProcessPool } from '../pool/process/pool.js';
 import { exitCodes } from '../protocol/exit-codes.js';
-import { itemId, resultLine, type JobData } from './wire.js';
+import { itemId, outputFields, resultLine, wholeHead, type JobData } from './wire.js';
 
 // Where a worker runs items: a spec's pool of children, or worker threads for JavaScript
 export interface Lane {
@@ -25,6 +25,12 @@ export interface Lane {
 
 /** Hears results lines (wire.ts): one, or `count` of them joined by '\n' as bytes; `failed`: how many failed */
 export type RecordResult = (lines: string | Buffer, count: number, failed: number) => void;
+
+/**
+ * Hears whole output lines (wire.ts, wholeHead): a head, then the lines as the children wrote
+ * them; `count` lines, `failed` of them failed
+ */
+export type RecordWhole = (pieces: readonly (string | Buffer)[], count: number, failed: number) => void;
 
 const newlineByte = Buffer.from('\n');
 
@@ -65,18 +71,16 @@ export function runCalls(lane: Lane, data: JobData, options: RawOptions, record:
   }
 }
 
-/** Runs the job's items (numbered from data.first) as one `lines` block; `done` as for runCalls */
-export function runBlock(pool: ProcessPool, data: JobData, record: RecordResult, done: (items: number) => void): void {
-  const job = new LinesJob(Buffer.from(`${data.items}\n`), data.first!, record, done);
-  pool.submitLines(job.items, data.first!, job.count, job);
+/**
+ * Runs the job's items (numbered from data.first) as one `lines` block; `done` as for runCalls.
+ * Lines that follow one another in the input (data.line) come back whole, to `whole`: the
+ * children number them with their input line numbers, as `polytask run` would.
+ */
+export function runBlock(pool: ProcessPool, data: JobData, record: RecordResult, whole: RecordWhole, done: (items: number) => void): void {
+  const job = new LinesJob(Buffer.from(`${data.items}\n`), data.first!, data.line, record, whole, done);
+  pool.submitLines(job.items, job.line, job.count, job);
 }
 
-// an output line: {"line":<number>,"data":<the item's text>,"exit":<exit>,"attempts":<n>,<rest>
-const head = '{"line":'.length;
-const dataKey = ',"data":'.length;
-const exitKey = ',"exit":'.length;
-const attemptsKey = ',"attempts":'.length;
-const comma = 0x2c;
 const newline = 0x0a;
 const valueKey = Buffer.from('"value":');
 
@@ -84,13 +88,20 @@ class LinesJob implements LinesOwner {
   // where each item starts in `items` (bytes), and one past the end
   readonly #starts: Int32Array;
   #left: number;
+  // the line number its children give the first item: its input line's, or its item number
+  readonly line: number;
+  readonly #whole: boolean;
 
   constructor(
     readonly items: Buffer,
     readonly first: number,
+    inputLine: number | undefined,
     readonly record: RecordResult,
+    readonly recordWhole: RecordWhole,
     readonly done: (items: number) => void,
   ) {
+    this.line = inputLine ?? first;
+    this.#whole = inputLine !== undefined;
     const starts = [0];
     for (let at = items.indexOf(newline); at !== -1; at = items.indexOf(newline, at + 1)) starts.push(at + 1);
     this.#starts = Int32Array.from(starts);
@@ -101,12 +112,22 @@ class LinesJob implements LinesOwner {
     return this.#starts.length - 1;
   }
 
-  // Each output line becomes a results line, byte for byte: the item's number and exit as the
-  // child wrote them, its runs after the first, the fields after `attempts`. The item's text in
-  // it is as long as the job's line: that finds the exit without decoding anything.
+  // The output lines go as they are when they are whole input lines' and every line answered has
+  // one; else each becomes a results line, byte for byte: the item's number, its exit as the
+  // child wrote it, its runs after the first, the fields after `attempts`. The item's text in it
+  // is as long as the job's line: that finds the exit without decoding anything.
   answered(block: Call, chunk: LinesChunk): void {
+    if (this.#whole && chunk.bad.length === 0 && chunk.outLines === chunk.count) {
+      const first = chunk.out[0]!;
+      const { line } = outputFields(first, 0, first.length, () => 0);
+      const bytes = chunk.out.reduce((sum, piece) => sum + piece.length, 0);
+      this.recordWhole([wholeHead(this.first + line - this.line, chunk.count, chunk.failed, chunk.returned, bytes), ...chunk.out], chunk.count, chunk.failed);
+      this.#settled(chunk.count);
+      return;
+    }
     const out = chunk.out.length === 1 ? chunk.out[0]! : Buffer.concat(chunk.out);
-    // a results line is shorter than its output line
+    // a results line is shorter than its output line: the output line's keys alone are 36
+    // bytes, more than an item number's digits and the few bytes a results line adds
     const results = Buffer.allocUnsafe(out.length);
     let o = 0;
     let lines = 0;
@@ -116,22 +137,12 @@ class LinesJob implements LinesOwner {
       let end = out.indexOf(newline, at);
       if (end === -1) end = out.length;
       if (lines > 0) results[o++] = newline;
-      // the number
-      let p = at + head;
-      let id = 0;
-      for (; out[p] !== comma && p < end; p++) {
-        id = id * 10 + out[p]! - 0x30;
-        results[o++] = out[p]!;
-      }
-      const index = id - this.first;
-      const exitAt = p + dataKey + (this.#starts[index + 1]! - this.#starts[index]! - 1) + exitKey;
-      let exitEnd = exitAt;
-      while (out[exitEnd] !== comma && exitEnd < end) exitEnd++;
-      let q = exitEnd + attemptsKey;
-      let attempts = 0;
-      for (; out[q] !== comma && q < end - 1; q++) attempts = attempts * 10 + out[q]! - 0x30;
-      // the rest: after the comma, or only the closing brace
-      const restAt = out[q] === comma ? q + 1 : end - 1;
+      const { line, exitAt, exitEnd, attempts, restAt } = outputFields(out, at, end, (line) => {
+        const index = line - this.line;
+        return this.#starts[index + 1]! - this.#starts[index]! - 1;
+      });
+      // the item's number
+      o += results.write(String(this.first + line - this.line), o, 'latin1');
       const ok = exitEnd - exitAt === 1 && out[exitAt] === 0x30;
       // a non-zero exit with a value is the handler's returned integer (a failure has an error)
       const fromReturn = !ok && restAt + valueKey.length <= end && out.compare(valueKey, 0, valueKey.length, restAt, restAt + valueKey.length) === 0;
@@ -147,7 +158,7 @@ class LinesJob implements LinesOwner {
     }
     if (lines > 0) this.record(results.subarray(0, o), lines, failed);
     // a line its child could not decode: the producer words its ParseError, as for a line it checks
-    for (const place of chunk.bad) this.record(resultLine(block.lines!.line + place, notDecoded), 1, 1);
+    for (const place of chunk.bad) this.record(resultLine(this.first + block.lines!.line + place - this.line, notDecoded), 1, 1);
     this.#settled(chunk.count);
   }
 
@@ -155,8 +166,8 @@ class LinesJob implements LinesOwner {
   split(block: Call, from: number): Call[] {
     const calls: Call[] = [];
     for (let place = from; place < block.lines!.count; place++) {
-      const id = block.lines!.line + place;
-      const index = id - this.first;
+      const index = block.lines!.line + place - this.line;
+      const id = this.first + index;
       const call = newCall(block.id + place, this.items.toString('utf8', this.#starts[index], this.#starts[index + 1]! - 1), undefined, (raw) => {
         this.record(resultLine(id, raw), 1, raw.exit !== 0 ? 1 : 0);
         this.#settled(1);

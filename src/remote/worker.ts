@@ -17,7 +17,7 @@ import { inlineQueue, moduleQueue, sharedSecret } from './js-calls.js';
 import { JsLane } from './js-lane.js';
 import { Keys, prefix, queueName, timing } from './keys.js';
 import type { JobData } from './wire.js';
-import { asBlock, joinResults, runBlock, runCalls, type Lane, type RecordResult } from './worker-jobs.js';
+import { asBlock, joinResults, runBlock, runCalls, type Lane, type RecordResult, type RecordWhole } from './worker-jobs.js';
 
 export const remoteWorkerOptionKeys = optionKeys<RemoteWorkerOptions>()([...poolOptionKeys, 'redis', 'graceMs', 'onError', 'onResults']);
 const jsWorkerOptionKeys = ['redis', 'graceMs', 'onError', 'onResults', 'processes'] as const;
@@ -179,19 +179,23 @@ export class RemoteWorker {
     const started = performance.now();
     try {
       await new Promise<void>((resolve, reject) => {
-        // results lines: one each, or several as bytes (a lines block's)
+        // results lines: one each, or several as bytes (a lines block's); and whole output lines
         let buffered: (string | Buffer)[] = [];
+        let whole: (string | Buffer)[] = [];
         let count = 0;
         let failed = 0;
         let sending: Promise<unknown> = Promise.resolve();
         const send = (fields: string[] = []) => {
-          if (buffered.length === 0 && fields.length === 0) return;
-          const block = joinResults(buffered);
+          if (buffered.length === 0 && whole.length === 0 && fields.length === 0) return;
+          const entry: (string | Buffer)[] = [];
+          if (buffered.length > 0 || whole.length === 0) entry.push('r', joinResults(buffered));
+          if (whole.length > 0) entry.push('w', Buffer.concat(whole.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece))));
           this.#onResults?.(count, failed);
           buffered = [];
+          whole = [];
           count = failed = 0;
           // the stream outlives a producer that died by a minute at most (it renews this)
-          sending = sending.then(() => this.#redis.multi().xadd(stream, '*', 'r', block, ...fields).pexpire(stream, 4 * timing.runTtlMs).exec());
+          sending = sending.then(() => this.#redis.multi().xadd(stream, '*', ...entry, ...fields).pexpire(stream, 4 * timing.runTtlMs).exec());
         };
         const timer = setInterval(send, timing.flushMs);
         running.stop = () => {
@@ -208,6 +212,12 @@ export class RemoteWorker {
           count += n;
           failed += fails;
         };
+        const recordWhole: RecordWhole = (pieces, n, fails) => {
+          if (running.state !== 'running') return;
+          whole.push(...pieces);
+          count += n;
+          failed += fails;
+        };
         const done = (items: number) => {
           if (running.state !== 'running') return;
           clearInterval(timer);
@@ -217,7 +227,7 @@ export class RemoteWorker {
           send(['t', itemMs.toFixed(3)]);
           sending.then(() => resolve(), reject);
         };
-        if (this.#blocks && asBlock(this.pool, job.data, this.#itemMs)) runBlock(this.pool, job.data, record, done);
+        if (this.#blocks && asBlock(this.pool, job.data, this.#itemMs)) runBlock(this.pool, job.data, record, recordWhole, done);
         else runCalls(this.pool, job.data, { onAbort, ...(timeout === null ? {} : { timeout }) }, record, done);
       });
     } finally {

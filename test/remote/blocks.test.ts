@@ -12,17 +12,19 @@ import { RemoteStats } from '../../src/remote/stats.js';
 
 interface Sent {
   id: string;
-  numbers: { first: number } | { ids: number[] };
+  numbers: { first: number; line?: number } | { ids: number[] };
   items: string;
 }
 
 function setup() {
   const sent: Sent[] = [];
   const answers: { line: number; text: string; result: RawResult }[] = [];
+  const whole: { text: string; count: number; failed: number; returned: number }[] = [];
   let settled = 0;
   const owner: BlockOwner = {
     answered: (line, text, result) => answers.push({ line, text, result }),
     answeredOk: (line, text, attempts, rest) => answers.push({ line, text, result: { exit: 0, rest: rest.bytes.toString('utf8', rest.start, rest.end), attempts } }),
+    answeredLines: (bytes, count, failed, returned) => whole.push({ text: bytes.toString(), count, failed, returned }),
     settled: () => settled++,
   };
   const stats = new RemoteStats();
@@ -31,7 +33,7 @@ function setup() {
     sent.push({ id, numbers, items });
     return id;
   });
-  return { sent, answers, owner, flight, stats, settled: () => settled };
+  return { sent, answers, whole, owner, flight, stats, settled: () => settled };
 }
 
 test('each line is answered once, with its line number and text; a duplicate is dropped', () => {
@@ -118,6 +120,36 @@ test('many blocks: each result finds its own, and answered blocks are let go', (
   assert.is(flight.size, 0);
   assert.is(answers.length, id - 1);
   for (const a of answers) assert.is(Number(a.text) + 1, a.line);
+});
+
+test('output lines that come whole answer their lines at once; a duplicate or a line lost before goes line by line', () => {
+  const { sent, answers, whole, owner, flight, stats } = setup();
+  // input lines 5 to 8, numbered from the first (as a block read whole: cli/run-remote.ts)
+  const block = new Block(1, { ...joinLines(['{"n":1}', '{"n":2}', '{"n":3}', '"\u00e9"'], [5, 6, 7, 8]), lines: 5 }, owner);
+  flight.add(block);
+  flight.send(block);
+  // lines that follow one another: the worker gets the first one's input line number
+  assert.equal(sent[0]!.numbers, { first: 1, line: 5 });
+  const out = (line: number, data: string, exit = 0, attempts = 1) => `{"line":${line},"data":${data},"exit":${exit},"attempts":${attempts},"stdout":"","stderr":""}\n`;
+  const run = (first: number, count: number, failed: number, text: string) => ({ first, count, failed, returned: 0, bytes: Buffer.from(`head${text}`), start: 4, end: 4 + Buffer.byteLength(text) });
+  flight.answerWhole(run(1, 2, 1, out(5, '{"n":1}') + out(6, '{"n":2}', 1)));
+  assert.equal(whole, [{ text: out(5, '{"n":1}') + out(6, '{"n":2}', 1), count: 2, failed: 1, returned: 0 }]);
+  assert.is(flight.size, 2);
+  // a duplicate of lines 2-3 (a job run again after a stall): only line 3 is answered, from its own fields
+  flight.answerWhole(run(2, 2, 0, out(6, '{"n":2}') + out(7, '{"n":3}')));
+  assert.is(whole.length, 1);
+  assert.equal(answers.map((a) => [a.line, a.text, a.result.exit, a.result.attempts, a.result.rest]), [[7, '{"n":3}', 0, 1, '"stdout":"","stderr":""}']]);
+  // a line lost and sent again: its attempts are the producer's, so it goes line by line too
+  flight.sendAgain(flight.lost(['job-1'], Date.now() + 1000));
+  assert.equal(sent[1]!.numbers, { ids: [4] });
+  flight.answerWhole(run(4, 1, 1, out(8, '"\u00e9"', 2, 2)));
+  assert.equal(answers.at(-1)!.result, { exit: 2, rest: '"stdout":"","stderr":""}', attempts: 3 });
+  assert.is(flight.size, 0);
+  // lines no block holds any more
+  flight.answerWhole(run(1, 1, 0, out(5, '{"n":1}')));
+  assert.is(whole.length + answers.length, 3);
+  assert.is(stats.snapshot().done, 4);
+  assert.is(stats.snapshot().failed, 2);
 });
 
 test.run();

@@ -10,7 +10,7 @@ import { RetryPolicy } from '../../src/pool/retry.js';
 import { InFlight, type Item } from '../../src/remote/inflight.js';
 import { Sender } from '../../src/remote/sender.js';
 import { RemoteStats } from '../../src/remote/stats.js';
-import { forEachResult, itemId, resultLine, type JobData } from '../../src/remote/wire.js';
+import { forEachResult, forEachWhole, itemId, outputFields, resultLine, wholeHead, type JobData } from '../../src/remote/wire.js';
 import { timed } from '../helpers.js';
 import { RedisServer, redisMissing } from './redis.js';
 
@@ -79,6 +79,30 @@ it('result lines read back as written: the exit, a returned integer, the runs on
     { id: 40, exit: 1, fromReturn: false, reruns: 2, rest: '"error":{"name":"WorkerExitedError"}}' },
     { id: 41, exit: -2, fromReturn: true, reruns: 0, rest: '}' },
   ]);
+});
+
+it('runs of whole output lines read back as written, and bytes that are not such runs are refused', () => {
+  const first = '{"line":8,"data":{"a":1},"exit":0,"attempts":1,"value":1,"stdout":"","stderr":""}\n';
+  const second = '{"line":9,"data":"\u00e9","exit":3,"attempts":1,"value":3,"stdout":"","stderr":""}\n{"line":10,"data":[],"exit":0,"attempts":1}\n';
+  const bytes = Buffer.concat([wholeHead(20, 1, 0, 0, Buffer.byteLength(first)), first, wholeHead(21, 2, 1, 1, Buffer.byteLength(second)), second].map((piece) => Buffer.from(piece)));
+  const read: unknown[] = [];
+  assert.ok(forEachWhole(bytes, ({ first: id, count, failed, returned, bytes: all, start, end }) => read.push([id, count, failed, returned, all.toString('utf8', start, end)])));
+  assert.equal(read, [[20, 1, 0, 0, first], [21, 2, 1, 1, second]]);
+  // a length past the end, a head cut short, no lines
+  for (const bad of [`${wholeHead(1, 1, 0, 0, 500)}{"line":1}\n`, '3 1 0', wholeHead(1, 0, 0, 0, 0)]) assert.not.ok(forEachWhole(Buffer.from(bad), () => {}), bad);
+});
+
+it('an output line\'s fields are found from its item text\'s length, whatever the text holds', () => {
+  // the item holds what looks like the keys that follow it
+  const data = '{"x":1,"exit":5,"attempts":9,"\u00e9":"}"}';
+  const line = Buffer.from(`{"line":12,"data":${data},"exit":-3,"attempts":2,"value":-3,"stdout":""}`);
+  const fields = outputFields(line, 0, line.length, (n) => (n === 12 ? Buffer.byteLength(data) : -1));
+  assert.is(fields.line, 12);
+  assert.is(line.toString('latin1', fields.exitAt, fields.exitEnd), '-3');
+  assert.is(fields.attempts, 2);
+  assert.is(line.toString('utf8', fields.restAt), '"value":-3,"stdout":""}');
+  const bare = Buffer.from('{"line":1,"data":0,"exit":0,"attempts":1}');
+  assert.is(bare.toString('utf8', outputFields(bare, 0, bare.length, () => 1).restAt), '}');
 });
 
 it.run();
