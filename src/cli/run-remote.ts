@@ -1,6 +1,6 @@
 // `polytask run --redis` when the producer has nothing to do for an item on its own (no order to
 // keep, no timeout, no retry, no log to match, no line checked first): the input lines go out
-// in blocks, a job each, held in flight as a few bytes a line (remote/blocks.ts) instead of an
+// in blocks, a job each, held in flight as a few bytes a line (remote/block.ts) instead of an
 // item's objects, and each result becomes its output line as it comes (output lines that come
 // whole from a worker's children, numbered by input line, go on as they came). The input is read in
 // blocks of whole lines; one whose lines are all items as they stand (the usual case) goes on
@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import type { RawResult } from '../pool/items.js';
 import { exitCodes } from '../protocol/exit-codes.js';
 import { LineBlockSplitter } from '../protocol/lines.js';
-import { joinLines, type BlockLines, type BlockOwner } from '../remote/blocks.js';
+import { joinLines, type BlockLines, type BlockOwner } from '../remote/block.js';
 import type { RemoteExecutor } from '../remote/executor.js';
 import { maxBytes } from '../remote/sender.js';
 import { blockItems, bomLength, readState, type InputLine, type ReadState } from './input.js';

@@ -1,140 +1,12 @@
-// The producer's blocks of input lines (`polytask run --redis` when nothing is done for an item
-// on its own: cli/run-remote.ts). A block is one job: its lines joined as they were read, their
-// numbers, and which are answered, a few bytes a line. An item of its own (inflight.ts) costs
-// some 500 bytes of objects that live as long as it is in flight, long enough for V8 to copy
-// them into its old generation: a fifth of the producer's time went to collecting them.
-// Each line is answered once: a duplicate (a job run again after a stall) finds it answered.
-import type { ItemResult, RawResult } from '../pool/items.js';
+// The producer's blocks of input lines in flight (block.ts), a job each: sent, sent again when
+// their job is gone without all their results, answered. Each line is answered once: a
+// duplicate (a job run again after a stall) finds it answered.
+import type { ItemResult } from '../pool/items.js';
+import type { Block, BlockLine, BlockOwner } from './block.js';
 import { asSent, lostResult } from './inflight.js';
 import { timing } from './keys.js';
 import type { RemoteStats } from './stats.js';
-import { outputFields, type RestBytes, type WholeLines } from './wire.js';
-
-/** Hears the results of a block's lines, each once */
-export interface BlockOwner {
-  answered(line: number, text: string, result: RawResult): void;
-  /** A result with exit 0 as read from the results stream: its fields after the exit as bytes */
-  answeredOk(line: number, text: string, attempts: number, rest: RestBytes): void;
-  /** `count` output lines as a worker's children wrote them, `failed` of them failed, `returned` of those a returned integer */
-  answeredLines(bytes: Buffer, count: number, failed: number, returned: number): void;
-  /** After the results of one read of the results stream */
-  settled(): void;
-}
-
-/**
- * A block's lines: joined by '\n', where each starts in the text (and, last, one past the end of
- * the last line and its newline), and their input line numbers, or the first one when they
- * follow one another
- */
-export interface BlockLines {
-  text: string;
-  starts: Int32Array;
-  lines: Int32Array | number;
-}
-
-/** The BlockLines of lines given one by one */
-export function joinLines(texts: readonly string[], lines: readonly number[]): BlockLines {
-  const starts = new Int32Array(texts.length + 1);
-  let at = 0;
-  for (let i = 0; i < texts.length; i++) {
-    starts[i] = at;
-    at += texts[i]!.length + 1;
-  }
-  starts[texts.length] = at;
-  return { text: texts.join('\n'), starts, lines: Int32Array.from(lines) };
-}
-
-export class Block {
-  #text: string;
-  #starts: Int32Array;
-  #lines: Int32Array | number;
-  #answered: Uint8Array;
-  // times each line was sent and lost with its worker, made on the first loss
-  #attempts: Uint8Array | undefined;
-  #lost: Uint8Array | undefined;
-  left: number;
-  sentAt = 0;
-
-  /** `first`: the item number of its first line; the next lines have the next numbers */
-  constructor(readonly first: number, { text, starts, lines }: BlockLines, readonly owner: BlockOwner) {
-    this.#text = text;
-    this.#starts = starts;
-    this.#lines = lines;
-    this.#answered = new Uint8Array(starts.length - 1);
-    this.left = this.#answered.length;
-  }
-
-  get count(): number {
-    return this.#answered.length;
-  }
-
-  get text(): string {
-    return this.#text;
-  }
-
-  /** The input line number of its first line, when its lines follow one another */
-  get firstLine(): number | undefined {
-    return typeof this.#lines === 'number' && this.left > 0 ? this.#lines : undefined;
-  }
-
-  lineText(index: number): string {
-    return this.#text.slice(this.#starts[index], this.#starts[index + 1]! - 1);
-  }
-
-  isAnswered(index: number): boolean {
-    return this.left === 0 || this.#answered[index] === 1;
-  }
-
-  /**
-   * Answers the line `index` unless it is answered already: whether it was not. `rest` as bytes
-   * only with exit 0 (not a returned integer).
-   */
-  answer(index: number, exit: number, rest: string | RestBytes, fromReturn: boolean, reruns: number): boolean {
-    if (this.isAnswered(index)) return false;
-    this.#answered[index] = 1;
-    this.left--;
-    const attempts = (this.#attempts?.[index] ?? 1) + reruns;
-    const line = typeof this.#lines === 'number' ? this.#lines + index : this.#lines[index]!;
-    if (typeof rest !== 'string') this.owner.answeredOk(line, this.lineText(index), attempts, rest);
-    else this.owner.answered(line, this.lineText(index), fromReturn ? { exit, rest, attempts, fromReturn } : { exit, rest, attempts });
-    this.#answeredInFull();
-    return true;
-  }
-
-  /**
-   * Answers the lines index..index+count-1 at once with their output lines (`bytes`), when none
-   * is answered yet and none was ever lost (their attempts are then the ones the children wrote):
-   * whether it did
-   */
-  answerLines(index: number, count: number, bytes: Buffer, failed: number, returned: number): boolean {
-    if (this.#attempts !== undefined || this.left === 0) return false;
-    for (let k = index; k < index + count; k++) if (this.#answered[k] === 1) return false;
-    this.#answered.fill(1, index, index + count);
-    this.left -= count;
-    this.owner.answeredLines(bytes, count, failed, returned);
-    this.#answeredInFull();
-    return true;
-  }
-
-  // answered in full: only its numbers are looked at again (by a duplicate result)
-  #answeredInFull(): void {
-    if (this.left > 0) return;
-    this.#text = '';
-    this.#starts = new Int32Array(0);
-    this.#lines = 0;
-  }
-
-  /** Every line of it */
-  lines(): BlockLine[] {
-    return Array.from({ length: this.count }, (_, index) => ({ block: this, index }));
-  }
-
-  /** A line lost with its worker: how many times now (it is sent again as one more attempt) */
-  lost(index: number): number {
-    (this.#attempts ??= new Uint8Array(this.count).fill(1))[index]! += 1;
-    return ((this.#lost ??= new Uint8Array(this.count))[index]! += 1);
-  }
-}
+import { forEachWhole, outputFields, type RestBytes, type WholeLines } from './wire.js';
 
 interface BlockJob {
   readonly block: Block;
@@ -142,12 +14,6 @@ interface BlockJob {
   readonly indices: readonly number[] | undefined;
   // Date.now() when the producer first saw it gone from the queue (as JobRecord.goneAt)
   goneAt: number | undefined;
-}
-
-/** One line of a block */
-export interface BlockLine {
-  block: Block;
-  index: number;
 }
 
 export class BlockFlight {
@@ -223,10 +89,17 @@ export class BlockFlight {
   }
 
   /**
-   * Answers a run of whole output lines (from a block sent whole with its input line numbers):
-   * at once when none of them is answered yet, else line by line, each once
+   * Answers the runs of whole output lines of a results entry (wire.ts, forEachWhole: from
+   * blocks sent whole with their input line numbers); bytes that are not such runs answer
+   * nothing, and their lines go again once their job is gone (lost)
    */
-  answerWhole({ first, count, failed, returned, bytes, start, end }: WholeLines): void {
+  answerWhole(bytes: Buffer): void {
+    forEachWhole(bytes, (run) => this.#answerRun(run));
+  }
+
+  // A run of whole output lines: at once when none of its lines is answered yet, else line by
+  // line, each once
+  #answerRun({ first, count, failed, returned, bytes, start, end }: WholeLines): void {
     const block = this.#find(first);
     // no block holds them: answered in full already (duplicates)
     if (block === undefined || first - block.first + count > block.count) return;

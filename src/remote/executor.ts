@@ -18,14 +18,15 @@ import { RetryPolicy } from '../pool/retry.js';
 import { exitCodes } from '../protocol/exit-codes.js';
 import type { ResolvedSpec } from '../spec/load.js';
 import { connect, LoopHold, Outage, redisTarget, type RedisTarget } from './connection.js';
-import { Block, BlockFlight, type BlockLines, type BlockOwner } from './blocks.js';
+import { Block, type BlockLines, type BlockOwner } from './block.js';
+import { BlockFlight } from './blocks.js';
 import { InFlight, type Item } from './inflight.js';
 import { countWorkers, Keys, prefix, queueName, timing } from './keys.js';
 import { checkRemoteOptions, type RemoteOptions, type RemoteRoute } from './options.js';
 import { ResultsReader, type ResultsEntry } from './results.js';
 import { RemoteStats } from './stats.js';
 import { Sender } from './sender.js';
-import { forEachResult, forEachWhole } from './wire.js';
+import { forEachResult } from './wire.js';
 
 export type { RemoteOptions, RemoteRoute } from './options.js';
 
@@ -159,9 +160,7 @@ export class RemoteExecutor implements ItemExecutor {
       const text = exit === 0 && !fromReturn ? undefined : rest.bytes.toString('utf8', rest.start, rest.end);
       if (this.#blocks.answer(id, exit, text ?? rest, fromReturn, reruns) === undefined) this.#inflight.result(id, exit, text ?? rest.bytes.toString('utf8', rest.start, rest.end), fromReturn, reruns, now);
     });
-    // (only a block's lines come back whole; a run of them that is not read as one is dropped:
-    // the reconciliation sends its lines again)
-    if (whole !== undefined) forEachWhole(whole, (lines) => this.#blocks.answerWhole(lines));
+    if (whole !== undefined) this.#blocks.answerWhole(whole);
     this.#blocks.settle();
     this.#updateHold();
   }

@@ -6,9 +6,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RawResult } from '../../src/pool/items.js';
 import { cancelled } from '../../src/pool/process/call.js';
-import { Block, BlockFlight, joinLines, type BlockOwner } from '../../src/remote/blocks.js';
+import { Block, joinLines, type BlockOwner } from '../../src/remote/block.js';
+import { BlockFlight } from '../../src/remote/blocks.js';
 import { timing } from '../../src/remote/keys.js';
 import { RemoteStats } from '../../src/remote/stats.js';
+import { wholeHead } from '../../src/remote/wire.js';
 
 interface Sent {
   id: string;
@@ -131,7 +133,7 @@ test('output lines that come whole answer their lines at once; a duplicate or a 
   // lines that follow one another: the worker gets the first one's input line number
   assert.equal(sent[0]!.numbers, { first: 1, line: 5 });
   const out = (line: number, data: string, exit = 0, attempts = 1) => `{"line":${line},"data":${data},"exit":${exit},"attempts":${attempts},"stdout":"","stderr":""}\n`;
-  const run = (first: number, count: number, failed: number, text: string) => ({ first, count, failed, returned: 0, bytes: Buffer.from(`head${text}`), start: 4, end: 4 + Buffer.byteLength(text) });
+  const run = (first: number, count: number, failed: number, text: string) => Buffer.from(wholeHead(first, count, failed, 0, Buffer.byteLength(text)) + text);
   flight.answerWhole(run(1, 2, 1, out(5, '{"n":1}') + out(6, '{"n":2}', 1)));
   assert.equal(whole, [{ text: out(5, '{"n":1}') + out(6, '{"n":2}', 1), count: 2, failed: 1, returned: 0 }]);
   assert.is(flight.size, 2);
