@@ -174,9 +174,9 @@ const attemptsKey = ',"attempts":'.length;
 const comma = 0x2c;
 
 /**
- * The fields of the output line bytes[at, end) (without its newline) whose item text is
- * `dataBytes` long, found without decoding anything: `line` is read first, for the caller to
- * give `dataBytes` (dataLength), which places the exit after the item's text whatever it holds
+ * The fields of the output line bytes[at, end) (without its newline), found without decoding
+ * anything: `line` is read first, and `dataLength(line)` gives the length in bytes of that
+ * line's item text, which places the exit after the text whatever the text holds
  */
 export function outputFields(bytes: Buffer, at: number, end: number, dataLength: (line: number) => number): OutputFields {
   let p = at + lineKey;

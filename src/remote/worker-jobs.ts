@@ -118,10 +118,10 @@ class LinesJob implements LinesOwner {
   // is as long as the job's line: that finds the exit without decoding anything.
   answered(block: Call, chunk: LinesChunk): void {
     if (this.#whole && chunk.bad.length === 0 && chunk.outLines === chunk.count) {
-      const first = chunk.out[0]!;
-      const { line } = outputFields(first, 0, first.length, () => 0);
+      // the chunk's lines follow those of the block answered before it (counted already)
+      const { line, answered } = block.lines!;
       const bytes = chunk.out.reduce((sum, piece) => sum + piece.length, 0);
-      this.recordWhole([wholeHead(this.first + line - this.line, chunk.count, chunk.failed, chunk.returned, bytes), ...chunk.out], chunk.count, chunk.failed);
+      this.recordWhole([wholeHead(this.first + line + answered - chunk.count - this.line, chunk.count, chunk.failed, chunk.returned, bytes), ...chunk.out], chunk.count, chunk.failed);
       this.#settled(chunk.count);
       return;
     }

@@ -41,7 +41,7 @@ export interface LinesBlock {
 
 // What the block's submitter does with its answers
 export interface LinesOwner {
-  // the next `chunk.count` lines of `block` are answered
+  // the next `chunk.count` lines of `block` are answered (block.lines.answered counts them already)
   answered(block: Call, chunk: LinesChunk): void;
   // the lines of `block` from `from` on as calls of one item each (none for a blank line), to
   // be run again or answered by the pool; their ids are block.id + their place in the block
