@@ -86,15 +86,21 @@ export async function runRemoteLines(pool: RemoteExecutor, input: Readable, sink
   };
   // The lines of one read, in blocks of about the same number of lines: none over the
   // executor's block size, about maxBytes at most unless the lines differ much in length, and
-  // no small block left over at the end of each read. `take`: the lines from..to as a block
+  // no small block left over at the end of each read. `take`: the lines from..to as a block.
+  // The block size grows while this waits for room when the first item times come (from 8
+  // lines to 1,000 for trivial items): what is left of the read is cut again for each block,
+  // else the rest of the first read went as some 250 jobs of 8 lines.
   const submit = async (lines: number, bytes: number, take: (from: number, to: number) => BlockLines) => {
-    const blocks = Math.min(lines, Math.max(Math.ceil(lines / pool.blockSize), Math.ceil(bytes / maxBytes)));
-    for (let k = 0; k < blocks; k++) {
-      const from = Math.floor((k * lines) / blocks);
-      const to = Math.floor(((k + 1) * lines) / blocks);
-      await room(Math.max(0, limit() - (to - from)));
+    const next = (from: number) => {
+      const left = lines - from;
+      return Math.ceil(left / Math.min(left, Math.max(Math.ceil(left / pool.blockSize), Math.ceil((bytes * left) / lines / maxBytes))));
+    };
+    for (let from = 0; from < lines;) {
+      await room(Math.max(0, limit() - next(from)));
+      const to = from + next(from);
       inFlight += to - from;
       pool.submitLines(take(from, to), owner);
+      from = to;
     }
   };
   // A block of whole lines read: sent as it is when every line is an item as it stands, else
