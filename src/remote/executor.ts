@@ -21,7 +21,7 @@ import { connect, LoopHold, Outage, redisTarget, type RedisTarget } from './conn
 import { Block, type BlockLines, type BlockOwner } from './block.js';
 import { BlockFlight } from './blocks.js';
 import { InFlight, type Item } from './inflight.js';
-import { countWorkers, Keys, prefix, queueName, timing } from './keys.js';
+import { countWorkers, Keys, prefix, queueName, runHeartbeat, timing } from './keys.js';
 import { checkRemoteOptions, type RemoteOptions, type RemoteRoute } from './options.js';
 import { ResultsReader, type ResultsEntry } from './results.js';
 import { RemoteStats } from './stats.js';
@@ -139,7 +139,7 @@ export class RemoteExecutor implements ItemExecutor {
   }
 
   #heartbeat(): Promise<unknown> {
-    return this.#redis!.multi().set(this.#keys.run(this.runId), '1', 'PX', timing.runTtlMs).pexpire(this.#keys.results(this.runId), 4 * timing.runTtlMs).exec();
+    return runHeartbeat(this.#redis!, this.#keys, this.runId);
   }
 
   #watchOutage(): void {

@@ -13,9 +13,10 @@ export const prefix = 'polytask';
  * The version of what travels through Redis (jobs and results entries, wire.ts), in every
  * queue's name: producers and workers of polytask releases that write it differently never
  * share a queue (the producer finds no worker and says so). 2: a job's item numbers as `first`;
- * 3: a result line's `+<reruns>`.
+ * 3: a result line's `+<reruns>`; 4: the producer makes its results stream and workers only
+ * append to one that is there (XADD NOMKSTREAM), workers listed in a set.
  */
-export const wireVersion = 3;
+export const wireVersion = 4;
 
 export const timing = {
   // a worker holds a job's lock this long and renews it at half; a worker killed with -9 has its
@@ -56,8 +57,9 @@ export class Keys {
     return `${prefix}:${this.queue}:worker:${id}`;
   }
 
-  get workerPattern(): string {
-    return `${prefix}:${this.queue}:worker:*`;
+  /** The ids of the workers that said they were alive (each with its heartbeat key) */
+  get workers(): string {
+    return `${prefix}:${this.queue}:workers`;
   }
 
   /** A run's heartbeat: workers drop the items of a run whose key is gone */
@@ -71,20 +73,36 @@ export class Keys {
   }
 }
 
-/** The workers alive on a queue (by their heartbeats) and their children in all (at least 1) */
+/**
+ * The workers alive on a queue (by their heartbeats) and their children in all (at least 1).
+ * From the queue's set of workers, not a SCAN, which would walk every key of the database; a
+ * worker whose heartbeat has expired leaves the set here.
+ */
 export async function countWorkers(redis: Redis, keys: Keys): Promise<{ workers: number; slots: number }> {
+  const ids = await redis.smembers(keys.workers);
+  const beats = ids.length === 0 ? [] : await ids.reduce((pipeline, id) => pipeline.get(keys.worker(id)), redis.pipeline()).exec();
   let workers = 0;
   let slots = 0;
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', keys.workerPattern, 'COUNT', 1000);
-    cursor = next;
-    if (found.length === 0) continue;
-    for (const value of await redis.mget(found)) {
-      if (value === null) continue;
-      workers++;
-      slots += Number(value) || 1;
+  const gone: string[] = [];
+  ids.forEach((id, i) => {
+    const value = beats?.[i]?.[1];
+    if (typeof value !== 'string') {
+      gone.push(id);
+      return;
     }
-  } while (cursor !== '0');
+    workers++;
+    slots += Number(value) || 1;
+  });
+  if (gone.length > 0) await redis.srem(keys.workers, ...gone);
   return { workers, slots: Math.max(1, slots) };
+}
+
+/**
+ * A run's heartbeat: its results stream made (again, after Redis lost it) with an entry the
+ * reader passes over, then the run key that lets workers take its jobs. Workers append only to
+ * a stream that is there, so it comes first; both expire when the producer stops renewing them.
+ */
+export function runHeartbeat(redis: Redis, keys: Keys, runId: string): Promise<unknown> {
+  const results = keys.results(runId);
+  return redis.pipeline().xadd(results, '*', 'h', '').pexpire(results, 4 * timing.runTtlMs).set(keys.run(runId), '1', 'PX', timing.runTtlMs).exec();
 }

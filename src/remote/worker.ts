@@ -143,10 +143,15 @@ export class RemoteWorker {
     );
   }
 
+  // Its key first, then its id in the queue's set: an id a producer finds there has its key
+  // (countWorkers); the set goes with the last worker that renews it
   #heartbeat(): Promise<unknown> {
-    const multi = this.#redis.multi();
-    for (const queue of this.queues) multi.set(new Keys(queue).worker(this.id), String(this.pool.processes), 'PX', timing.workerTtlMs);
-    return multi.exec();
+    const pipeline = this.#redis.pipeline();
+    for (const queue of this.queues) {
+      const keys = new Keys(queue);
+      pipeline.set(keys.worker(this.id), String(this.pool.processes), 'PX', timing.workerTtlMs).sadd(keys.workers, this.id).pexpire(keys.workers, timing.workerTtlMs);
+    }
+    return pipeline.exec();
   }
 
   // Cancels the items of runs whose producer is gone (stopped, Ctrl-C, or dead past its TTL)
@@ -172,8 +177,10 @@ export class RemoteWorker {
     const runKey = keys.run(run);
     if ((await this.#redis.exists(runKey)) === 0) return;
     const stream = keys.results(run);
-    // the producer hears that the job's items started (their timeouts count from here)
-    this.#redis.xadd(stream, '*', 's', job.id!).catch((error: Error) => this.#onError(error));
+    // the producer hears that the job's items started (their timeouts count from here). Its
+    // stream is the producer's to make and to delete: a worker appends only to a stream that
+    // is there (NOMKSTREAM), so none outlives its run
+    this.#redis.xadd(stream, 'NOMKSTREAM', '*', 's', job.id!).catch((error: Error) => this.#onError(error));
     const running: Running = { runKey, cancels: [], state: 'running', stop: () => {} };
     this.#running.set(job.id!, running);
     const started = performance.now();
@@ -194,8 +201,7 @@ export class RemoteWorker {
           buffered = [];
           whole = [];
           count = failed = 0;
-          // the stream outlives a producer that died by a minute at most (it renews this)
-          sending = sending.then(() => this.#redis.multi().xadd(stream, '*', ...entry, ...fields).pexpire(stream, 4 * timing.runTtlMs).exec());
+          sending = sending.then(() => this.#redis.xadd(stream, 'NOMKSTREAM', '*', ...entry, ...fields));
         };
         const timer = setInterval(send, timing.flushMs);
         running.stop = () => {
@@ -262,7 +268,9 @@ export class RemoteWorker {
       } finally {
         clearTimeout(grace);
         await this.pool.close();
-        await settlesWithin(this.#redis?.del(...this.queues.map((queue) => new Keys(queue).worker(this.id))), 1000);
+        const gone = this.#redis?.pipeline();
+        for (const queue of this.queues) gone?.del(new Keys(queue).worker(this.id)).srem(new Keys(queue).workers, this.id);
+        await settlesWithin(gone?.exec(), 1000);
         this.#bullRedis?.disconnect();
         this.#redis?.disconnect();
       }

@@ -1,14 +1,18 @@
 // polytask worker under faults, against a real redis-server: killed with -9 mid-run (its items
 // come back within 15 s, each answered once), stopped with SIGTERM (its running item is handed
 // back at once, the worker exits 0, even with Redis gone; --stats-file), Redis down for 8 s (it takes items
-// again), and a run that goes away (its items are dropped).
+// again), a run that goes away (its items are dropped), and a run without its results stream
+// (the worker does not make one).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { Queue } from 'bullmq';
+import { connect, redisTarget } from '../../src/remote/connection.js';
 import { RemoteExecutor } from '../../src/remote/executor.js';
+import { Keys, prefix, runHeartbeat } from '../../src/remote/keys.js';
 import { RemoteWorker } from '../../src/remote/worker.js';
 import { loadSpec } from '../../src/spec/load.js';
 import { bin, childrenOf, isAlive, scratch, timed, waitUntil } from '../helpers.js';
@@ -152,6 +156,34 @@ it('Redis down for 8 s (past BullMQ\'s blocking timeout), then back: the worker 
   await using executor = new RemoteExecutor(await loadSpec(specFile), { redis: redis.url });
   assert.equal((await executor.run({ n: 3 })).value, { n: 3 });
   console.log(`  after an 8 s outage: an item answered ${Date.now() - from} ms after Redis came back`);
+}));
+
+it('a worker appends results only to a run\'s stream that is there: it never makes one that would outlive its run', timed(60_000, async () => {
+  const a = await startWorker(bin, redis.url, specFile, '-p', '1');
+  workers.push(a);
+  const queue = /queue (spec-[0-9a-f]+)/.exec(a.stderr())![1]!;
+  const client = await connect(redisTarget(redis.url), 'worker-test', false);
+  const bull = new Queue(queue, { connection: client, prefix });
+  try {
+    const keys = new Keys(queue);
+    const send = async (run: string) => {
+      const job = await bull.add('items', { run, first: 1, items: '{"n":1}\n{"n":2}', timeout: null }, { jobId: `${run}-1`, removeOnComplete: true, removeOnFail: true });
+      await waitUntil(() => redis.cli('exists', `polytask:${queue}:${job.id!}`).trim() === '0', 20_000, `job ${job.id!} done`);
+    };
+    // a run whose key is there but whose stream is not (deleted by its producer as it closed,
+    // or expired): its items run, their results go nowhere
+    await client.set(keys.run('nostream'), '1', 'PX', 30_000);
+    await send('nostream');
+    assert.is(await client.exists(keys.results('nostream')), 0);
+    // a run with its stream: the results are there, after the heartbeat's entry
+    await runHeartbeat(client, keys, 'live');
+    await send('live');
+    const entries = (await client.xrange(keys.results('live'), '-', '+')) as [string, string[]][];
+    assert.ok(entries.some(([, fields]) => fields.includes('r') || fields.includes('w')), JSON.stringify(entries));
+  } finally {
+    await bull.close();
+    client.disconnect();
+  }
 }));
 
 if (missing !== undefined) console.log(`skip polytask worker tests: ${missing}`);
