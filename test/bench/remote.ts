@@ -18,9 +18,11 @@ export interface RemoteReport {
   bullmqSingle: number;
   singleItems: number;
   perJob: number;
-  // Redis's used_memory: fresh, after the first run (BullMQ's scripts loaded), after the big run
+  // Redis's used_memory: fresh, after the first run (BullMQ's scripts loaded), at the end of the
+  // big run and 3 s later (idle clients' buffers given back)
   redisFreshMb: number;
   redisWarmMb: number;
+  redisAtEndMb: number;
   redisUsedMb: number;
   // the same, once CONFIG RESETSTAT has freed Redis's per-command statistics (Redis 7's latency
   // histograms: a fixed cost for each command ever used, not data)
@@ -58,7 +60,7 @@ export async function runRemote(ctx: BenchContext, items: number): Promise<Remot
   const perJob = 1000;
   const singleItems = Math.max(1000, Math.round(items / 10));
   const bigItems = items * 5;
-  const empty = { items, rounds: ctx.rounds, polytask: 0, bullmqBlocks: 0, bullmqSingle: 0, singleItems, perJob, redisFreshMb: 0, redisWarmMb: 0, redisUsedMb: 0, redisNoStatsMb: 0, bigItems, producerPeakMb: [0, 0] as [number, number], recoverySeconds: 0 };
+  const empty = { items, rounds: ctx.rounds, polytask: 0, bullmqBlocks: 0, bullmqSingle: 0, singleItems, perJob, redisFreshMb: 0, redisWarmMb: 0, redisAtEndMb: 0, redisUsedMb: 0, redisNoStatsMb: 0, bigItems, producerPeakMb: [0, 0] as [number, number], recoverySeconds: 0 };
   const missing = redisMissing();
   if (missing !== undefined) return { ...empty, skipped: missing };
   const dir = tempDir();
@@ -83,6 +85,10 @@ export async function runRemote(ctx: BenchContext, items: number): Promise<Remot
     ctx.log('remote: polytask measured');
     // the memory figures, with the same worker
     run(big)();
+    const redisAtEndMb = usedMb();
+    // Redis gives back an idle client's query buffer (grown to the worker's largest results
+    // entry, about 160 KB) within 2 s of its last command
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     const redisUsedMb = usedMb();
     redis.cli('config', 'resetstat');
     const redisNoStatsMb = usedMb();
@@ -109,6 +115,7 @@ export async function runRemote(ctx: BenchContext, items: number): Promise<Remot
       bullmqSingle: rate(singleItems, times.single),
       redisFreshMb,
       redisWarmMb,
+      redisAtEndMb,
       redisUsedMb,
       redisNoStatsMb,
       producerPeakMb: [small.parentPeakMb, large.parentPeakMb],
@@ -151,7 +158,7 @@ export function formatRemote(r: RemoteReport): string {
     '',
     table(['', 'items', 'items/s', 'polytask over this'], rows),
     '',
-    `Redis used_memory after a ${fmt.int(r.bigItems)}-item run: ${fmt.mb(r.redisUsedMb)} MB (fresh: ${fmt.mb(r.redisFreshMb)} MB; after the first ${fmt.int(r.items)}-item run, with BullMQ's scripts loaded: ${fmt.mb(r.redisWarmMb)} MB; after the big run and CONFIG RESETSTAT, which frees Redis 7's per-command latency histograms: ${fmt.mb(r.redisNoStatsMb)} MB). ` +
+    `Redis used_memory after a ${fmt.int(r.bigItems)}-item run: ${fmt.mb(r.redisUsedMb)} MB 3 s after it ended, ${fmt.mb(r.redisAtEndMb)} MB as it ended, while an idle worker's query buffer was still grown (fresh: ${fmt.mb(r.redisFreshMb)} MB; after the first ${fmt.int(r.items)}-item run, with BullMQ's scripts loaded: ${fmt.mb(r.redisWarmMb)} MB; after the big run and CONFIG RESETSTAT, which frees Redis 7's per-command latency histograms: ${fmt.mb(r.redisNoStatsMb)} MB). ` +
       `Producer peak RSS: ${fmt.mb(r.producerPeakMb[0])} MB at ${fmt.int(r.items)} items, ${fmt.mb(r.producerPeakMb[1])} MB at ${fmt.int(r.bigItems)} (${fmt.x(r.producerPeakMb[1] / r.producerPeakMb[0])}). ` +
       `A worker killed with -9 (two workers, 200 items of 50 ms): the run ended ${r.recoverySeconds.toFixed(1)} s after the kill.`,
   ].join('\n');
