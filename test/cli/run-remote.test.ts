@@ -8,25 +8,14 @@ import { runRemoteLines } from '../../src/cli/run-remote.js';
 import { RemoteExecutor } from '../../src/remote/executor.js';
 import { loadSpec } from '../../src/spec/load.js';
 import { bin, scratch, timed } from '../helpers.js';
-import { RedisServer, redisMissing, startWorker, type WorkerProcess } from '../remote/redis.js';
+import { RedisServer, redisMissing, serveSuite } from '../remote/redis.js';
 
 const it = suite('run --redis: blocks of input lines');
 const missing = redisMissing();
 const redis = new RedisServer();
 const dir = scratch('cli-run-remote');
 const specFile = dir.write('spec.yml', 'exec_type: node\nexec_info:\n  code: "export const main = (e) => e"\n');
-let worker: WorkerProcess | undefined;
-
-it.before(async () => {
-  if (missing !== undefined) return;
-  await redis.start();
-  worker = await startWorker(bin, redis.url, specFile, '-p', '2');
-});
-it.after(async () => {
-  worker?.child.kill('SIGKILL');
-  await worker?.exited;
-  await redis.close();
-});
+serveSuite(it, redis, bin, specFile, '-p', '2');
 
 it('one read of 5,000 lines: every line answered once; once items are timed, what is left goes in big blocks', timed(60_000, async () => {
   if (missing !== undefined) return console.log(`skipped: ${missing}`);

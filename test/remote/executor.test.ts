@@ -11,25 +11,14 @@ import { RemoteExecutor } from '../../src/remote/executor.js';
 import { loadSpec } from '../../src/spec/load.js';
 import { spawnSync } from 'node:child_process';
 import { bin, repoRoot, scratch, timed, waitUntil } from '../helpers.js';
-import { RedisServer, redisMissing, sleeperSpec, startWorker, type WorkerProcess } from './redis.js';
+import { RedisServer, redisMissing, serveSuite, sleeperSpec } from './redis.js';
 
 const it = suite('RemoteExecutor');
 const missing = redisMissing();
 const redis = new RedisServer();
 const dir = scratch('remote-executor');
 const specFile = dir.write('spec.yml', sleeperSpec);
-let worker: WorkerProcess;
-
-it.before(async () => {
-  if (missing !== undefined) return;
-  await redis.start();
-  worker = await startWorker(bin, redis.url, specFile, '-p', '2');
-});
-it.after(async () => {
-  worker?.child.kill('SIGKILL');
-  await worker?.exited;
-  await redis.close();
-});
+serveSuite(it, redis, bin, specFile, '-p', '2');
 
 const items = (n: number, ms = 0) => Array.from({ length: n }, (_, i) => ({ n: i + 1, ms }));
 

@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Test } from 'uvu';
 
 export function redisMissing(): string | undefined {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
@@ -88,4 +89,20 @@ export async function startWorker(bin: string, url: string, spec: string, ...arg
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return { child, stderr: () => text, exited };
+}
+
+// A redis-server and one `polytask worker` for a whole suite: started before its first test,
+// stopped after its last (neither when redis-server is missing)
+export function serveSuite(it: Test, redis: RedisServer, bin: string, spec: string, ...args: string[]): void {
+  let worker: WorkerProcess | undefined;
+  it.before(async () => {
+    if (redisMissing() !== undefined) return;
+    await redis.start();
+    worker = await startWorker(bin, redis.url, spec, ...args);
+  });
+  it.after(async () => {
+    worker?.child.kill('SIGKILL');
+    await worker?.exited;
+    await redis.close();
+  });
 }
