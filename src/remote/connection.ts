@@ -4,7 +4,7 @@
 // ioredis (and BullMQ) load only when a run or a worker uses Redis: every other start of the
 // CLI is spared them
 import type { Redis, RedisOptions } from 'ioredis';
-import { OptionError } from '../errors.js';
+import { OptionError, SetupError } from '../errors.js';
 
 export interface RedisTarget {
   readonly options: RedisOptions;
@@ -62,6 +62,23 @@ export async function connect(target: RedisTarget, name: string, lazy = true): P
   // would print every failed reconnect
   redis.on('error', () => {});
   return redis;
+}
+
+/**
+ * Why the server's INFO (its `redis_version`) is too old for polytask, or undefined: results
+ * streams need Redis 6.2 (`XADD NOMKSTREAM`, `XTRIM MINID`)
+ */
+export function tooOld(info: string, display: string): string | undefined {
+  const version = /^redis_version:(\S+)/m.exec(info)?.[1];
+  const [major = 0, minor = 0] = (version ?? '').split('.').map(Number);
+  if (version === undefined || major > 6 || (major === 6 && minor >= 2)) return undefined;
+  return `Redis at ${display} is version ${version}; polytask needs Redis 6.2 or later`;
+}
+
+/** Throws a SetupError when the server is older than polytask needs (tooOld) */
+export async function checkVersion(redis: Redis, target: RedisTarget): Promise<void> {
+  const why = tooOld(await redis.info('server'), target.display);
+  if (why !== undefined) throw new SetupError(why);
 }
 
 /**

@@ -17,7 +17,7 @@ import type { PoolStats } from '../pool/process/stats.js';
 import { RetryPolicy } from '../pool/retry.js';
 import { exitCodes } from '../protocol/exit-codes.js';
 import type { ResolvedSpec } from '../spec/load.js';
-import { connect, LoopHold, Outage, redisTarget, type RedisTarget } from './connection.js';
+import { checkVersion, connect, LoopHold, Outage, redisTarget, type RedisTarget } from './connection.js';
 import { Block, type BlockLines, type BlockOwner } from './block.js';
 import { BlockFlight } from './blocks.js';
 import { InFlight, type Item } from './inflight.js';
@@ -101,9 +101,9 @@ export class RemoteExecutor implements ItemExecutor {
     } catch (error) {
       throw new SetupError(`cannot reach Redis at ${this.#target.display}: ${errorInfo(error).message}`, { cause: error });
     }
+    await checkVersion(this.#redis, this.#target);
     await this.#countWorkers();
-    const [what, flags] = this.#serves;
-    if (this.#workers === 0) throw new SetupError(`no polytask worker is serving ${what} on ${this.#target.display} (queue ${this.queue}); start one with: polytask worker --redis URL ${flags}`);
+    if (this.#workers === 0) throw new SetupError(`no polytask worker is serving ${this.#serves[0]} on ${this.#target.display} (queue ${this.queue}); start one with: polytask worker --redis URL ${this.#serves[1]}`);
     await this.#heartbeat();
     const { Queue } = await import('./libraries.js');
     this.#bullRedis = await connect(this.#target, `polytask-run-${this.runId}-queue`, false);

@@ -12,7 +12,7 @@ import { OptionError } from '../errors.js';
 import { knownOptions, optionKeys, checkOptions, isNonNegativeMs } from '../options.js';
 import { ProcessPool, poolOptionKeys, type PoolOptions } from '../pool/process/pool.js';
 import type { ResolvedSpec } from '../spec/load.js';
-import { connect, redisTarget, type RedisTarget } from './connection.js';
+import { checkVersion, connect, redisTarget, type RedisTarget } from './connection.js';
 import { inlineQueue, moduleQueue, sharedSecret } from './js-calls.js';
 import { JsLane } from './js-lane.js';
 import { Keys, prefix, queueName, timing } from './keys.js';
@@ -119,6 +119,7 @@ export class RemoteWorker {
     const { Worker } = await import('./libraries.js');
     this.#redis = await connect(this.#target, `polytask-worker-${this.id}`);
     await this.#redis.connect();
+    await checkVersion(this.#redis, this.#target);
     await this.#heartbeat();
     this.#bullRedis = await connect(this.#target, `polytask-worker-${this.id}-queue`, false);
     for (const queue of this.queues) {
