@@ -6,7 +6,7 @@ import type { Block, BlockLine, BlockOwner } from './block.js';
 import { asSent, lostResult } from './inflight.js';
 import { timing } from './keys.js';
 import type { RemoteStats } from './stats.js';
-import { forEachWhole, outputFields, type RestBytes, type WholeLines } from './wire.js';
+import { forEachWhole, outputFields, startsWithValue, type RestBytes, type WholeLines } from './wire.js';
 
 interface BlockJob {
   readonly block: Block;
@@ -118,8 +118,7 @@ export class BlockFlight {
         const text = block.lineText(index);
         const { exitAt, exitEnd, attempts, restAt } = outputFields(bytes, at, lineEnd, () => Buffer.byteLength(text));
         const exit = Number(bytes.toString('latin1', exitAt, exitEnd));
-        // a non-zero exit with a value is the handler's returned integer (a failure has an error)
-        const fromReturn = exit !== 0 && bytes.toString('latin1', restAt, restAt + valueKey.length) === valueKey;
+        const fromReturn = exit !== 0 && startsWithValue(bytes, restAt, lineEnd);
         const rest = exit === 0 ? { bytes, start: restAt, end: lineEnd } : bytes.toString('utf8', restAt, lineEnd);
         this.answer(block.first + index, exit, rest, fromReturn, Math.max(0, attempts - 1));
       }
@@ -193,7 +192,6 @@ export class BlockFlight {
   }
 }
 
-const valueKey = '"value":';
 
 function unanswered(job: BlockJob): number[] {
   const { block } = job;

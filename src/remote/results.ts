@@ -8,7 +8,7 @@ const count = 16;
 
 /**
  * One entry of the stream: a job a worker started, or results lines (wire.ts) with the item time
- * measured. The lines stay bytes, as read (forEachResult): no string of them outlives a scavenge
+ * measured; the producer's own heartbeat entries (`h`, keys.ts runHeartbeat) come as none of these. The lines stay bytes, as read (forEachResult): no string of them outlives a scavenge
  * while the entries of a read are handed over.
  */
 export interface ResultsEntry {

@@ -190,3 +190,14 @@ export function outputFields(bytes: Buffer, at: number, end: number, dataLength:
   for (; q < end - 1 && bytes[q] !== comma; q++) attempts = attempts * 10 + bytes[q]! - digit0;
   return { line, exitAt, exitEnd, attempts, restAt: bytes[q] === comma ? q + 1 : end - 1 };
 }
+
+const valueKey = Buffer.from('"value":');
+
+/**
+ * Whether the fields of an output line from bytes[restAt] (OutputFields.restAt) on, up to `end`,
+ * start with its value: with a non-zero exit, the handler's returned integer (a failure has an
+ * error instead)
+ */
+export function startsWithValue(bytes: Buffer, restAt: number, end: number): boolean {
+  return restAt + valueKey.length <= end && bytes.compare(valueKey, 0, valueKey.length, restAt, restAt + valueKey.length) === 0;
+}

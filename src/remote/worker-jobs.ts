@@ -9,7 +9,7 @@ import { newCall, type Call, type LinesChunk, type LinesOwner } from '../pool/pr
 import type { PoolStats } from '../pool/process/stats.js';
 import { ProcessPool } from '../pool/process/pool.js';
 import { exitCodes } from '../protocol/exit-codes.js';
-import { itemId, outputFields, resultLine, wholeHead, type JobData } from './wire.js';
+import { itemId, outputFields, resultLine, startsWithValue, wholeHead, type JobData } from './wire.js';
 
 // Where a worker runs items: a spec's pool of children, or worker threads for JavaScript
 export interface Lane {
@@ -82,7 +82,6 @@ export function runBlock(pool: ProcessPool, data: JobData, record: RecordResult,
 }
 
 const newline = 0x0a;
-const valueKey = Buffer.from('"value":');
 
 class LinesJob implements LinesOwner {
   // where each item starts in `items` (bytes), and one past the end
@@ -144,8 +143,7 @@ class LinesJob implements LinesOwner {
       // the item's number
       o += results.write(String(this.first + line - this.line), o, 'latin1');
       const ok = exitEnd - exitAt === 1 && out[exitAt] === 0x30;
-      // a non-zero exit with a value is the handler's returned integer (a failure has an error)
-      const fromReturn = !ok && restAt + valueKey.length <= end && out.compare(valueKey, 0, valueKey.length, restAt, restAt + valueKey.length) === 0;
+      const fromReturn = !ok && startsWithValue(out, restAt, end);
       if (attempts > 1) o += results.write(`+${attempts - 1}`, o, 'latin1');
       results[o++] = 0x20;
       for (let k = exitAt; k < exitEnd; k++) results[o++] = out[k]!;
