@@ -95,16 +95,20 @@ function takeOutgoing() {
 
 // the bytes of what is written, in a buffer used again for every write (see fd 3)
 let outBuffer = Buffer.allocUnsafeSlow(262144);
-function writeAll(text) {
+// `fd`: 4, or init's output_fd (the results of `polytask run`, in one write: whole lines from
+// this child and others do not mix there)
+function writeAll(text, fd = 4) {
   // room for the most bytes the text can take (3 per UTF-16 unit): written in one pass, its
   // length not counted first
   if (3 * text.length > outBuffer.length) outBuffer = Buffer.allocUnsafeSlow(Math.max(3 * text.length, 2 * outBuffer.length));
   const length = outBuffer.write(text, 0);
   let offset = 0;
   try {
-    while (offset < length) offset += writeSync(4, outBuffer, offset, length - offset);
-  } catch {
-    // the parent is gone: so is what the handler started
+    while (offset < length) offset += writeSync(fd, outBuffer, offset, length - offset);
+  } catch (error) {
+    // the parent is gone (so is what the handler started), or the results cannot be written:
+    // the parent runs this child's unanswered lines again, and finds the same when it writes them
+    if (fd !== 4) writeSync(2, `polytask: child cannot write the results: ${error.message}\n`);
     signalOwnGroup('SIGKILL');
     realExit(1);
   }
@@ -225,6 +229,8 @@ function call(message) {
 // answers the lines of a block in order, as many at a time as have finished, under one
 // `lines` head: the parent copies them out without looking at an item.
 let exitFromReturn = true;
+// init's `output_fd` (version 4): where the output lines of `lines` blocks go, if not on fd 4
+let outputFd;
 // the block whose lines are still coming, and how many
 let linesBlock;
 let linesLeft = 0;
@@ -367,12 +373,16 @@ function take(block, index, answer) {
 // The lines of a block answered so far, under their head, into the outgoing text
 function writeBlock(block) {
   if (block.answered === 0) return;
-  let head = `{"type":"lines","id":${block.id},"count":${block.answered},"out":${block.out}`;
+  // the output lines go to the results first, when the parent gave them (version 4); the head
+  // that counts them follows on fd 4
+  const direct = outputFd !== undefined && block.out > 0;
+  if (direct) writeAll(block.text, outputFd);
+  let head = `{"type":"lines","id":${block.id},"count":${block.answered},${direct ? `"out":0,"written":${block.out}` : `"out":${block.out}`}`;
   if (block.failed > 0) head += `,"failed":${block.failed}`;
   if (block.returned > 0) head += `,"returned":${block.returned}`;
   if (block.bad !== undefined) head += `,"bad":[${block.bad.join(',')}]`;
   if (outgoing === '') outgoingSince = performance.now();
-  outgoing += head + '}\n' + block.text;
+  outgoing += direct ? head + '}\n' : head + '}\n' + block.text;
   block.answered = block.out = block.failed = block.returned = 0;
   block.text = '';
   block.bad = undefined;
@@ -412,6 +422,7 @@ async function init(message) {
   if (Array.isArray(message.args)) handlerArgs = Object.freeze(message.args);
   eager = message.timeout_ms !== undefined && message.timeout_ms !== null;
   exitFromReturn = message.exit_from_return !== false;
+  if (Number.isSafeInteger(message.output_fd) && message.output_fd > 4) outputFd = message.output_fd;
   // Ctrl-C at a terminal reaches the whole process group; the parent ends its children itself
   if (captureOutput) process.on('SIGINT', () => {});
   const store = { stdout: '', stderr: '' };
@@ -435,8 +446,8 @@ async function init(message) {
     send({ type: 'init_error', error: errorInfo(error), ...store });
     process.exit(1);
   }
-  // the highest version both speak: 2 adds `calls` blocks, 3 `lines` blocks
-  const protocol = Math.max(1, Math.min(3, Math.trunc(Number(message.protocol) || 1)));
+  // the highest version both speak: 2 adds `calls` blocks, 3 `lines` blocks, 4 `output_fd`
+  const protocol = Math.max(1, Math.min(4, Math.trunc(Number(message.protocol) || 1)));
   send({ type: 'ready', pid: process.pid, language: 'node', version: process.versions.node, protocol, ...store });
 }
 

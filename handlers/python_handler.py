@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The Python side of a polytask worker (protocol versions 1 to 3, docs/protocol.md).
+"""The Python side of a polytask worker (protocol versions 1 to 4, docs/protocol.md).
 
 polytask starts this file once per pool slot, under Python 2.7 or any Python
 3.6+, using nothing but the standard library.  Requests arrive on file
@@ -198,15 +198,27 @@ def retry(call, fd, arg):
                 raise
 
 
-def write_all(data):
-    """Write bytes to fd 4, however many writes it takes; exit quietly if the parent is gone."""
+def write_all(data, fd=OUT_FD):
+    """Write bytes to fd 4 (or init's output_fd), however many writes it takes; exit quietly if
+    the parent is gone."""
     try:
         while data:
-            data = data[retry(os.write, OUT_FD, data):]
+            data = data[retry(os.write, fd, data):]
     except OSError as e:
+        if fd != OUT_FD:
+            # the results cannot be written: the parent runs this child's unanswered lines
+            # again, and finds the same when it writes them
+            os.write(2, ('polytask: child cannot write the results: %s\n' % e).encode('utf-8'))
+            orphaned()
         if e.errno in (errno.EPIPE, errno.EBADF, errno.ECONNRESET):
             orphaned()
         raise
+
+
+def encoded(text):
+    """The bytes of lines to write: the output lines of `lines` blocks carry the input's UTF-8
+    text (bytes already on Python 2); everything else is ASCII."""
+    return text if PY2 and isinstance(text, str) else text.encode('utf-8')
 
 
 class Chunk(object):
@@ -214,6 +226,7 @@ class Chunk(object):
     output lines, failures, returned exits and bad places; its lines are those from `first` to
     the place of the next line (they are answered in order)."""
     __slots__ = ('block_id', 'first', 'out', 'failed', 'returned', 'bad', 'running', 'token')
+    lines_fd = None  # init's output_fd (version 4): the output lines go there, not on fd 4
 
     def __init__(self):
         self.block_id, self.first, self.out, self.failed, self.returned, self.bad = -1, 0, [], 0, 0, []
@@ -234,7 +247,13 @@ class Chunk(object):
         if not count:
             return
         out = self.out
-        head = '{"type":"lines","id":%d,"count":%d,"out":%d' % (block_id, count, len(out))
+        if out and self.lines_fd is not None:
+            # to the results first; the head that counts them follows on fd 4
+            write_all(encoded('\n'.join(out) + '\n'), self.lines_fd)
+            head = '{"type":"lines","id":%d,"count":%d,"out":0,"written":%d' % (block_id, count, len(out))
+            del out[:]
+        else:
+            head = '{"type":"lines","id":%d,"count":%d,"out":%d' % (block_id, count, len(out))
         if self.failed:
             head += ',"failed":%d' % self.failed
         if self.returned:
@@ -287,11 +306,7 @@ class Output(object):
         """Writes what is pending; the caller holds the lock."""
         n = len(self.pending)  # the main thread may append meanwhile: take only n
         if n:
-            data = '\n'.join(self.pending[:n]) + '\n'
-            # the output lines of `lines` blocks carry the input's UTF-8 text (bytes already
-            # on Python 2); everything else is ASCII
-            if not (PY2 and isinstance(data, str)):
-                data = data.encode('utf-8')
+            data = encoded('\n'.join(self.pending[:n]) + '\n')
             del self.pending[:n]
             write_all(data)
         self.last = clock()
@@ -501,8 +516,8 @@ def initialise(init):
     finally:
         sys.stdout, sys.stderr = saved
     version = '%d.%d.%d' % tuple(sys.version_info[:3])
-    # the highest version both speak: 2 adds `calls` blocks, 3 `lines` blocks
-    protocol = max(1, min(3, int(init.get('protocol') or 1)))
+    # the highest version both speak: 2 adds `calls` blocks, 3 `lines` blocks, 4 `output_fd`
+    protocol = max(1, min(4, int(init.get('protocol') or 1)))
     send({'type': 'ready', 'pid': os.getpid(), 'language': 'python', 'version': version,
           'protocol': protocol, 'stdout': cap_out.take(), 'stderr': cap_err.take()})
     return handler
@@ -769,6 +784,9 @@ def main():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker_id = init.get('worker_id', int(os.environ.get('POLYTASK_WORKER_ID', 0)))
     Context.args = tuple(init.get('args') or ())
+    output_fd = init.get('output_fd')
+    if isinstance(output_fd, int) and output_fd > 4:
+        Chunk.lines_fd = output_fd
     handler = initialise(init)
     serve(handler, worker_id, itertools.chain([lines[1:]], stream), capture,
           init.get('exit_from_return', True) is not False)

@@ -1,8 +1,9 @@
-// Checks on the -d and -o files before anything is opened for writing: results written over
-// their own input would destroy it (the input is truncated before it is read)
-import { fstat, type Stats } from 'node:fs';
+// Checks on the -d and -o files before anything is opened for writing (results written over
+// their own input would destroy it: the input is truncated before it is read), and whether
+// children may write results to the output themselves
+import { fstat, fstatSync, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { OptionError } from '../errors.js';
 
 // -d and -o that cannot be used: a usage error (exit 2)
@@ -41,4 +42,20 @@ export async function checkDataAndOutput(data: string | undefined, output: strin
   if (!out.isFile()) return;
   const what = fromStdin ? 'stdin' : `--data ${data}`;
   throw new FileClashError(`--output ${output} is the input (${what}, the same file): writing the results there would destroy it; choose another -o file`);
+}
+
+// The fd of an opened results stream (stdout or -o) that children may write whole result lines
+// to themselves, beside this process: a regular file, which they then share with it, offset
+// included, or /dev/null. Whole writes from several processes do not mix there; in a pipe or on
+// a terminal a long one may. undefined for any other output.
+export function sharedOutputFd(stream: Writable): number | undefined {
+  const fd = (stream as { fd?: unknown }).fd;
+  if (typeof fd !== 'number') return undefined;
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isFile()) return fd;
+    return stats.isCharacterDevice() && stats.rdev === statSync('/dev/null').rdev ? fd : undefined;
+  } catch {
+    return undefined;
+  }
 }

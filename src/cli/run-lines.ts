@@ -17,7 +17,8 @@ import { blockItems, bomLength, checkLine, isBlank, readState, withoutCr, type I
 import { badLineResult, resultLine, undecoded } from './result-line.js';
 
 // Takes output lines for `count` items, `failed` of them with a non-zero exit, `returned` of
-// those a returned integer; resolves once the output can take more
+// those a returned integer (no text: children wrote them to the output themselves); resolves
+// once the output can take more
 export type LinesSink = (text: string | readonly Buffer[], count: number, failed: number, returned: number) => Promise<void>;
 
 const newline = 0x0a;
@@ -38,8 +39,12 @@ export async function runLines(pool: ProcessPool, input: Readable, sink: LinesSi
   // `lines` lines are answered, with these output lines
   const settled = (lines: number, text: string | readonly Buffer[], count: number, failed: number, returned: number) => {
     inFlight -= lines;
-    // once the run is stopped, what the pool answers as it closes is not written (as for a run item by item)
-    if (text.length > 0 && !signal.aborted) writing = sink(text, count, failed, returned);
+    // once the run is stopped, what the pool answers as it closes is not written (as for a run
+    // item by item). `count` lines and no text: children wrote them to the results themselves.
+    if (count > 0 && !signal.aborted) {
+      const written = sink(text, count, failed, returned);
+      if (text.length > 0) writing = written;
+    }
     if (inFlight < limit() || inFlight === 0) wakeUp();
   };
 

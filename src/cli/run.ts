@@ -17,7 +17,7 @@ import { runRemoteLines } from './run-remote.js';
 import { badLineResult, resultLine, undecoded } from './result-line.js';
 import { LineWriter } from '../job/line-writer.js';
 import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMissing } from './common.js';
-import { checkDataAndOutput } from './files.js';
+import { checkDataAndOutput, sharedOutputFd } from './files.js';
 import { parseRetryOn } from '../pool/retry.js';
 import { formatStats, writeStatsFile } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
@@ -123,6 +123,12 @@ export class RunCommand extends Command {
       // --timeout 0: no timeout, as for timeout(1)
       ...(this.timeout === undefined || this.timeout === 0 ? {} : { timeout: secondsToMs(this.timeout) }),
     };
+    const failFast = this.onBadLine === 'fail';
+    // children that write their own output lines get the input as it was read, a block of lines
+    // at a time, where nothing needs each item in the parent: no order to keep, no timeout to
+    // time it, no item error to retry, no log to match it with
+    const byBlocks = !this.keepOrder && shared.timeout === undefined && !(retryOn?.includes('error') ?? false)
+      && resume === undefined && !failFast && this.maxTasksPerWorker === undefined;
     const pool = specExecutor(spec, this.redis !== undefined ? { ...shared, redis: this.redis, ...(this.redisTimeout === undefined ? {} : { redisTimeout: secondsToMs(this.redisTimeout) }), onFatal: (error) => abort.abort(error) } : {
       ...shared,
       ...(this.processes === undefined ? {} : { processes: this.processes }),
@@ -135,6 +141,11 @@ export class RunCommand extends Command {
     // SIGINT and SIGTERM stop the run and end the children at once, whatever the run waits on
     // (children starting, a write to a stdout nobody reads); a busy child has half a second to
     // go before it is killed. A second signal while stopping exits at once.
+    // children write their output lines to a file (or /dev/null) themselves: this process only counts them
+    if (byBlocks && pool instanceof ProcessPool) {
+      const fd = sharedOutputFd(output);
+      if (fd !== undefined) pool.writeLinesTo(fd);
+    }
     const signals = onStopSignals(() => {
       abort.abort();
       void pool.close({ graceMs: 500 });
@@ -155,7 +166,6 @@ export class RunCommand extends Command {
 
     // the output went away (a reader that stopped, a full disk): stop the run
     const writer = new LineWriter(output, (error) => abort.abort(new OutputError(`cannot write the results: ${error.message}`, { cause: error })));
-    const failFast = this.onBadLine === 'fail';
     const started = performance.now();
     let failures = 0;
     // failures that are a returned integer read as the exit status
@@ -172,11 +182,7 @@ export class RunCommand extends Command {
       resumed += skipped;
       failures += failed;
     });
-    // children that write their own output lines get the input as it was read, a block of lines
-    // at a time, where nothing needs each item in the parent: no order to keep, no timeout to
-    // time it, no item error to retry, no log to match it with
-    const asRead = pool instanceof ProcessPool && pool.takesLines && !this.keepOrder && shared.timeout === undefined
-      && !(retryOn?.includes('error') ?? false) && resume === undefined && !failFast && this.maxTasksPerWorker === undefined;
+    const asRead = byBlocks && pool instanceof ProcessPool && pool.takesLines;
     // over Redis, the same where the retry policy has nothing to do: the lines go in blocks
     const asBlocks = pool instanceof RemoteExecutor && !this.keepOrder && shared.timeout === undefined && (this.retries ?? 0) === 0 && resume === undefined && !failFast;
     const sink = (text: string | readonly Buffer[], count: number, failed: number, fromReturn: number) => {
@@ -184,7 +190,7 @@ export class RunCommand extends Command {
       failures += failed;
       returned += fromReturn;
       progress?.meter.add(count, failed);
-      return writer.write(text);
+      return text.length === 0 ? Promise.resolve() : writer.write(text);
     };
     try {
       if (asRead || asBlocks) {

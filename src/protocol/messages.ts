@@ -20,10 +20,14 @@ export interface InitMessage {
   // version 3: false when a returned integer is only the value (the spec's exit_from_return),
   // for the output lines a child writes for a `lines` block (absent: true)
   exit_from_return?: boolean;
+  // version 4: the child's fd open on `polytask run`'s results (a regular file or /dev/null),
+  // where it writes the output lines of `lines` blocks itself (absent: they go on fd 4)
+  output_fd?: number;
 }
 
-// The protocol versions (docs/protocol.md): 2 adds `calls` blocks, 3 `lines` blocks
-export const protocolVersion = 3;
+// The protocol versions (docs/protocol.md): 2 adds `calls` blocks, 3 `lines` blocks, 4 output
+// lines written straight to init's `output_fd`
+export const protocolVersion = 4;
 
 // child -> parent, answer to init
 export interface ReadyMessage {
@@ -58,14 +62,16 @@ export function takesLines(ready: ReadyMessage | undefined): boolean {
 }
 
 // child -> parent (version 3): the next `count` lines of the `lines` block `id` are answered;
-// `out` output lines follow this head. `failed` of them have a non-zero exit, `returned` of
-// those because the handler returned that integer; `bad` lists the lines (0-based in the block)
-// that are not JSON, which have no output line: the parent writes theirs.
+// `out` output lines follow this head; `written` (version 4) more went to init's `output_fd`
+// before it. `failed` of them have a non-zero exit, `returned` of those because the handler
+// returned that integer; `bad` lists the lines (0-based in the block) that are not JSON, which
+// have no output line: the parent writes theirs.
 export interface LinesMessage {
   type: 'lines';
   id: number;
   count: number;
   out: number;
+  written?: number;
   failed?: number;
   returned?: number;
   bad?: number[];

@@ -1,12 +1,13 @@
 // `polytask run` over children that write their own output lines (protocol version 3, the Node
-// and Python handlers): the input goes to them as read, a block of lines at a time. Whatever the
-// input, the output must be the one the item-by-item path writes (the path taken with
-// --keep-order), in another order: the same lines, the same end-of-run messages, the same exit
-// status.
+// and Python handlers): the input goes to them as read, a block of lines at a time, and, when the
+// results go to a regular file, they write their output lines there themselves (version 4).
+// Whatever the input, the output must be the one the item-by-item path writes (the path taken
+// with --keep-order), in another order: the same lines, the same end-of-run messages, the same
+// exit status.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
@@ -59,9 +60,15 @@ const specs = new Map<string, string>(availableRuntimes().map((runtime) => {
   return [runtime.name, files.write(`${runtime.name}.json`, JSON.stringify({ exec_type: runtime.name, exec_info: { code: { type: 'path', data: codeFile } } }))];
 }));
 
-function run(runtime: string, args: string[], input: Buffer | string) {
-  const r = spawnSync(process.execPath, [bin, 'run', '-s', specs.get(runtime)!, '-p', '2', ...args], { input, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
-  const lines = r.stdout.split('\n').filter((l) => l !== '');
+// `to`: where the results go: a pipe (read here), or a regular file, which the children then
+// write their output lines to themselves (protocol version 4): -o FILE, or stdout redirected to it
+function run(runtime: string, args: string[], input: Buffer | string, to: 'pipe' | '-o' | 'stdout file' = 'pipe') {
+  const file = path.join(files.dir, `results-${runtime}.jsonl`);
+  const out = to === 'stdout file' ? openSync(file, 'w') : 'pipe';
+  const r = spawnSync(process.execPath, [bin, 'run', '-s', specs.get(runtime)!, '-p', '2', ...args, ...(to === '-o' ? ['-o', file] : [])],
+    { input, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024, stdio: ['pipe', out, 'pipe'] });
+  if (typeof out === 'number') closeSync(out);
+  const lines = (to === 'pipe' ? r.stdout : readFileSync(file, 'utf8')).split('\n').filter((l) => l !== '');
   return { status: r.status, stderr: r.stderr, lines, sorted: [...lines].sort() };
 }
 
@@ -86,6 +93,12 @@ for (const name of specs.keys()) {
       assert.is(asRead.lines.length, 19);
       assert.is(asRead.status, byItem.status);
       assert.is(asRead.stderr, byItem.stderr);
+      for (const to of ['-o', 'stdout file'] as const) {
+        const toFile = run(name, flags, tricky, to);
+        assert.equal(toFile.sorted, byItem.sorted, `to ${to}, flags ${flags.join(' ')}`);
+        assert.is(toFile.status, byItem.status);
+        assert.is(toFile.stderr, byItem.stderr);
+      }
     }
     const lines = run(name, [], tricky).lines.map((l) => JSON.parse(l) as { line: number; exit: number; error?: { name: string } });
     const byLine = new Map(lines.map((l) => [l.line, l]));
@@ -102,6 +115,9 @@ for (const name of specs.keys()) {
     assert.is(asRead.lines.length, 20_000);
     assert.equal(asRead.sorted, byItem.sorted);
     assert.is(asRead.stderr, 'polytask: 20 of 20000 items failed\n');
+    const toFile = run(name, [], input, '-o');
+    assert.equal(toFile.sorted, byItem.sorted, 'children writing to the -o file');
+    assert.is(toFile.stderr, asRead.stderr);
   }));
 
   cli(`${name}: an item that runs long does not hold up the results of the lines before it`, timed(60_000, async () => {
@@ -127,8 +143,8 @@ for (const name of specs.keys()) {
   cli(`${name}: an item that ends its child fails alone; the other lines of its block run again`, timed(60_000, async () => {
     const input = Array.from({ length: 300 }, (_, i) => (i === 150 ? "\"exit\"" : JSON.stringify({ i }))).join('\n') + '\n';
     for (const flags of [[], ['--retries', '1']]) {
-      const failures = (args: string[]) => {
-        const r = run(name, args, input);
+      const failures = (args: string[], to: 'pipe' | 'stdout file' = 'pipe') => {
+        const r = run(name, args, input, to);
         const results = r.lines.map((l) => JSON.parse(l) as { line: number; exit: number; attempts: number; error?: { name: string } });
         assert.equal(results.map((x) => x.line).sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i + 1));
         assert.is(r.status, 1);
@@ -137,6 +153,8 @@ for (const name of specs.keys()) {
       const failed = failures(flags);
       assert.equal(failed.map((x) => x.slice(0, 3)), [[151, 3, 'WorkerExitedError']]);
       assert.equal(failed, failures([...flags, '--keep-order']));
+      // the lines its child had written to the results stay there once; the others run again
+      assert.equal(failed, failures(flags, 'stdout file'));
       // the Node handler names the item that calls process.exit(); a Python child that ends
       // through os._exit() says nothing, so its item is found by running the block's lines
       // again one at a time (its second attempt)

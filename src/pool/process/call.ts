@@ -51,8 +51,8 @@ export interface LinesOwner {
 export interface LinesChunk {
   // how many more lines of the block are answered (they follow those answered before)
   count: number;
-  // the output lines the child wrote for them, each ending with '\n' (in the pieces they were
-  // read in), and how many
+  // the output lines the child sent for them, each ending with '\n' (in the pieces they were
+  // read in), and how many output lines they have, with those the child wrote to the results itself
   out: Buffer[];
   outLines: number;
   failed: number;

@@ -83,8 +83,8 @@ export class PoolEngine {
     });
     slot.occupy(worker);
     this.#meter.childStarted(slot.id);
-    const { setupTimeout, attachTerminal, timeout, keepAlive } = this.settings;
-    await worker.start({ setupTimeout, attachTerminal, timeout });
+    const { setupTimeout, attachTerminal, timeout, keepAlive, linesOutput } = this.settings;
+    await worker.start({ setupTimeout, attachTerminal, timeout, linesOutput });
     if (this.#closed) {
       await worker.close(0, true);
       return;

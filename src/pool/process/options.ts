@@ -71,6 +71,8 @@ export interface PoolSettings {
   retry: RetryPolicy;
   maxTasks: number | undefined;
   maxMemoryMb: number | undefined;
+  // an fd the children write the output lines of `lines` blocks to (ProcessPool.writeLinesTo)
+  linesOutput: number | undefined;
 }
 
 export function poolSettings(options: PoolOptions): PoolSettings {
@@ -88,5 +90,6 @@ export function poolSettings(options: PoolOptions): PoolSettings {
     retry: new RetryPolicy(options),
     maxTasks: options.maxTasksPerWorker === undefined ? undefined : positiveInteger('maxTasksPerWorker', options.maxTasksPerWorker),
     maxMemoryMb: options.maxMemoryMb,
+    linesOutput: undefined,
   };
 }

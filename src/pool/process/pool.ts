@@ -46,6 +46,18 @@ export class ProcessPool implements ItemExecutor {
     return this.#capacity(false);
   }
 
+  /**
+   * Has the children write the output lines of `lines` blocks (submitLines) to `fd` themselves,
+   * where a version 4 handler does (the answers then count them): `polytask run`'s results, when
+   * they go to a regular file or /dev/null, where whole writes from several processes do not mix.
+   * Before the children start.
+   * @internal
+   */
+  writeLinesTo(fd: number): void {
+    if (this.#engine.slots.some((slot) => slot.worker !== undefined)) throw new Error('writeLinesTo() must come before the children start');
+    this.#engine.settings.linesOutput = fd;
+  }
+
   /** Starts every child and waits until all are ready; rejects with a SetupError */
   start(): Promise<void> {
     return this.#engine.start();

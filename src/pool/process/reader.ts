@@ -111,7 +111,7 @@ function readLinesHead(text: string): LinesMessage | undefined {
   try {
     const head = JSON.parse(text) as LinesMessage;
     const whole = (n: unknown, least: number) => Number.isSafeInteger(n) && (n as number) >= least;
-    return whole(head.id, 0) && whole(head.count, 1) && whole(head.out, 0) ? head : undefined;
+    return whole(head.id, 0) && whole(head.count, 1) && whole(head.out, 0) && (head.written === undefined || whole(head.written, 0)) ? head : undefined;
   } catch {
     return undefined;
   }

@@ -157,7 +157,7 @@ export class Slot {
     const lines = call?.lines;
     if (lines === undefined || head.count > lines.count - lines.answered) return undefined;
     const bad = head.bad ?? [];
-    const chunk = { count: head.count, out, outLines: head.out, failed: (head.failed ?? 0) + bad.length, returned: head.returned ?? 0, bad };
+    const chunk = { count: head.count, out, outLines: head.out + (head.written ?? 0), failed: (head.failed ?? 0) + bad.length, returned: head.returned ?? 0, bad };
     lines.answered += head.count;
     this.items -= head.count;
     if (lines.answered === lines.count) this.inflight.take(head.id);

@@ -35,7 +35,13 @@ export interface WorkerStartOptions {
   attachTerminal?: boolean;
   // the pool's per-item timeout in ms, if any (told to the child in init)
   timeout?: number | undefined;
+  // an fd open on `polytask run`'s results, given to the child as its fd 5 for the output lines
+  // of `lines` blocks (protocol version 4)
+  linesOutput?: number | undefined;
 }
+
+// the child's fd for init's `output_fd`
+const outputFd = 5;
 
 const stderrKept = 16 * 1024;
 // filled by readResultHead for each result line
@@ -68,14 +74,15 @@ export class Worker {
 
   // Spawns the child and resolves once it has answered `ready`; rejects with a SetupError
   start(options: WorkerStartOptions): Promise<void> {
-    const { setupTimeout, attachTerminal = false, timeout } = options;
+    const { setupTimeout, attachTerminal = false, timeout, linesOutput } = options;
     const { launch } = this.#spec;
     // Each child leads a process group of its own, so that what the handler starts (a
     // subprocess) is ended with it; not when it shares the terminal (a debugging session),
     // where it must stay in the terminal's foreground group. The terminal's Ctrl-C then no
     // longer reaches the children: the parent, which stops first, ends them itself.
     const spawned = new Spawned(launch.command, launch.args, {
-      stdio: attachTerminal ? ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: attachTerminal ? ['inherit', 'inherit', 'inherit', 'pipe', 'pipe']
+        : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', ...(linesOutput === undefined ? [] : [linesOutput])],
       env: { ...process.env, POLYTASK_PROTOCOL: '1', POLYTASK_WORKER_ID: String(this.id) },
       detached: !attachTerminal,
     });
@@ -157,7 +164,10 @@ export class Worker {
       };
       const reader = new ChildReader({
         line: onLine,
-        lines: (linesHead, out) => this.#events.onLines(this, linesHead, out),
+        lines: (linesHead, out) => {
+          if ((linesHead.written ?? 0) > 0 && linesOutput === undefined) this.protocolError(`output lines written to an output_fd it was not given: ${JSON.stringify(linesHead)}`);
+          else this.#events.onLines(this, linesHead, out);
+        },
         broken: (what) => this.protocolError(what),
       });
       fromChild.on('data', (chunk: Buffer) => {
@@ -186,6 +196,7 @@ export class Worker {
         ...(timeout === undefined ? {} : { timeout_ms: timeout }),
         // for the output lines a version 3 child writes itself
         ...(this.#spec.exitFromReturn === false ? { exit_from_return: false } : {}),
+        ...(linesOutput === undefined ? {} : { output_fd: outputFd }),
       }));
     });
   }

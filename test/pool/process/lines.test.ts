@@ -1,19 +1,30 @@
 // `lines` blocks (protocol version 3) on the pool itself: a version 3 child answers the lines of
 // a block in order, in chunks, with the output lines it writes itself; the pool hands each chunk
-// to the block's owner, and a block whose child died goes on as calls of one line each.
+// to the block's owner, and a block whose child died goes on as calls of one line each. Given an
+// fd for them (version 4), children write those output lines there, and the chunks count them.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ProcessPool } from '../../../src/pool/process/pool.js';
 import { newCall, type Call, type LinesChunk, type LinesOwner, type RawResult } from '../../../src/pool/process/call.js';
 import { resolveSpec } from '../../../src/spec/load.js';
-import { timed } from '../../helpers.js';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { scratch, timed } from '../../helpers.js';
 
 const code = 'export const main = (e) => { if (e === "exit") process.exit(5); if (e === "boom") throw new Error("boom"); return e; };';
 const pools: ProcessPool[] = [];
-function pool(processes = 1): ProcessPool {
+function pool(processes = 1, writeLinesTo?: number): ProcessPool {
   const p = new ProcessPool(resolveSpec({ exec_type: 'node', exec_info: { code } }), { processes, onWorkerOutput: () => {} });
+  if (writeLinesTo !== undefined) p.writeLinesTo(writeLinesTo);
   pools.push(p);
   return p;
+}
+const files = scratch('lines-blocks');
+// a results file, open for writing, and what it holds by then, a line each
+function resultsFile(name: string): { fd: number; lines(): { line: number; exit: number; data: unknown }[] } {
+  const file = path.join(files.dir, name);
+  const fd = openSync(file, 'w');
+  return { fd, lines: () => readFileSync(file, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as { line: number; exit: number; data: unknown }) };
 }
 
 // An owner that keeps what it is given, and runs the lines split off a block as single calls
@@ -98,6 +109,42 @@ it('a block larger than a child holds is cut, and every line is answered once', 
   assert.is(seen.length, count);
   assert.is(new Set(seen).size, count);
   assert.ok(r.chunks.length > 2, 'answered in several chunks');
+}));
+
+it('given an fd, a version 4 child writes a block\'s output lines there itself, and the chunks count them', timed(20_000, async () => {
+  const results = resultsFile('direct.jsonl');
+  const p = pool(1, results.fd);
+  try {
+    await p.start();
+    const r = recorder();
+    p.submitLines(Buffer.from('{"a":1}\n\n"boom"\nnot json\n7\n'), 10, 5, r.owner);
+    await r.until(5);
+    assert.equal(r.chunks.flatMap((c) => c.out), [], 'no output line through this process');
+    assert.is(r.chunks.reduce((n, c) => n + c.outLines, 0), 3);
+    assert.is(r.chunks.reduce((n, c) => n + c.failed, 0), 3, 'the error, the bad line and the returned 7');
+    assert.equal(r.bad, [13]);
+    assert.equal(results.lines().map((l) => [l.line, l.exit, l.data]), [[10, 0, { a: 1 }], [12, 1, 'boom'], [14, 7, 7]]);
+    assert.throws(() => p.writeLinesTo(results.fd), /before the children start/);
+  } finally {
+    closeSync(results.fd);
+  }
+}));
+
+it('given an fd, a child that dies in a block: each line has one output line, in the file or from its call run again', timed(20_000, async () => {
+  const results = resultsFile('died.jsonl');
+  const p = pool(1, results.fd);
+  try {
+    await p.start();
+    const r = recorder();
+    const lines = Array.from({ length: 40 }, (_, i) => (i === 25 ? '"exit"' : String(i)));
+    p.submitLines(Buffer.from(lines.join('\n') + '\n'), 1, 40, r.owner);
+    await r.until(40);
+    const written = results.lines().map((l) => l.line);
+    assert.is(written.length, r.chunks.reduce((n, c) => n + c.outLines, 0));
+    assert.equal([...written, ...r.singles.map(([line]) => line)].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
+  } finally {
+    closeSync(results.fd);
+  }
 }));
 
 it('closing the pool answers the lines of a block still queued as cancelled, one call each', timed(20_000, async () => {
