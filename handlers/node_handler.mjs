@@ -119,11 +119,12 @@ function maybeExit() {
 }
 
 // Drops the frames of this file and below, and Node's own (a module that cannot be found has
-// nothing else): the user wants the frames of their own code
+// nothing else; AsyncLocalStorage.run's, where an item runs inside it): the user wants the
+// frames of their own code
 function userStack(stack) {
   const lines = stack.split('\n');
   const cut = lines.findIndex((line) => line.includes(import.meta.url));
-  return (cut === -1 ? lines : lines.slice(0, cut)).filter((line) => !/^\s+at .*\(?node:internal\//.test(line)).join('\n');
+  return (cut === -1 ? lines : lines.slice(0, cut)).filter((line) => !/^\s+at .*\(?node:(internal\/|async_hooks:)/.test(line)).join('\n');
 }
 
 function errorInfo(error) {
@@ -270,14 +271,22 @@ function blockLine(block, raw) {
   // at once (most lines of a long run)
   const id = block.id + index;
   const store = { id, stdout: '', stderr: '' };
+  // the item's store, for its code and what that code starts (promises, timers): entered, not
+  // run() with (which looks the async resource up twice: 3% more of this child's CPU), as the
+  // lines of a read run one after another in one callback. The next line enters its own, and
+  // onChunk leaves none after the last: an exit after the lines must not name one of them (see
+  // process.exit below).
+  capture.enterWith(store);
   let returned;
   try {
-    returned = capture.run(store, handler, data, { workerId, itemId: id, attempt: block.attempt, args: handlerArgs });
+    returned = handler(data, { workerId, itemId: id, attempt: block.attempt, args: handlerArgs });
   } catch (error) {
     answerLine(block, index, outputLine(block, index, text, errorFields(error, store)));
     return;
   }
   if (returned !== null && typeof returned?.then === 'function') {
+    // its settling is not the item's own code
+    capture.enterWith(undefined);
     running += 1;
     const settled = (fields) => {
       running -= 1;
@@ -501,6 +510,7 @@ function onLine(line) {
       // that finishes at once must not end the process before the calls queued behind it run
       running += 1;
       for (const answer of queued.splice(0)) answer();
+      capture.enterWith(undefined);
       running -= 1;
       maybeExit();
     });
@@ -542,6 +552,7 @@ function onChunk(chunk) {
     }
     onLine(line);
   }
+  capture.enterWith(undefined);
   flush();
 }
 input.on('end', () => {

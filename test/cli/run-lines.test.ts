@@ -25,6 +25,7 @@ const code = {
     'export async function main(e) {',
     '  if (e?.sleep !== undefined) await new Promise((r) => setTimeout(r, e.sleep));',
     '  while (e?.wait !== undefined && !existsSync(e.wait)) await new Promise((r) => setTimeout(r, 10));',
+    '  if (e?.say !== undefined) console.log(e.say);',
     '  if (e === "boom") throw new Error("boom");',
     '  if (e === "nan") return NaN;',
     '  if (e === "print") { console.log("out", e); console.error("err"); }',
@@ -40,6 +41,8 @@ const code = {
     '        time.sleep(e["sleep"] / 1000.0)',
     '    while isinstance(e, dict) and "wait" in e and not os.path.exists(e["wait"]):',
     '        time.sleep(0.01)',
+    '    if isinstance(e, dict) and "say" in e:',
+    '        sys.stdout.write(e["say"] + "\\n")',
     '    if e == "boom":',
     '        raise ValueError("boom")',
     '    if e == "nan":',
@@ -118,6 +121,18 @@ for (const name of specs.keys()) {
     const toFile = run(name, [], input, '-o');
     assert.equal(toFile.sorted, byItem.sorted, 'children writing to the -o file');
     assert.is(toFile.stderr, asRead.stderr);
+  }));
+
+  cli(`${name}: what an item prints, before or after it waits, is its own, among lines that finish in another order`, timed(60_000, async () => {
+    const input = Array.from({ length: 600 }, (_, i) => JSON.stringify(i % 3 === 0 ? { say: `s${i}` } : { say: `w${i}`, sleep: (i * 7) % 11 })).join('\n') + '\n';
+    for (const to of ['pipe', '-o'] as const) {
+      const r = run(name, [], input, to);
+      assert.is(r.lines.length, 600, `to ${to}`);
+      for (const line of r.lines) {
+        const result = JSON.parse(line) as { data: { say: string }; stdout: string };
+        assert.is(result.stdout, `${result.data.say}\n`, `to ${to}: ${line}`);
+      }
+    }
   }));
 
   cli(`${name}: an item that runs long does not hold up the results of the lines before it`, timed(60_000, async () => {
