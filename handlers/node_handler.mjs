@@ -312,18 +312,31 @@ function quietLine(block, index, text, value, store) {
     return undefined;
   }
   if (encoded === undefined) return undefined;
-  return `{"line":${JSON.stringify(block.line + index)},"data":${text}${block.quietMiddle}${encoded},"stdout":"","stderr":""}\n`;
+  return `{"line":${decimal(block.line + index)},"data":${text}${block.quietMiddle}${encoded},"stdout":"","stderr":""}\n`;
 }
 
-// `polytask run`'s output line for an item of a block (its line number through JSON.stringify:
-// a template would keep each new number's text in V8's number-string cache, into the old generation)
+// `polytask run`'s output line for an item of a block
 function outputLine(block, index, text, fields) {
   if (!exitFromReturn && fields.returned) {
     fields.exit = 0;
     fields.returned = false;
   }
-  fields.line = `{"line":${JSON.stringify(block.line + index)},"data":${text},"exit":${fields.exit},"attempts":${block.attempt},${fields.rest}\n`;
+  fields.line = `{"line":${decimal(block.line + index)},"data":${text},"exit":${fields.exit},"attempts":${block.attempt},${fields.rest}\n`;
   return fields;
+}
+
+// A line number in decimal, joined from the digits of its thousands (this file's own copy of
+// src/protocol/messages.ts's decimal(): a handler is one file). A template would keep each new
+// number's text in V8's number-string cache, into the old generation; JSON.stringify does not,
+// at three times the cost (1-2% of this child's CPU).
+const upTo999 = Array.from({ length: 1000 }, (_, i) => String(i));
+const threeDigits = upTo999.map((digits) => digits.padStart(3, '0'));
+function decimal(n) {
+  if (!(Number.isSafeInteger(n) && n >= 0)) return JSON.stringify(n);
+  if (n < 1000) return upTo999[n];
+  let text = threeDigits[n % 1000];
+  for (n = Math.floor(n / 1000); n >= 1000; n = Math.floor(n / 1000)) text = threeDigits[n % 1000] + text;
+  return upTo999[n] + text;
 }
 
 // Only JSON whitespace (space, tab, CR): a blank line, which is no item
