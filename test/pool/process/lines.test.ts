@@ -20,11 +20,19 @@ function pool(processes = 1, writeLinesTo?: number): ProcessPool {
   return p;
 }
 const files = scratch('lines-blocks');
-// a results file, open for writing, and what it holds by then, a line each
-function resultsFile(name: string): { fd: number; lines(): { line: number; exit: number; data: unknown }[] } {
+type Written = () => { line: number; exit: number; data: unknown }[];
+// Runs `body` on a started pool of one child that writes its output lines to a results file
+// (`written()`: what the file holds by then, a line each), with a recorder for its blocks
+async function writingToFile(name: string, body: (p: ProcessPool, r: ReturnType<typeof recorder>, written: Written, fd: number) => Promise<void>): Promise<void> {
   const file = path.join(files.dir, name);
   const fd = openSync(file, 'w');
-  return { fd, lines: () => readFileSync(file, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as { line: number; exit: number; data: unknown }) };
+  try {
+    const p = pool(1, fd);
+    await p.start();
+    await body(p, recorder(), () => readFileSync(file, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as ReturnType<Written>[number]), fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // An owner that keeps what it is given, and runs the lines split off a block as single calls
@@ -111,41 +119,25 @@ it('a block larger than a child holds is cut, and every line is answered once', 
   assert.ok(r.chunks.length > 2, 'answered in several chunks');
 }));
 
-it('given an fd, a version 4 child writes a block\'s output lines there itself, and the chunks count them', timed(20_000, async () => {
-  const results = resultsFile('direct.jsonl');
-  const p = pool(1, results.fd);
-  try {
-    await p.start();
-    const r = recorder();
-    p.submitLines(Buffer.from('{"a":1}\n\n"boom"\nnot json\n7\n'), 10, 5, r.owner);
-    await r.until(5);
-    assert.equal(r.chunks.flatMap((c) => c.out), [], 'no output line through this process');
-    assert.is(r.chunks.reduce((n, c) => n + c.outLines, 0), 3);
-    assert.is(r.chunks.reduce((n, c) => n + c.failed, 0), 3, 'the error, the bad line and the returned 7');
-    assert.equal(r.bad, [13]);
-    assert.equal(results.lines().map((l) => [l.line, l.exit, l.data]), [[10, 0, { a: 1 }], [12, 1, 'boom'], [14, 7, 7]]);
-    assert.throws(() => p.writeLinesTo(results.fd), /before the children start/);
-  } finally {
-    closeSync(results.fd);
-  }
-}));
+it('given an fd, a version 4 child writes a block\'s output lines there itself, and the chunks count them', timed(20_000, () => writingToFile('direct.jsonl', async (p, r, written, fd) => {
+  p.submitLines(Buffer.from('{"a":1}\n\n"boom"\nnot json\n7\n'), 10, 5, r.owner);
+  await r.until(5);
+  assert.equal(r.chunks.flatMap((c) => c.out), [], 'no output line through this process');
+  assert.is(r.chunks.reduce((n, c) => n + c.outLines, 0), 3);
+  assert.is(r.chunks.reduce((n, c) => n + c.failed, 0), 3, 'the error, the bad line and the returned 7');
+  assert.equal(r.bad, [13]);
+  assert.equal(written().map((l) => [l.line, l.exit, l.data]), [[10, 0, { a: 1 }], [12, 1, 'boom'], [14, 7, 7]]);
+  assert.throws(() => p.writeLinesTo(fd), /before the children start/);
+})));
 
-it('given an fd, a child that dies in a block: each line has one output line, in the file or from its call run again', timed(20_000, async () => {
-  const results = resultsFile('died.jsonl');
-  const p = pool(1, results.fd);
-  try {
-    await p.start();
-    const r = recorder();
-    const lines = Array.from({ length: 40 }, (_, i) => (i === 25 ? '"exit"' : String(i)));
-    p.submitLines(Buffer.from(lines.join('\n') + '\n'), 1, 40, r.owner);
-    await r.until(40);
-    const written = results.lines().map((l) => l.line);
-    assert.is(written.length, r.chunks.reduce((n, c) => n + c.outLines, 0));
-    assert.equal([...written, ...r.singles.map(([line]) => line)].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
-  } finally {
-    closeSync(results.fd);
-  }
-}));
+it('given an fd, a child that dies in a block: each line has one output line, in the file or from its call run again', timed(20_000, () => writingToFile('died.jsonl', async (p, r, written) => {
+  const lines = Array.from({ length: 40 }, (_, i) => (i === 25 ? '"exit"' : String(i)));
+  p.submitLines(Buffer.from(lines.join('\n') + '\n'), 1, 40, r.owner);
+  await r.until(40);
+  const inFile = written().map((l) => l.line);
+  assert.is(inFile.length, r.chunks.reduce((n, c) => n + c.outLines, 0));
+  assert.equal([...inFile, ...r.singles.map(([line]) => line)].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
+})));
 
 it('closing the pool answers the lines of a block still queued as cancelled, one call each', timed(20_000, async () => {
   const p = pool();
