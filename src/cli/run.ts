@@ -138,14 +138,15 @@ export class RunCommand extends Command {
       ...(this.pipeline === undefined ? {} : { pipeline: this.pipeline }),
       onWorkerOutput: (chunk) => (progress === undefined ? stderr.write(chunk) : progress.write(chunk)),
     });
-    // SIGINT and SIGTERM stop the run and end the children at once, whatever the run waits on
-    // (children starting, a write to a stdout nobody reads); a busy child has half a second to
-    // go before it is killed. A second signal while stopping exits at once.
-    // children write their output lines to a file (or /dev/null) themselves: this process only counts them
+    // to a regular file (or /dev/null) the children write their output lines themselves: this
+    // process only counts them
     if (byBlocks && pool instanceof ProcessPool) {
       const fd = sharedOutputFd(output);
       if (fd !== undefined) pool.writeLinesTo(fd);
     }
+    // SIGINT and SIGTERM stop the run and end the children at once, whatever the run waits on
+    // (children starting, a write to a stdout nobody reads); a busy child has half a second to
+    // go before it is killed. A second signal while stopping exits at once.
     const signals = onStopSignals(() => {
       abort.abort();
       void pool.close({ graceMs: 500 });

@@ -74,15 +74,15 @@ export class Worker {
 
   // Spawns the child and resolves once it has answered `ready`; rejects with a SetupError
   start(options: WorkerStartOptions): Promise<void> {
-    const { setupTimeout, attachTerminal = false, timeout, linesOutput } = options;
+    const { setupTimeout, attachTerminal = false, timeout } = options;
+    const linesOutput = attachTerminal ? undefined : options.linesOutput;
     const { launch } = this.#spec;
     // Each child leads a process group of its own, so that what the handler starts (a
     // subprocess) is ended with it; not when it shares the terminal (a debugging session),
     // where it must stay in the terminal's foreground group. The terminal's Ctrl-C then no
     // longer reaches the children: the parent, which stops first, ends them itself.
     const spawned = new Spawned(launch.command, launch.args, {
-      stdio: attachTerminal ? ['inherit', 'inherit', 'inherit', 'pipe', 'pipe']
-        : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', ...(linesOutput === undefined ? [] : [linesOutput])],
+      stdio: [...(attachTerminal ? ['inherit', 'inherit', 'inherit'] as const : ['ignore', 'pipe', 'pipe'] as const), 'pipe', 'pipe', ...(linesOutput === undefined ? [] : [linesOutput])],
       env: { ...process.env, POLYTASK_PROTOCOL: '1', POLYTASK_WORKER_ID: String(this.id) },
       detached: !attachTerminal,
     });
