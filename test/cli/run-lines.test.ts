@@ -176,6 +176,22 @@ for (const name of specs.keys()) {
       if (name === 'node') assert.is(failed[0]![3], flags.length === 0 ? 1 : 2);
     }
   }));
+
+  cli(`${name}: a results file that cannot grow: the children say so, the run stops with an OutputError`, timed(60_000, async () => {
+    const file = path.join(files.dir, `full-${name}.jsonl`);
+    const input = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ i })).join('\n') + '\n';
+    // a file size limit of 64 blocks (32 or 64 KB) for the run and its children, which get
+    // EFBIG past it (Node and Python ignore SIGXFSZ): a full disk, for this file only
+    const r = spawnSync('sh', ['-c', 'ulimit -f 64 && exec "$0" "$@"', process.execPath, bin, 'run', '-s', specs.get(name)!, '-p', '2', '-o', file],
+      { input, encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^polytask: child cannot write the results: .*(EFBIG|File too large)/m);
+    assert.match(r.stderr, /^polytask: OutputError: cannot write the results: EFBIG/m);
+    // nothing written twice (the lines of the failed write run again, and find the file full)
+    const whole = readFileSync(file, 'utf8').split('\n').slice(0, -1).map((l) => (JSON.parse(l) as { line: number }).line);
+    assert.ok(whole.length > 100, `${whole.length} whole lines`);
+    assert.is(new Set(whole).size, whole.length);
+  }));
 }
 
 cli('what is held does not grow with the input', timed(60_000, async () => {
