@@ -40,8 +40,9 @@ export async function runLines(pool: ProcessPool, input: Readable, sink: LinesSi
   const settled = (lines: number, text: string | readonly Buffer[], count: number, failed: number, returned: number) => {
     inFlight -= lines;
     // once the run is stopped, what the pool answers as it closes is not written (as for a run
-    // item by item). `count` lines and no text: children wrote them to the results themselves.
-    if (count > 0 && !signal.aborted) {
+    // item by item). `count` lines and no text: children wrote them to the results themselves,
+    // where they are even after a stop, so they are counted.
+    if (count > 0 && (text.length === 0 || !signal.aborted)) {
       const written = sink(text, count, failed, returned);
       if (text.length > 0) writing = written;
     }
@@ -56,6 +57,13 @@ export async function runLines(pool: ProcessPool, input: Readable, sink: LinesSi
 
   const owner: LinesOwner = {
     answered(block: Call, chunk: LinesChunk): void {
+      if (signal.aborted) {
+        // none of this is written now, but output lines a child wrote itself (it then sends none:
+        // `out` is empty) are in the results
+        const written = chunk.out.length === 0 ? chunk.outLines : 0;
+        settled(chunk.count, '', written, written === 0 ? 0 : chunk.failed - chunk.bad.length, written === 0 ? 0 : chunk.returned);
+        return;
+      }
       let bad = '';
       for (const place of chunk.bad) {
         const item = lineOf(block, place);

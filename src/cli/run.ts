@@ -23,7 +23,7 @@ import { formatStats, writeStatsFile } from './stats.js';
 import { openResume, skipLogged } from './resume.js';
 import { CliProgress } from './progress.js';
 import { onStopSignals } from './signals.js';
-import { stopSignals } from '../job/stop-signals.js';
+import { stopSignals, type StopSignal } from '../job/stop-signals.js';
 import { tolerateFailingStderr } from './stderr.js';
 import type { ResumeMatcher } from '../job/results-log.js';
 
@@ -173,6 +173,7 @@ export class RunCommand extends Command {
     let returned = 0;
     let total = 0;
     let resumed = 0;
+    let stoppedBy: StopSignal | undefined;
     // children that decode each item on its own report a line that is not JSON, so lines are not
     // parsed here first only to check them; with --on-bad-line fail they are (no later line
     // starts), and with --resume (which parses each line anyway, to match it with the log)
@@ -242,9 +243,10 @@ export class RunCommand extends Command {
           if ((reason.cause as NodeJS.ErrnoException).code === 'EPIPE') return exitCodes.brokenPipe;
           return reportError(stderr, reason, exitCodes.itemFailed);
         }
-        const stopped = stopSignals[signals.received ?? 'SIGINT'];
-        stderr.write(`polytask: ${stopped.word}; ${total - resumed} results written\n`);
-        return stopped.status;
+        // reported once the pool is closed: output lines its children still write to the
+        // results themselves as they stop are counted
+        stoppedBy = signals.received ?? 'SIGINT';
+        return stopSignals[stoppedBy].status;
       }
       throw error;
     } finally {
@@ -256,6 +258,7 @@ export class RunCommand extends Command {
       // only now: a second signal during the stop above exits at once
       signals.remove();
       if (input !== this.context.stdin) input.destroy();
+      if (stoppedBy !== undefined) stderr.write(`polytask: ${stopSignals[stoppedBy].word}; ${total - resumed} results written\n`);
       if (failures > 0) stderr.write(`polytask: ${failures} of ${total} items failed\n`);
       if (returned > 0) stderr.write(`polytask: ${returned === 1 ? '1 item' : `${returned} items`} returned a non-zero number, read as ${returned === 1 ? 'its' : 'their'} exit status; see --no-exit-from-return\n`);
       const elapsed = performance.now() - started;

@@ -135,4 +135,34 @@ test('a signal while stdout is not read: the children are gone within a second, 
   }
 }));
 
+// items of about 20 us each, so that a stop finds lines in flight
+const steadyCode = {
+  node: 'export function main(e) {\n  const t = performance.now();\n  while (performance.now() - t < 0.02);\n  return e;\n}\n',
+  python3: 'import time\ndef main(e):\n    t = time.time()\n    while time.time() - t < 0.00002:\n        pass\n    return e\n',
+};
+for (const [name] of specs) {
+  test(`SIGINT (${name}) while children write the results file themselves: the count said is what the file holds`, timed(60_000, async () => {
+    const spec = path.join(dir, `steady-${name}.json`);
+    writeFileSync(spec, JSON.stringify({ exec_type: name, exec_info: { code: steadyCode[name as keyof typeof steadyCode] } }));
+    const data = path.join(dir, 'steady.jsonl');
+    writeFileSync(data, Array.from({ length: 300_000 }, (_, i) => `{"i":${i}}\n`).join(''));
+    const out = path.join(dir, `steady-${name}.out.jsonl`);
+    const child = spawn(process.execPath, [bin, 'run', '-s', spec, '-d', data, '-o', out, '-p', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await waitUntil(() => readOutput(['-o', out]).length > 200_000, 30_000, 'results in the file');
+      child.kill('SIGINT');
+      assert.is(await exited, 130, stderr);
+      const lines = readFileSync(out, 'utf8').split('\n').slice(0, -1).map((l) => (JSON.parse(l) as { line: number }).line);
+      assert.ok(lines.length < 300_000, 'stopped before the end');
+      assert.is(new Set(lines).size, lines.length);
+      assert.match(stderr, `polytask: interrupted; ${lines.length} results written`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }));
+}
+
 test.run();
